@@ -1,0 +1,178 @@
+//! hvgen: check a machine description, print its report, DTS or QEMU command line, or boot it.
+use clap::{Parser, Subcommand};
+use codegen::guests::CargoGuests;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Machine descriptions for the hv hypervisor")]
+struct Cli {
+    /// Workspace root (default: the current directory).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Validate a .ron (building its guests) and print the report.
+    Check { ron: String },
+    /// Print the device tree source generated for one VM.
+    Dts { ron: String, vm: String },
+    /// Print the QEMU command line that boots `kernel` for this machine.
+    QemuArgs { ron: String, kernel: PathBuf },
+    /// Boot `kernel` on QEMU, stream the console, exit with the status the hypervisor reports.
+    Run {
+        ron: String,
+        kernel: PathBuf,
+        /// Give up (exit 124) after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Count instructions as time (-icount shift=0,sleep=off) for deterministic figures.
+        #[arg(long)]
+        icount: bool,
+    },
+}
+
+fn load(root: &Path, ron: &str) -> Result<codegen::Generated, ExitCode> {
+    let out_dir = root.join("target/hvgen");
+    let _ = std::fs::create_dir_all(&out_dir);
+    let mut images = CargoGuests::new(root, &out_dir);
+    let mut req = codegen::Request {
+        ron: ron.to_string(),
+        root: root.to_path_buf(),
+        devices_dir: root.join("hv/src/devices"),
+        out_dir: out_dir.clone(),
+        images: &mut images,
+    };
+    codegen::generate(&mut req).map_err(|f| {
+        eprint!("{}", f.rendered);
+        ExitCode::FAILURE
+    })
+}
+
+/// The line hv prints last: `hv: all VMs stopped, exit status N`.
+pub fn final_status(line: &str) -> Option<u8> {
+    line.trim()
+        .strip_prefix("hv: all VMs stopped, exit status ")?
+        .parse()
+        .ok()
+}
+
+fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -> ExitCode {
+    if which(codegen::qemu::QEMU).is_none() {
+        eprintln!("hvgen: {} not found: install Debian's qemu-system-arm (apt-get install qemu-system-arm)", codegen::qemu::QEMU);
+        return ExitCode::from(127);
+    }
+    let mut args = codegen::qemu::args(m, kernel);
+    if icount {
+        args.extend(["-icount".into(), "shift=0,sleep=off".into()]);
+    }
+    let mut child = match Command::new(codegen::qemu::QEMU)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hvgen: cannot start QEMU: {e}");
+            return ExitCode::from(127);
+        }
+    };
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let mut status = None;
+    let out = std::io::stdout();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let _ = writeln!(out.lock(), "{line}");
+                status = status.or(final_status(&line));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                eprintln!("hvgen: timed out after {timeout} s");
+                return ExitCode::from(124);
+            }
+        }
+    }
+    let _ = child.wait();
+    match status {
+        Some(s) => ExitCode::from(s),
+        None => {
+            eprintln!("hvgen: QEMU ended without the hypervisor's final status line");
+            ExitCode::from(125)
+        }
+    }
+}
+
+fn which(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(bin))
+            .find(|f| f.is_file())
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = &cli.root;
+    match cli.cmd {
+        Cmd::Check { ron } => match load(root, &ron) {
+            Ok(g) => {
+                print!("{}", g.report);
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        },
+        Cmd::Dts { ron, vm } => match load(root, &ron) {
+            Ok(g) => match g.dtbs.iter().find(|(n, _, _)| *n == vm) {
+                Some((_, _, dts)) => {
+                    print!("{dts}");
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!("hvgen: no VM `{vm}` with a generated DTB");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(c) => c,
+        },
+        Cmd::QemuArgs { ron, kernel } => match load(root, &ron) {
+            Ok(g) => {
+                println!(
+                    "{} {}",
+                    codegen::qemu::QEMU,
+                    codegen::qemu::args(&g.machine, &kernel).join(" ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        },
+        Cmd::Run {
+            ron,
+            kernel,
+            timeout,
+            icount,
+        } => match load(root, &ron) {
+            Ok(g) => run(&g.machine, &kernel, timeout, icount),
+            Err(c) => c,
+        },
+    }
+}

@@ -1,0 +1,202 @@
+//! Each guest's device tree, built from the description: memory, CPUs (PSCI over HVC), the
+//! emulated devices, and `chosen`. One node tree renders to both the DTB (vm-fdt) the guest gets
+//! and a .dts beside it for review.
+use crate::model::*;
+use std::fmt::Write;
+
+#[derive(Debug, Clone)]
+pub enum Prop {
+    Str(String),
+    Strs(Vec<String>),
+    U32(u32),
+    U32s(Vec<u32>),
+    /// 64-bit cells (addresses and sizes with #address-cells = #size-cells = 2).
+    U64s(Vec<u64>),
+    Empty,
+}
+
+#[derive(Debug, Default)]
+pub struct Node {
+    pub name: String,
+    pub props: Vec<(String, Prop)>,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    fn new(name: impl Into<String>) -> Node {
+        Node {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+    fn prop(mut self, k: &str, v: Prop) -> Node {
+        self.props.push((k.into(), v));
+        self
+    }
+    fn child(mut self, c: Node) -> Node {
+        self.children.push(c);
+        self
+    }
+}
+
+const CLOCK_PHANDLE: u32 = 1;
+
+fn s(v: &str) -> Prop {
+    Prop::Str(v.into())
+}
+
+/// The device tree of `v`.
+pub fn tree(b: &Board, v: &Vm) -> Node {
+    let mut cpus = Node::new("cpus")
+        .prop("#address-cells", Prop::U32(1))
+        .prop("#size-cells", Prop::U32(0));
+    for i in 0..v.vcpus.len() {
+        cpus = cpus.child(
+            Node::new(format!("cpu@{i}"))
+                .prop("device_type", s("cpu"))
+                .prop("compatible", s("arm,armv8"))
+                .prop("reg", Prop::U32(i as u32))
+                .prop("enable-method", s("psci")),
+        );
+    }
+    let mem = v.ram.iter().flat_map(|w| [w.ipa.0, w.size]).collect();
+    let first = v.ram.first().map(|w| w.ipa.0).unwrap_or(0);
+    let mut root = Node::new("")
+        .prop("#address-cells", Prop::U32(2))
+        .prop("#size-cells", Prop::U32(2))
+        .prop("compatible", s("linux,dummy-virt"))
+        .prop(
+            "model",
+            Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)),
+        )
+        .child(
+            Node::new(format!("memory@{first:x}"))
+                .prop("device_type", s("memory"))
+                .prop("reg", Prop::U64s(mem)),
+        )
+        .child(cpus)
+        .child(
+            Node::new("psci")
+                .prop(
+                    "compatible",
+                    Prop::Strs(vec!["arm,psci-1.0".into(), "arm,psci-0.2".into()]),
+                )
+                .prop("method", s("hvc")),
+        )
+        .child(
+            Node::new("apb-pclk")
+                .prop("compatible", s("fixed-clock"))
+                .prop("#clock-cells", Prop::U32(0))
+                .prop("clock-frequency", Prop::U32(24_000_000))
+                .prop("clock-output-names", s("clk24mhz"))
+                .prop("phandle", Prop::U32(CLOCK_PHANDLE)),
+        );
+    let mut stdout = None;
+    for e in &v.emulated {
+        let short = e
+            .kind
+            .compatible
+            .first()
+            .and_then(|c| c.split(',').nth(1))
+            .unwrap_or(&e.name)
+            .to_string();
+        let name = format!("{short}@{:x}", e.ipa.0);
+        let mut n = Node::new(&name)
+            .prop("compatible", Prop::Strs(e.kind.compatible.clone()))
+            .prop("reg", Prop::U64s(vec![e.ipa.0, e.kind.size]));
+        if e.kind.compatible.iter().any(|c| c == "arm,primecell") {
+            n = n
+                .prop("clocks", Prop::U32s(vec![CLOCK_PHANDLE, CLOCK_PHANDLE]))
+                .prop(
+                    "clock-names",
+                    Prop::Strs(vec!["uartclk".into(), "apb_pclk".into()]),
+                );
+        }
+        if stdout.is_none() && e.kind.compatible.iter().any(|c| c == "arm,pl011") {
+            stdout = Some(format!("/{name}"));
+        }
+        root = root.child(n);
+    }
+    let mut chosen = Node::new("chosen");
+    if let Some(d) = &v.dtb {
+        chosen = chosen.prop("bootargs", Prop::Str(d.bootargs.clone()));
+    }
+    if let Some(p) = stdout {
+        chosen = chosen.prop("stdout-path", Prop::Str(p));
+    }
+    if let Some((_, ipa, size)) = &v.image.initrd {
+        chosen = chosen
+            .prop("linux,initrd-start", Prop::U64s(vec![ipa.0]))
+            .prop("linux,initrd-end", Prop::U64s(vec![ipa.0 + size]));
+    }
+    root.child(chosen)
+}
+
+pub fn to_dtb(root: &Node) -> Result<Vec<u8>, String> {
+    let mut w = vm_fdt::FdtWriter::new().map_err(|e| e.to_string())?;
+    write_node(&mut w, root).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())
+}
+
+fn write_node(w: &mut vm_fdt::FdtWriter, n: &Node) -> Result<(), vm_fdt::Error> {
+    let h = w.begin_node(&n.name)?;
+    for (k, v) in &n.props {
+        match v {
+            Prop::Str(x) => w.property_string(k, x)?,
+            Prop::Strs(x) => w.property_string_list(k, x.clone())?,
+            Prop::U32(x) => w.property_u32(k, *x)?,
+            Prop::U32s(x) => w.property_array_u32(k, x)?,
+            Prop::U64s(x) => w.property_array_u64(k, x)?,
+            Prop::Empty => w.property_null(k)?,
+        }
+    }
+    for c in &n.children {
+        write_node(w, c)?;
+    }
+    w.end_node(h)
+}
+
+pub fn to_dts(root: &Node) -> String {
+    let mut out = String::from("/dts-v1/;\n\n");
+    dts_node(&mut out, root, 0);
+    out
+}
+
+fn dts_node(out: &mut String, n: &Node, depth: usize) {
+    let ind = "\t".repeat(depth);
+    let name = if n.name.is_empty() { "/" } else { &n.name };
+    let _ = writeln!(out, "{ind}{name} {{");
+    for (k, v) in &n.props {
+        let val = match v {
+            Prop::Str(x) => format!(" = \"{x}\""),
+            Prop::Strs(x) => format!(
+                " = {}",
+                x.iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Prop::U32(x) => format!(" = <{x:#x}>"),
+            Prop::U32s(x) => format!(
+                " = <{}>",
+                x.iter()
+                    .map(|c| format!("{c:#x}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Prop::U64s(x) => format!(
+                " = <{}>",
+                x.iter()
+                    .map(|c| format!("{:#x} {:#x}", c >> 32, c & 0xFFFF_FFFF))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Prop::Empty => String::new(),
+        };
+        let _ = writeln!(out, "{ind}\t{k}{val};");
+    }
+    for c in &n.children {
+        dts_node(out, c, depth + 1);
+    }
+    let _ = writeln!(out, "{ind}}};");
+}

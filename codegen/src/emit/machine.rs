@@ -1,0 +1,203 @@
+//! `machine.rs`: constants, immutable board/VM descriptions, the page-table arena as data, and
+//! the guest images and DTBs pulled into the hypervisor ELF at their guest-physical homes.
+use super::hex;
+use crate::model::*;
+use crate::tables::{self, ENTRIES};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+pub fn ident(s: &str) -> Ident {
+    Ident::new(s, Span::call_site())
+}
+
+/// VTCR_EL2: T0SZ=24 (40-bit IPA), SL0=1 (start at level 1), inner/outer WB RA WA, inner
+/// shareable, 4 KiB granule, PS=40 bits, RES1 bit 31.
+pub const VTCR_EL2: u64 = (1 << 31) | (2 << 16) | (3 << 12) | (1 << 10) | (1 << 8) | (1 << 6) | 24;
+/// TCR_EL2 (non-VHE): T0SZ=25 (39-bit VA), WB RA WA, inner shareable, 4 KiB, PS=40 bits, RES1 23/31.
+pub const TCR_EL2: u64 = (1 << 31) | (1 << 23) | (2 << 16) | (3 << 12) | (1 << 10) | (1 << 8) | 25;
+/// MAIR_EL2: attr0 Device-nGnRE, attr1 Normal WB RA WA (matches tables::Attr encodings).
+pub const MAIR_EL2: u64 = 0xFF04;
+
+pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> TokenStream {
+    let b = &m.board;
+    let name = &b.name;
+    let source = &m.source;
+    let ncpus = b.cpus;
+    let nvms = m.vms.len();
+    let max_vcpus = m.vms.iter().map(|v| v.vcpus.len()).max().unwrap_or(1);
+    let stack = b.stack as usize;
+    let (hv_base, hv_size) = (hex(b.hv.base), hex(b.hv.size));
+    let console = hex(b.console.base().0);
+    let gic = match b.gic {
+        Gic::V2 {
+            dist,
+            cpu,
+            hyp,
+            vcpu,
+        } => {
+            let (d, c, h, v) = (hex(dist.0), hex(cpu.0), hex(hyp.0), hex(vcpu.0));
+            quote!(GicDesc::V2 { dist: Pa(#d), cpu: Pa(#c), hyp: Pa(#h), vcpu: Pa(#v) })
+        }
+        Gic::V3 { dist, redist } => {
+            let (d, r) = (hex(dist.0), hex(redist.0));
+            quote!(GicDesc::V3 { dist: Pa(#d), redist: Pa(#r) })
+        }
+    };
+    let (t_hyp, t_virt, t_phys, maint) = (
+        b.timer.hyp.0,
+        b.timer.virt.0,
+        b.timer.phys.0,
+        b.maintenance.0,
+    );
+    let tables_pa = hex(m.tables_pa.0);
+    let ntables = built.arena.tables.len();
+    let el2_ttbr0 = hex(built.arena.pa_of(built.el2_root));
+    let (vtcr, tcr, mair) = (hex(VTCR_EL2), hex(TCR_EL2), hex(MAIR_EL2));
+
+    let vms = m.vms.iter().zip(&built.vm_roots).map(|(v, &root)| {
+        let id = v.id.0;
+        let vname = &v.name;
+        let vttbr = hex(built.arena.pa_of(root) | ((id as u64) << 48));
+        let vcpus = v.vcpus.iter().map(|c| c.0);
+        let ram = v.ram.iter().map(|w| {
+            let (ipa, pa, size, ro) = (hex(w.ipa.0), hex(w.pa.0), hex(w.size), w.read_only);
+            quote!(RamDesc { ipa: Ipa(#ipa), pa: Pa(#pa), size: #size, read_only: #ro })
+        });
+        let entry = hex(v.image.entry.0);
+        let dtb = match &v.dtb {
+            Some(d) => {
+                let x = hex(d.ipa.0);
+                quote!(Some(Ipa(#x)))
+            }
+            None => quote!(None),
+        };
+        quote!(VmDesc {
+            id: VmId(#id),
+            name: #vname,
+            vcpus: &[#(CpuId(#vcpus)),*],
+            ram: &[#(#ram),*],
+            entry: Ipa(#entry),
+            dtb: #dtb,
+            vttbr: #vttbr,
+        })
+    });
+
+    // Which (VM, vCPU) each pCPU runs.
+    let mut per_cpu = vec![quote!(None); b.cpus];
+    for v in &m.vms {
+        for (k, c) in v.vcpus.iter().enumerate() {
+            let id = v.id.0;
+            per_cpu[c.0] = quote!(Some((VmId(#id), #k)));
+        }
+    }
+
+    let tables = built.arena.tables.iter().map(|t| {
+        let entries = t
+            .iter()
+            .enumerate()
+            .filter(|(_, &e)| e != 0)
+            .map(|(i, &e)| {
+                let e = hex(e);
+                quote!((#i, #e))
+            });
+        quote!(table(&[#(#entries),*]))
+    });
+
+    let blobs = m.vms.iter().flat_map(|v| {
+        let mut out = vec![(
+            format!(".vm.{}.image", v.name),
+            v.image.bin.clone(),
+            v.ipa_to_pa(v.image.load),
+        )];
+        if let Some((p, ipa, _)) = &v.image.initrd {
+            out.push((
+                format!(".vm.{}.initrd", v.name),
+                p.clone(),
+                v.ipa_to_pa(*ipa),
+            ));
+        }
+        if let Some(d) = &v.dtb {
+            out.push((
+                format!(".vm.{}.dtb", v.name),
+                dtb_path(out_dir, v),
+                v.ipa_to_pa(d.ipa),
+            ));
+        }
+        out
+    });
+    let incbins = blobs.map(|(section, path, _)| {
+        let path = path
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        let s1 = format!(".section {section}, \"a\"");
+        let s2 = format!(".incbin \"{path}\"");
+        quote!(
+            #[cfg(target_arch = "aarch64")]
+            core::arch::global_asm!(#s1, #s2, ".previous");
+        )
+    });
+
+    quote! {
+        use crate::desc::*;
+        use hv_types::{CpuId, Ipa, Pa, VmId};
+
+        /// Name of the board, and the description this build came from.
+        pub const MACHINE: &str = #name;
+        pub const SOURCE: &str = #source;
+        pub const NUM_CPUS: usize = #ncpus;
+        pub const NUM_VMS: usize = #nvms;
+        pub const MAX_VCPUS: usize = #max_vcpus;
+        /// Bytes of EL2 stack per pCPU; the linker script reserves NUM_CPUS of them.
+        pub const STACK_SIZE: usize = #stack;
+
+        pub const BOARD: BoardDesc = BoardDesc {
+            hv_base: Pa(#hv_base),
+            hv_size: #hv_size,
+            console: Pa(#console),
+            gic: #gic,
+            timer_hyp: #t_hyp,
+            timer_virt: #t_virt,
+            timer_phys: #t_phys,
+            maintenance: #maint,
+        };
+
+        pub static VMS: [VmDesc; NUM_VMS] = [#(#vms),*];
+
+        /// The (VM, vCPU index) each pCPU runs, if any.
+        pub static CPU_VCPU: [Option<(VmId, usize)>; NUM_CPUS] = [#(#per_cpu),*];
+
+        pub const VTCR_EL2: u64 = #vtcr;
+        pub const TCR_EL2: u64 = #tcr;
+        pub const MAIR_EL2: u64 = #mair;
+        pub const EL2_TTBR0: u64 = #el2_ttbr0;
+        /// Physical address of `PAGE_TABLES`; the linker script places the section there.
+        pub const TABLES_PA: u64 = #tables_pa;
+
+        /// Every translation table, stage 2 for each VM then the EL2 identity map.
+        #[repr(C, align(8192))]
+        pub struct PageTables(pub [[u64; #ENTRIES]; #ntables]);
+
+        const fn table(entries: &[(usize, u64)]) -> [u64; #ENTRIES] {
+            let mut t = [0u64; #ENTRIES];
+            let mut i = 0;
+            while i < entries.len() {
+                t[entries[i].0] = entries[i].1;
+                i += 1;
+            }
+            t
+        }
+
+        #[unsafe(link_section = ".pagetables")]
+        #[used]
+        pub static PAGE_TABLES: PageTables = PageTables([#(#tables),*]);
+
+        #(#incbins)*
+    }
+}
+
+/// Where the DTB of `v` is written (beside the generated code).
+pub fn dtb_path(out_dir: &std::path::Path, v: &Vm) -> std::path::PathBuf {
+    out_dir.join(format!("{}.dtb", v.name))
+}

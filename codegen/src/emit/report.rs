@@ -1,0 +1,98 @@
+//! The human-readable report: memory map, placements and routes. hv prints it as its banner and
+//! the CLI prints it on demand, so what was allocated is never a mystery.
+use crate::model::*;
+use std::fmt::Write;
+
+fn mib(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{} KiB", n.div_ceil(1024))
+    }
+}
+
+pub fn emit(m: &Machine, ntables: usize) -> String {
+    let b = &m.board;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "machine `{}` from {}: {} CPUs, GICv{}",
+        b.name,
+        m.source,
+        b.cpus,
+        b.gic.version()
+    );
+    let _ = writeln!(
+        s,
+        "  hv       {:#012x}..{:#012x}  {}, stacks {} x {}, {} page tables at {:#x}",
+        b.hv.base,
+        b.hv.end(),
+        mib(b.hv.size),
+        b.cpus,
+        mib(b.stack),
+        ntables,
+        m.tables_pa.0
+    );
+    for r in &b.reserved {
+        let _ = writeln!(
+            s,
+            "  reserved {:#012x}..{:#012x}  {}",
+            r.base,
+            r.end(),
+            mib(r.size)
+        );
+    }
+    let _ = writeln!(s, "  console  {:#012x}  PL011", b.console.base().0);
+    for (name, r) in b.gic.frames(b.cpus) {
+        let _ = writeln!(s, "  gic      {:#012x}..{:#012x}  {name}", r.base, r.end());
+    }
+    for v in &m.vms {
+        let cpus: Vec<String> = v.vcpus.iter().map(|c| c.0.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "vm {} `{}`: vCPUs on pCPU [{}], entry {:#x}, image {}{}",
+            v.id.0,
+            v.name,
+            cpus.join(", "),
+            v.image.entry.0,
+            mib(v.image.mem_size),
+            v.dtb
+                .as_ref()
+                .map(|d| format!(", dtb {:#x}", d.ipa.0))
+                .unwrap_or_default()
+        );
+        for w in &v.ram {
+            let _ = writeln!(
+                s,
+                "  ram      ipa {:#012x}..{:#012x} -> pa {:#012x}  {} {}",
+                w.ipa.0,
+                w.ipa.0 + w.size,
+                w.pa.0,
+                mib(w.size),
+                if w.read_only { "ro" } else { "rw" }
+            );
+        }
+        for e in &v.emulated {
+            let w = e.window();
+            let _ = writeln!(
+                s,
+                "  mmio     ipa {:#012x}..{:#012x}  {} ({}, trapped)",
+                w.base,
+                w.end(),
+                e.name,
+                e.kind.name
+            );
+        }
+        for &bi in &v.passthrough {
+            let d = &b.devices[bi];
+            let _ = writeln!(
+                s,
+                "  pass     ipa {:#012x}..{:#012x}  {} (direct)",
+                d.region.base,
+                d.region.end(),
+                d.name
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,108 @@
+//! Builds guest crates (guests/<name>) for a link base, with a nested cargo.
+//!
+//! Each VM's image is linked at its own RAM base, which only codegen knows, so guests cannot be
+//! ordinary dependencies. The nested cargo gets a clean environment (the outer build's CARGO_*
+//! and RUSTFLAGS would otherwise leak in) and its own target directory per link base.
+use crate::images::ImageSource;
+use hv_types::Ipa;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub const GUEST_TARGET: &str = "aarch64-unknown-none";
+
+pub struct CargoGuests {
+    pub root: PathBuf,
+    pub out_dir: PathBuf,
+    /// Files and directories the result depends on (for `rerun-if-changed`).
+    pub inputs: Vec<PathBuf>,
+}
+
+impl CargoGuests {
+    pub fn new(root: &Path, out_dir: &Path) -> Self {
+        CargoGuests {
+            root: root.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
+            inputs: Vec::new(),
+        }
+    }
+
+    fn available(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.root.join("guests"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("src/main.rs").exists())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl ImageSource for CargoGuests {
+    fn guest_elf(&mut self, name: &str, base: Ipa) -> Result<PathBuf, String> {
+        let guests = self.root.join("guests");
+        if !guests.join(name).join("src/main.rs").exists() {
+            return Err(format!(
+                "no guest crate `{name}` in guests/ (there are: {})",
+                self.available().join(", ")
+            ));
+        }
+        self.inputs.push(guests.join("Cargo.toml"));
+        self.inputs.push(guests.join("Cargo.lock"));
+        self.inputs.push(guests.join(name));
+        self.inputs.push(guests.join("rt"));
+        let target_dir = self
+            .root
+            .join("target/guests")
+            .join(format!("base-{:x}", base.0));
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        for (k, _) in std::env::vars() {
+            let keep = k == "CARGO_HOME" || k == "CARGO_NET_OFFLINE";
+            if (k.starts_with("CARGO") && !keep)
+                || k.starts_with("RUSTC")
+                || k.starts_with("RUSTFLAGS")
+                || k == "RUSTDOCFLAGS"
+            {
+                cmd.env_remove(&k);
+            }
+        }
+        let out = cmd
+            .current_dir(&guests)
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                name,
+                "--target",
+                GUEST_TARGET,
+                "--target-dir",
+            ])
+            .arg(&target_dir)
+            .env("HV_GUEST_BASE", format!("{:#x}", base.0))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run cargo to build guest `{name}`: {e}"))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = err.lines().rev().take(25).collect();
+            return Err(format!(
+                "building guest `{name}` failed:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+        Ok(target_dir.join(GUEST_TARGET).join("release").join(name))
+    }
+
+    fn file(&mut self, path: &str) -> PathBuf {
+        let p = self.root.join(path);
+        self.inputs.push(p.clone());
+        p
+    }
+
+    fn out_dir(&self) -> PathBuf {
+        self.out_dir.clone()
+    }
+}

@@ -1,0 +1,161 @@
+//! Physical placement: guest RAM windows not pinned by the description, and the page-table arena
+//! at the top of the hypervisor region. Chooses PA ≡ IPA modulo the largest block size that fits
+//! so stage 2 can use 1 GiB and 2 MiB blocks.
+use crate::diag::Diags;
+use crate::model::*;
+use crate::tables;
+use hv_types::Pa;
+
+const ALIGNS: [u64; 3] = [1 << 30, 1 << 21, PAGE];
+
+/// Board RAM not taken by the hypervisor or reserved ranges, as sorted free pieces.
+fn free_ram(b: &Board) -> Vec<Region> {
+    let mut free = b.ram.clone();
+    for taken in std::iter::once(&b.hv).chain(&b.reserved) {
+        free = subtract(&free, taken);
+    }
+    free
+}
+
+fn subtract(free: &[Region], t: &Region) -> Vec<Region> {
+    let mut out = Vec::new();
+    for f in free {
+        if !f.overlaps(t) {
+            out.push(*f);
+            continue;
+        }
+        if f.base < t.base {
+            out.push(Region {
+                base: f.base,
+                size: t.base - f.base,
+            });
+        }
+        if t.end() < f.end() {
+            out.push(Region {
+                base: t.end(),
+                size: f.end() - t.end(),
+            });
+        }
+    }
+    out
+}
+
+/// Give every `Auto` window a PA; check pinned ones. Reports at `vms.N.ram.K`.
+pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
+    let mut free = free_ram(b);
+    // Pinned windows first, so automatic placement goes around them.
+    let mut pinned: Vec<(String, Region)> = Vec::new();
+    for v in vms.iter() {
+        for (k, w) in v.ram.iter().enumerate() {
+            if w.pa.0 == u64::MAX {
+                continue;
+            }
+            let path = format!("vms.{}.ram.{k}.pa", v.id.0);
+            let r = Region {
+                base: w.pa.0,
+                size: w.size,
+            };
+            if let Some((opath, _)) = pinned.iter().find(|(_, o)| o.overlaps(&r)) {
+                d.clash(
+                    &path,
+                    format!(
+                        "pinned RAM {:#x}..{:#x} of VM `{}` overlaps other pinned RAM",
+                        r.base,
+                        r.end(),
+                        v.name
+                    ),
+                    opath,
+                    "the other window is pinned here",
+                );
+            } else if !free.iter().any(|f| f.contains(&r)) {
+                let why = if r.overlaps(&b.hv) {
+                    "overlaps the hypervisor region"
+                } else if b.reserved.iter().any(|x| x.overlaps(&r)) {
+                    "overlaps a reserved range"
+                } else {
+                    "is not inside the board's RAM"
+                };
+                d.clash(
+                    &path,
+                    format!(
+                        "pinned RAM {:#x}..{:#x} of VM `{}` {why}",
+                        r.base,
+                        r.end(),
+                        v.name
+                    ),
+                    "board.ram",
+                    "board RAM is declared here",
+                );
+            }
+            free = subtract(&free, &r);
+            pinned.push((path, r));
+        }
+    }
+    for v in vms.iter_mut() {
+        for (k, w) in v.ram.iter_mut().enumerate() {
+            if w.pa.0 != u64::MAX || w.size == 0 {
+                continue;
+            }
+            let found = ALIGNS
+                .iter()
+                .filter(|&&a| w.ipa.0 % a == 0 && (a == PAGE || w.size >= a))
+                .find_map(|&a| free.iter().find_map(|f| fit(f, w.size, a)));
+            match found {
+                Some(pa) => {
+                    w.pa = Pa(pa);
+                    free = subtract(
+                        &free,
+                        &Region {
+                            base: pa,
+                            size: w.size,
+                        },
+                    );
+                }
+                None => {
+                    let largest = free.iter().map(|f| f.size).max().unwrap_or(0);
+                    d.clash(
+                        &format!("vms.{}.ram.{k}.size", v.id.0),
+                        format!("no room in board RAM for VM `{}`'s {:#x}-byte window (largest free piece: {largest:#x})", v.name, w.size),
+                        "board.ram",
+                        "board RAM is declared here",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn fit(f: &Region, size: u64, align: u64) -> Option<u64> {
+    let base = f.base.div_ceil(align) * align;
+    (base + size <= f.end()).then_some(base)
+}
+
+/// The arena sits at the top of the hypervisor region, 8 KiB aligned for concatenated roots.
+pub fn tables_pa(b: &Board, vms: &[Vm]) -> Pa {
+    let bytes = tables::count(b, vms) as u64 * PAGE;
+    Pa((b.hv.end() - bytes) & !0x1FFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn subtract_splits() {
+        let f = [Region { base: 0, size: 100 }];
+        assert_eq!(
+            subtract(&f, &Region { base: 10, size: 10 }),
+            [Region { base: 0, size: 10 }, Region { base: 20, size: 80 }]
+        );
+        assert_eq!(
+            fit(
+                &Region {
+                    base: 0x1000,
+                    size: 0x40_0000
+                },
+                0x20_0000,
+                0x20_0000
+            ),
+            Some(0x20_0000)
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The validated machine: typed addresses, resolved references, every physical address placed.
+//! Emitters read only this; nothing here can be inconsistent once `validate` returned it.
+use hv_types::{CpuId, IntId, Ipa, Pa, VmId};
+use std::path::PathBuf;
+
+pub const PAGE: u64 = 0x1000;
+
+/// A half-open physical range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub base: u64,
+    pub size: u64,
+}
+
+impl Region {
+    pub fn end(&self) -> u64 {
+        self.base + self.size
+    }
+    pub fn overlaps(&self, o: &Region) -> bool {
+        self.base < o.end() && o.base < self.end()
+    }
+    pub fn contains(&self, o: &Region) -> bool {
+        self.base <= o.base && o.end() <= self.end()
+    }
+}
+
+#[derive(Debug)]
+pub struct Machine {
+    /// The .ron as the user named it, for headers and messages.
+    pub source: String,
+    pub board: Board,
+    pub vms: Vec<Vm>,
+    /// Physical address of the page-table arena (stage-2 for every VM, then EL2 stage-1).
+    pub tables_pa: Pa,
+}
+
+#[derive(Debug)]
+pub struct Board {
+    pub name: String,
+    pub cpus: usize,
+    pub ram: Vec<Region>,
+    pub reserved: Vec<Region>,
+    pub hv: Region,
+    pub stack: u64,
+    pub console: Console,
+    pub gic: Gic,
+    pub maintenance: IntId,
+    pub timer: Timer,
+    pub devices: Vec<BoardDevice>,
+    pub qemu: Qemu,
+}
+
+#[derive(Debug)]
+pub enum Console {
+    Pl011 { base: Pa, irq: IntId },
+}
+
+impl Console {
+    pub fn base(&self) -> Pa {
+        match self {
+            Console::Pl011 { base, .. } => *base,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Gic {
+    V2 {
+        dist: Pa,
+        cpu: Pa,
+        hyp: Pa,
+        vcpu: Pa,
+    },
+    V3 {
+        dist: Pa,
+        redist: Pa,
+    },
+}
+
+impl Gic {
+    pub fn version(&self) -> u8 {
+        match self {
+            Gic::V2 { .. } => 2,
+            Gic::V3 { .. } => 3,
+        }
+    }
+    pub fn dist(&self) -> Pa {
+        match self {
+            Gic::V2 { dist, .. } | Gic::V3 { dist, .. } => *dist,
+        }
+    }
+    /// The GIC's MMIO frames, named, for overlap checks and the EL2 map.
+    pub fn frames(&self, cpus: usize) -> Vec<(&'static str, Region)> {
+        match *self {
+            Gic::V2 {
+                dist,
+                cpu,
+                hyp,
+                vcpu,
+            } => vec![
+                (
+                    "GIC distributor",
+                    Region {
+                        base: dist.0,
+                        size: 0x1_0000,
+                    },
+                ),
+                (
+                    "GIC CPU interface",
+                    Region {
+                        base: cpu.0,
+                        size: 0x2000,
+                    },
+                ),
+                (
+                    "GIC hypervisor interface",
+                    Region {
+                        base: hyp.0,
+                        size: 0x1000,
+                    },
+                ),
+                (
+                    "GIC virtual CPU interface",
+                    Region {
+                        base: vcpu.0,
+                        size: 0x2000,
+                    },
+                ),
+            ],
+            Gic::V3 { dist, redist } => vec![
+                (
+                    "GIC distributor",
+                    Region {
+                        base: dist.0,
+                        size: 0x1_0000,
+                    },
+                ),
+                (
+                    "GIC redistributors",
+                    Region {
+                        base: redist.0,
+                        size: 0x2_0000 * cpus as u64,
+                    },
+                ),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timer {
+    pub hyp: IntId,
+    pub virt: IntId,
+    pub phys: IntId,
+}
+
+#[derive(Debug)]
+pub struct BoardDevice {
+    pub name: String,
+    pub region: Region,
+    pub irqs: Vec<IntId>,
+}
+
+#[derive(Debug)]
+pub struct Qemu {
+    pub machine: String,
+    pub cpu: String,
+}
+
+#[derive(Debug)]
+pub struct RamMap {
+    pub ipa: Ipa,
+    pub pa: Pa,
+    pub size: u64,
+    pub read_only: bool,
+}
+
+#[derive(Debug)]
+pub struct ImageModel {
+    /// A flat binary to place at `load` (converted from ELF for guest crates).
+    pub bin: PathBuf,
+    /// Bytes the image occupies once running (file size plus zero-initialised tail).
+    pub mem_size: u64,
+    pub load: Ipa,
+    pub entry: Ipa,
+    /// Initial ramdisk: file, IPA, bytes.
+    pub initrd: Option<(PathBuf, Ipa, u64)>,
+}
+
+#[derive(Debug)]
+pub struct DtbModel {
+    pub bootargs: String,
+    pub ipa: Ipa,
+    /// Bytes reserved in guest RAM for it.
+    pub reserve: u64,
+}
+
+/// An emulated device kind found in hv/src/devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceKind {
+    pub name: String,
+    /// `hv::devices::<module>::<name>`
+    pub module: String,
+    pub size: u64,
+    pub compatible: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Emulated {
+    pub name: String,
+    pub kind: DeviceKind,
+    pub ipa: Ipa,
+    pub irq: Option<IntId>,
+}
+
+impl Emulated {
+    /// The trapped window: the device size rounded up to whole pages.
+    pub fn window(&self) -> Region {
+        Region {
+            base: self.ipa.0,
+            size: self.kind.size.div_ceil(PAGE) * PAGE,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Vm {
+    pub id: VmId,
+    pub name: String,
+    /// vCPU i runs on `vcpus[i]`.
+    pub vcpus: Vec<CpuId>,
+    pub ram: Vec<RamMap>,
+    pub image: ImageModel,
+    pub dtb: Option<DtbModel>,
+    pub emulated: Vec<Emulated>,
+    /// Indices into `board.devices`.
+    pub passthrough: Vec<usize>,
+}
+
+impl Vm {
+    /// Rust identifier stem for generated items (`hello-world` -> `HELLO_WORLD`).
+    pub fn ident(&self) -> String {
+        self.name.to_uppercase().replace('-', "_")
+    }
+    /// Translate an IPA inside one of the VM's RAM windows.
+    pub fn ipa_to_pa(&self, ipa: Ipa) -> Option<Pa> {
+        self.ram
+            .iter()
+            .find(|w| w.ipa.0 <= ipa.0 && ipa.0 < w.ipa.0 + w.size)
+            .map(|w| Pa(w.pa.0 + (ipa.0 - w.ipa.0)))
+    }
+}

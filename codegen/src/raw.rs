@@ -1,0 +1,179 @@
+//! Serde mirror of the machine .ron: field names and enums exactly as users write them, no logic.
+//! `deny_unknown_fields` everywhere so a typo is an error with a position, never silently ignored.
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    pub board: Board,
+    pub vms: Vec<Vm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Board {
+    pub name: String,
+    pub cpus: u32,
+    pub ram: Vec<Range>,
+    /// Ranges of RAM the hypervisor must leave alone (firmware, the loader's DTB).
+    #[serde(default)]
+    pub reserved: Vec<Range>,
+    pub hv: HvRegion,
+    pub console: Console,
+    pub gic: Gic,
+    pub maintenance_irq: Irq,
+    pub timer: Timer,
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    pub run: Run,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub base: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HvRegion {
+    pub base: u64,
+    pub size: u64,
+    /// Bytes of EL2 stack per pCPU.
+    #[serde(default = "default_stack")]
+    pub stack: u64,
+}
+
+fn default_stack() -> u64 {
+    0x4000
+}
+
+#[derive(Debug, Deserialize)]
+pub enum Console {
+    Pl011 { base: u64, irq: Irq },
+}
+
+#[derive(Debug, Deserialize)]
+pub enum Gic {
+    V2 {
+        dist: u64,
+        cpu: u64,
+        hyp: u64,
+        vcpu: u64,
+    },
+    V3 {
+        dist: u64,
+        redist: u64,
+    },
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum Irq {
+    Sgi(u32),
+    Ppi(u32),
+    Spi(u32),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timer {
+    pub hyp: Irq,
+    pub virt: Irq,
+    pub phys: Irq,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub name: String,
+    pub base: u64,
+    pub size: u64,
+    #[serde(default)]
+    pub irqs: Vec<Irq>,
+}
+
+#[derive(Debug, Deserialize)]
+pub enum Run {
+    /// QEMU's `-M <machine>,virtualization=on,gic-version=…` with `-cpu <cpu>`.
+    Qemu { machine: String, cpu: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vm {
+    pub name: String,
+    pub pcpus: Vec<u32>,
+    pub ram: Vec<RamWindow>,
+    pub image: Image,
+    #[serde(default)]
+    pub dtb: Dtb,
+    #[serde(default)]
+    pub devices: Vec<VmDevice>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RamWindow {
+    pub ipa: u64,
+    pub size: u64,
+    #[serde(default)]
+    pub pa: Placement,
+    #[serde(default)]
+    pub access: Access,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    #[default]
+    ReadWrite,
+    /// Guest writes fault (the hypervisor injects an abort).
+    ReadOnly,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+pub enum Placement {
+    /// Codegen picks the physical address.
+    #[default]
+    Auto,
+    /// Pinned at this physical address.
+    At(u64),
+}
+
+#[derive(Debug, Deserialize)]
+pub enum Image {
+    /// A bare-metal crate under guests/, built by hv's build script linked at the VM's RAM base.
+    Guest(String),
+    /// A raw binary (e.g. an arm64 Linux `Image`) loaded at the VM's RAM base.
+    Raw {
+        kernel: String,
+        #[serde(default)]
+        initrd: Option<String>,
+    },
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub enum Dtb {
+    /// Generate a device tree from this description; x0 points at it on entry.
+    Generate {
+        #[serde(default)]
+        bootargs: String,
+    },
+    /// No device tree; x0 = 0 on entry.
+    #[default]
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+pub enum VmDevice {
+    /// A device emulated by hv: `kind` names a `#[derive(MmioDevice)]` struct in hv/src/devices.
+    Emulated {
+        name: String,
+        kind: String,
+        ipa: u64,
+        #[serde(default)]
+        irq: Option<Irq>,
+    },
+    /// A board device mapped into the VM at its own address, its IRQs routed to the VM.
+    Passthrough { dev: String },
+}

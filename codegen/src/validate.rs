@@ -1,0 +1,656 @@
+//! raw -> model. Checks everything knowable before boot and collects every problem, each at the
+//! place in the .ron it comes from, with a note at the other place for clashes.
+use crate::diag::Diags;
+use crate::images::{self, ImageSource};
+use crate::layout;
+use crate::model::*;
+use crate::raw;
+use hv_types::{CpuId, IntId, Ipa, IrqClass, Pa, VmId};
+use std::collections::HashMap;
+
+const BLOCK_2M: u64 = 0x20_0000;
+
+fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> IntId {
+    let (class, n, max) = match irq {
+        raw::Irq::Sgi(n) => (IrqClass::Sgi, n, 15),
+        raw::Irq::Ppi(n) => (IrqClass::Ppi, n, 15),
+        raw::Irq::Spi(n) => (IrqClass::Spi, n, 987),
+    };
+    if class != want {
+        d.err(
+            path,
+            format!(
+                "this interrupt must be a{} {want:?}, not {irq:?}",
+                if want == IrqClass::Sgi { "n" } else { "" }
+            ),
+        );
+    } else if n > max {
+        d.err(
+            path,
+            format!("{irq:?} is out of range: {class:?} numbers go from 0 to {max}"),
+        );
+    }
+    match class {
+        IrqClass::Sgi => IntId::sgi(n),
+        IrqClass::Ppi => IntId::ppi(n),
+        IrqClass::Spi => IntId::spi(n),
+    }
+}
+
+fn check_region(d: &mut Diags, path: &str, what: &str, base: u64, size: u64, align: u64) -> Region {
+    if size == 0 {
+        d.err(&format!("{path}.size"), format!("{what} has size 0"));
+    } else if size % align != 0 {
+        d.err(
+            &format!("{path}.size"),
+            format!("{what} size {size:#x} is not a multiple of {align:#x}"),
+        );
+    }
+    if base % align != 0 {
+        d.err(
+            &format!("{path}.base"),
+            format!("{what} base {base:#x} is not aligned to {align:#x}"),
+        );
+    }
+    if base.checked_add(size).is_none_or(|e| e > 1 << 40) {
+        d.err(
+            &format!("{path}.size"),
+            format!("{what} ends beyond the 40-bit address space"),
+        );
+    }
+    Region {
+        base,
+        size: size.min((1 << 40) - base.min(1 << 40)),
+    }
+}
+
+/// Named places that must not overlap; reports each clash once, at the later one.
+struct Claims {
+    list: Vec<(String, Region, String)>,
+}
+
+impl Claims {
+    fn new() -> Self {
+        Claims { list: vec![] }
+    }
+    fn claim(&mut self, d: &mut Diags, path: &str, what: String, r: Region) {
+        if r.size == 0 {
+            return;
+        }
+        if let Some((opath, _, owhat)) = self.list.iter().find(|(_, o, _)| o.overlaps(&r)) {
+            d.clash(
+                path,
+                format!("{what} ({:#x}..{:#x}) overlaps {owhat}", r.base, r.end()),
+                opath,
+                format!("{owhat} is declared here"),
+            );
+        }
+        self.list.push((path.to_string(), r, what));
+    }
+}
+
+fn did_you_mean<'a>(name: &str, options: impl Iterator<Item = &'a str>) -> String {
+    let best = options
+        .map(|o| {
+            (
+                strsim::levenshtein(&name.to_lowercase(), &o.to_lowercase()),
+                o,
+            )
+        })
+        .min_by_key(|(dist, _)| *dist);
+    match best {
+        Some((dist, o)) if dist <= 3.max(name.len() / 3) => format!("; did you mean `{o}`?"),
+        _ => String::new(),
+    }
+}
+
+fn valid_name(n: &str) -> bool {
+    let mut cs = n.chars();
+    cs.next().is_some_and(|c| c.is_ascii_lowercase())
+        && cs.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn board(d: &mut Diags, b: &raw::Board) -> Board {
+    let mut phys = Claims::new();
+    let ram: Vec<Region> = b
+        .ram
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let p = format!("board.ram.{i}");
+            let reg = check_region(d, &p, "RAM range", r.base, r.size, PAGE);
+            phys.claim(d, &format!("{p}.base"), format!("RAM range {i}"), reg);
+            reg
+        })
+        .collect();
+    if ram.is_empty() {
+        d.err("board.ram", "the board has no RAM");
+    }
+    if b.cpus == 0 {
+        d.err("board.cpus", "the board needs at least one CPU");
+    }
+    let in_ram = |r: &Region| ram.iter().any(|m| m.contains(r));
+    let hv = check_region(
+        d,
+        "board.hv",
+        "hypervisor region",
+        b.hv.base,
+        b.hv.size,
+        BLOCK_2M,
+    );
+    if !in_ram(&hv) {
+        d.err(
+            "board.hv.base",
+            "the hypervisor region must lie inside one board RAM range",
+        );
+    }
+    if b.hv.stack % PAGE != 0 || b.hv.stack == 0 {
+        d.err(
+            "board.hv.stack",
+            "the per-CPU stack must be a non-zero multiple of 0x1000",
+        );
+    }
+    let mut in_ram_claims = Claims::new();
+    in_ram_claims.claim(d, "board.hv.base", "the hypervisor region".into(), hv);
+    let reserved: Vec<Region> = b
+        .reserved
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let p = format!("board.reserved.{i}");
+            let reg = check_region(d, &p, "reserved range", r.base, r.size, PAGE);
+            in_ram_claims.claim(d, &format!("{p}.base"), format!("reserved range {i}"), reg);
+            reg
+        })
+        .collect();
+
+    let raw::Console::Pl011 { base, irq } = b.console;
+    let console_irq = irq_to_intid(d, "board.console.irq", irq, IrqClass::Spi);
+    let creg = check_region(d, "board.console", "console UART", base, PAGE, PAGE);
+    phys.claim(d, "board.console.base", "the console UART".into(), creg);
+    let console = Console::Pl011 {
+        base: Pa(base),
+        irq: console_irq,
+    };
+
+    let gic = match b.gic {
+        raw::Gic::V2 {
+            dist,
+            cpu,
+            hyp,
+            vcpu,
+        } => {
+            if b.cpus > 8 {
+                d.clash(
+                    "board.cpus",
+                    format!(
+                        "GICv2 supports at most 8 CPUs, the board declares {}",
+                        b.cpus
+                    ),
+                    "board.gic",
+                    "the GIC is declared as V2 here",
+                );
+            }
+            Gic::V2 {
+                dist: Pa(dist),
+                cpu: Pa(cpu),
+                hyp: Pa(hyp),
+                vcpu: Pa(vcpu),
+            }
+        }
+        raw::Gic::V3 { dist, redist } => Gic::V3 {
+            dist: Pa(dist),
+            redist: Pa(redist),
+        },
+    };
+    let gic_field = |name: &str| match (b.gic_is_v2(), name) {
+        (true, "GIC distributor") => "board.gic.dist",
+        (true, "GIC CPU interface") => "board.gic.cpu",
+        (true, "GIC hypervisor interface") => "board.gic.hyp",
+        (true, _) => "board.gic.vcpu",
+        (false, "GIC distributor") => "board.gic.dist",
+        (false, _) => "board.gic.redist",
+    };
+    for (name, r) in gic.frames(b.cpus as usize) {
+        let path = gic_field(name);
+        if r.base % PAGE != 0 {
+            d.err(
+                path,
+                format!("{name} base {:#x} is not aligned to 0x1000", r.base),
+            );
+        }
+        phys.claim(d, path, format!("the {name}"), r);
+    }
+    let maintenance = irq_to_intid(d, "board.maintenance_irq", b.maintenance_irq, IrqClass::Ppi);
+    let timer = Timer {
+        hyp: irq_to_intid(d, "board.timer.hyp", b.timer.hyp, IrqClass::Ppi),
+        virt: irq_to_intid(d, "board.timer.virt", b.timer.virt, IrqClass::Ppi),
+        phys: irq_to_intid(d, "board.timer.phys", b.timer.phys, IrqClass::Ppi),
+    };
+    let mut ppis: HashMap<IntId, String> = HashMap::new();
+    for (path, id) in [
+        ("board.maintenance_irq", maintenance),
+        ("board.timer.hyp", timer.hyp),
+        ("board.timer.virt", timer.virt),
+        ("board.timer.phys", timer.phys),
+    ] {
+        if let Some(o) = ppis.insert(id, path.to_string()) {
+            d.clash(
+                path,
+                format!("INTID {} is used twice", id.0),
+                &o,
+                "first used here",
+            );
+        }
+    }
+    let mut spis: HashMap<IntId, String> =
+        HashMap::from([(console_irq, "board.console.irq".to_string())]);
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let devices = b
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, dev)| {
+            let p = format!("board.devices.{i}");
+            if let Some(o) = names.insert(&dev.name, i) {
+                d.clash(
+                    &format!("{p}.name"),
+                    format!("device name `{}` is used twice", dev.name),
+                    &format!("board.devices.{o}.name"),
+                    "first used here",
+                );
+            }
+            let region = Region {
+                base: dev.base,
+                size: dev.size,
+            };
+            if dev.size == 0 {
+                d.err(
+                    &format!("{p}.size"),
+                    format!("device `{}` has size 0", dev.name),
+                );
+            }
+            phys.claim(
+                d,
+                &format!("{p}.base"),
+                format!("device `{}`", dev.name),
+                region,
+            );
+            let irqs = dev
+                .irqs
+                .iter()
+                .enumerate()
+                .map(|(k, irq)| {
+                    let ip = format!("{p}.irqs.{k}");
+                    let id = irq_to_intid(d, &ip, *irq, IrqClass::Spi);
+                    if let Some(o) = spis.insert(id, ip.clone()) {
+                        d.clash(
+                            &ip,
+                            format!("{irq:?} (INTID {}) is used twice on the board", id.0),
+                            &o,
+                            "first used here",
+                        );
+                    }
+                    id
+                })
+                .collect();
+            BoardDevice {
+                name: dev.name.clone(),
+                region,
+                irqs,
+            }
+        })
+        .collect();
+    let raw::Run::Qemu { machine, cpu } = &b.run;
+    Board {
+        name: b.name.clone(),
+        cpus: b.cpus as usize,
+        ram,
+        reserved,
+        hv,
+        stack: b.hv.stack,
+        console,
+        gic,
+        maintenance,
+        timer,
+        devices,
+        qemu: Qemu {
+            machine: machine.clone(),
+            cpu: cpu.clone(),
+        },
+    }
+}
+
+impl raw::Board {
+    fn gic_is_v2(&self) -> bool {
+        matches!(self.gic, raw::Gic::V2 { .. })
+    }
+}
+
+/// Per-VM checks that need nothing outside the VM and the board.
+fn vm(
+    d: &mut Diags,
+    i: usize,
+    v: &raw::Vm,
+    b: &Board,
+    kinds: &[DeviceKind],
+    cpu_owner: &mut HashMap<u32, usize>,
+) -> Vm {
+    let p = format!("vms.{i}");
+    if !valid_name(&v.name) {
+        d.err(
+            &format!("{p}.name"),
+            format!(
+                "VM name `{}` must start with a-z and use only a-z, 0-9, `_` and `-`",
+                v.name
+            ),
+        );
+    }
+    if v.pcpus.is_empty() {
+        d.err(
+            &format!("{p}.pcpus"),
+            format!("VM `{}` has no vCPUs: list at least one pCPU", v.name),
+        );
+    }
+    let mut vcpus = Vec::new();
+    for (k, &c) in v.pcpus.iter().enumerate() {
+        let cp = format!("{p}.pcpus.{k}");
+        if c as usize >= b.cpus {
+            d.clash(
+                &cp,
+                format!("pCPU {c} does not exist: the board has {} CPUs", b.cpus),
+                "board.cpus",
+                "CPUs are declared here",
+            );
+        } else if let Some(&o) = cpu_owner.get(&c) {
+            d.clash(
+                &cp,
+                format!("pCPU {c} is claimed twice"),
+                &format!("vms.{o}.pcpus"),
+                "first claimed here",
+            );
+        } else {
+            cpu_owner.insert(c, i);
+        }
+        vcpus.push(CpuId(c as usize));
+    }
+    let mut ipas = Claims::new();
+    let mut ram = Vec::new();
+    for (k, w) in v.ram.iter().enumerate() {
+        let wp = format!("{p}.ram.{k}");
+        let r = Region {
+            base: w.ipa,
+            size: w.size,
+        };
+        if w.size == 0 || w.size % PAGE != 0 {
+            d.err(
+                &format!("{wp}.size"),
+                format!(
+                    "RAM window size {:#x} must be a non-zero multiple of 0x1000",
+                    w.size
+                ),
+            );
+        }
+        if w.ipa % PAGE != 0 {
+            d.err(
+                &format!("{wp}.ipa"),
+                format!("RAM window IPA {:#x} is not aligned to 0x1000", w.ipa),
+            );
+        }
+        if w.ipa.checked_add(w.size).is_none_or(|e| e > 1 << 40) {
+            d.err(
+                &format!("{wp}.size"),
+                "RAM window ends beyond the 40-bit IPA space",
+            );
+        }
+        ipas.claim(d, &format!("{wp}.ipa"), format!("RAM window {k}"), r);
+        let pa = match w.pa {
+            raw::Placement::Auto => None,
+            raw::Placement::At(pa) => {
+                if pa % PAGE != 0 {
+                    d.err(
+                        &format!("{wp}.pa"),
+                        format!("pinned PA {pa:#x} is not aligned to 0x1000"),
+                    );
+                }
+                Some(Pa(pa))
+            }
+        };
+        ram.push(RamMap {
+            ipa: Ipa(w.ipa),
+            pa: pa.unwrap_or(Pa(u64::MAX)),
+            size: w.size,
+            read_only: w.access == raw::Access::ReadOnly,
+        });
+    }
+    if ram.is_empty() {
+        d.err(&format!("{p}.ram"), format!("VM `{}` has no RAM", v.name));
+    }
+    let mut emulated = Vec::new();
+    let mut passthrough = Vec::new();
+    let mut dev_names: HashMap<&str, usize> = HashMap::new();
+    let mut irqs: HashMap<IntId, String> = HashMap::new();
+    for (k, dev) in v.devices.iter().enumerate() {
+        let dp = format!("{p}.devices.{k}");
+        match dev {
+            raw::VmDevice::Emulated {
+                name,
+                kind,
+                ipa,
+                irq,
+            } => {
+                if let Some(o) = dev_names.insert(name, k) {
+                    d.clash(
+                        &format!("{dp}.name"),
+                        format!("device name `{name}` is used twice in VM `{}`", v.name),
+                        &format!("{p}.devices.{o}.name"),
+                        "first used here",
+                    );
+                }
+                let Some(kd) = kinds.iter().find(|x| &x.name == kind) else {
+                    let hint = did_you_mean(kind, kinds.iter().map(|x| x.name.as_str()));
+                    d.err(
+                        &format!("{dp}.kind"),
+                        format!("unknown device kind `{kind}`{hint}"),
+                    );
+                    continue;
+                };
+                if ipa % PAGE != 0 {
+                    d.err(
+                        &format!("{dp}.ipa"),
+                        format!("device IPA {ipa:#x} is not aligned to 0x1000"),
+                    );
+                }
+                let irq = irq.map(|r| {
+                    let ip = format!("{dp}.irq");
+                    let id = irq_to_intid(d, &ip, r, IrqClass::Spi);
+                    if let Some(o) = irqs.insert(id, ip.clone()) {
+                        d.clash(
+                            &ip,
+                            format!("{r:?} (INTID {}) is used twice in VM `{}`", id.0, v.name),
+                            &o,
+                            "first used here",
+                        );
+                    }
+                    id
+                });
+                let e = Emulated {
+                    name: name.clone(),
+                    kind: kd.clone(),
+                    ipa: Ipa(*ipa),
+                    irq,
+                };
+                ipas.claim(
+                    d,
+                    &format!("{dp}.ipa"),
+                    format!("emulated device `{name}`"),
+                    e.window(),
+                );
+                emulated.push(e);
+            }
+            raw::VmDevice::Passthrough { dev } => {
+                let Some(bi) = b.devices.iter().position(|x| &x.name == dev) else {
+                    let hint = did_you_mean(dev, b.devices.iter().map(|x| x.name.as_str()));
+                    d.err(
+                        &format!("{dp}.dev"),
+                        format!("no board device named `{dev}`{hint}"),
+                    );
+                    continue;
+                };
+                let bd = &b.devices[bi];
+                let pages = page_round(bd.region);
+                if let Some(other) = b
+                    .devices
+                    .iter()
+                    .find(|o| o.name != bd.name && page_round(o.region).overlaps(&pages))
+                {
+                    d.clash(
+                        &format!("{dp}.dev"),
+                        format!(
+                            "passing through `{}` would map {:#x}..{:#x}, which also exposes `{}`",
+                            bd.name,
+                            pages.base,
+                            pages.end(),
+                            other.name
+                        ),
+                        &format!(
+                            "board.devices.{}",
+                            b.devices
+                                .iter()
+                                .position(|x| x.name == other.name)
+                                .unwrap_or(0)
+                        ),
+                        "the device sharing that page is declared here",
+                    );
+                }
+                for id in &bd.irqs {
+                    if let Some(o) = irqs.insert(*id, format!("board.devices.{bi}.irqs")) {
+                        d.clash(
+                            &format!("{dp}.dev"),
+                            format!(
+                                "INTID {} of `{}` is already used in VM `{}`",
+                                id.0, bd.name, v.name
+                            ),
+                            &o,
+                            "first used here",
+                        );
+                    }
+                }
+                ipas.claim(
+                    d,
+                    &format!("{dp}.dev"),
+                    format!("passthrough device `{}`", bd.name),
+                    pages,
+                );
+                passthrough.push(bi);
+            }
+        }
+    }
+    let dtb = match &v.dtb {
+        raw::Dtb::None => None,
+        raw::Dtb::Generate { bootargs } => Some(DtbModel {
+            bootargs: bootargs.clone(),
+            ipa: Ipa(0),
+            reserve: 0x1_0000,
+        }),
+    };
+    let image = ImageModel {
+        bin: Default::default(),
+        mem_size: 0,
+        load: Ipa(0),
+        entry: Ipa(0),
+        initrd: None,
+    };
+    Vm {
+        id: VmId(i),
+        name: v.name.clone(),
+        vcpus,
+        ram,
+        image,
+        dtb,
+        emulated,
+        passthrough,
+    }
+}
+
+pub fn page_round(r: Region) -> Region {
+    let base = r.base & !(PAGE - 1);
+    Region {
+        base,
+        size: (r.end() - base).div_ceil(PAGE) * PAGE,
+    }
+}
+
+/// Validate `m`; on success every address is placed and every image measured.
+pub fn validate(
+    d: &mut Diags,
+    source: &str,
+    m: &raw::Machine,
+    kinds: &[DeviceKind],
+    images: &mut dyn ImageSource,
+) -> Option<Machine> {
+    let board = board(d, &m.board);
+    let mut cpu_owner = HashMap::new();
+    let mut vms = Vec::new();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    if m.vms.is_empty() {
+        d.err("vms", "the machine declares no VM");
+    }
+    for (i, v) in m.vms.iter().enumerate() {
+        if let Some(o) = names.insert(&v.name, i) {
+            d.clash(
+                &format!("vms.{i}.name"),
+                format!("VM name `{}` is used twice", v.name),
+                &format!("vms.{o}.name"),
+                "first used here",
+            );
+        }
+        vms.push(vm(d, i, v, &board, kinds, &mut cpu_owner));
+    }
+    // An SPI of a board device belongs to at most one VM.
+    let mut spi_owner: HashMap<usize, usize> = HashMap::new();
+    for v in &vms {
+        for (k, &bi) in v.passthrough.iter().enumerate() {
+            let _ = k;
+            if let Some(&o) = spi_owner.get(&bi) {
+                let path = passthrough_path(&m.vms[v.id.0], v.id.0, &board.devices[bi].name);
+                let other = passthrough_path(&m.vms[o], o, &board.devices[bi].name);
+                d.clash(
+                    &path,
+                    format!(
+                        "device `{}` and its IRQs are claimed by two VMs",
+                        board.devices[bi].name
+                    ),
+                    &other,
+                    "first claimed here",
+                );
+            } else {
+                spi_owner.insert(bi, v.id.0);
+            }
+        }
+    }
+    let errors_before_layout = d.list.len();
+    layout::place_ram(d, &board, &mut vms);
+    for (v, rv) in vms.iter_mut().zip(&m.vms) {
+        images::resolve(d, v, rv, images);
+    }
+    if !d.list.is_empty() || errors_before_layout > 0 {
+        return None;
+    }
+    let tables_pa = layout::tables_pa(&board, &vms);
+    Some(Machine {
+        source: source.to_string(),
+        board,
+        vms,
+        tables_pa,
+    })
+}
+
+fn passthrough_path(v: &raw::Vm, i: usize, dev: &str) -> String {
+    let k = v
+        .devices
+        .iter()
+        .position(|x| matches!(x, raw::VmDevice::Passthrough { dev: dd } if dd == dev))
+        .unwrap_or(0);
+    format!("vms.{i}.devices.{k}.dev")
+}

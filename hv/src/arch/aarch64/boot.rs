@@ -1,0 +1,138 @@
+//! Entry at EL2 with the MMU off: pick this pCPU's stack, zero .bss once, install the vectors,
+//! turn on the EL2 MMU, then wait for a vCPU to run. The boot CPU starts every VM's vCPU 0.
+use super::{el2, firmware, uart};
+use crate::machine::{self, CPU_VCPU, NUM_CPUS, STACK_SIZE, VMS};
+use crate::regs::FRAME_SIZE;
+use crate::{hv_println, vm};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use hv_types::VmId;
+
+core::arch::global_asm!(
+    r#"
+.section .text.boot, "ax"
+.global _start
+_start:
+    mrs     x1, mpidr_el1
+    and     x1, x1, #0xff           // Aff0: the pCPU index on the boards we support
+    mov     x2, #1
+    b       1f
+.global _secondary_start
+_secondary_start:                   // PSCI CPU_ON from the firmware: x0 = pCPU index
+    mov     x1, x0
+    mov     x2, #0
+1:  cmp     x1, #{ncpus}
+    b.hs    4f
+    msr     tpidr_el2, x1
+    ldr     x3, =__stacks_start
+    ldr     x4, ={stack}
+    add     x5, x1, #1
+    madd    x3, x5, x4, x3
+    sub     sp, x3, #{frame}        // the top frame is where a guest's registers live
+    adr     x4, hv_vectors
+    msr     vbar_el2, x4
+    isb
+    cbz     x2, 3f
+    ldr     x4, =__bss_start
+    ldr     x5, =__bss_end
+2:  cmp     x4, x5
+    b.hs    3f
+    str     xzr, [x4], #8
+    b       2b
+3:  mov     x0, x1
+    mov     x1, x2
+    bl      {main}
+4:  wfe
+    b       4b
+"#,
+    ncpus = const NUM_CPUS,
+    stack = const STACK_SIZE,
+    frame = const FRAME_SIZE,
+    main = sym hv_main,
+);
+
+unsafe extern "C" {
+    fn _secondary_start();
+}
+
+/// A vCPU handed to a pCPU: entry point and x0.
+struct Mailbox {
+    full: AtomicBool,
+    entry: AtomicU64,
+    arg: AtomicU64,
+}
+
+static MAILBOX: [Mailbox; NUM_CPUS] = [const {
+    Mailbox {
+        full: AtomicBool::new(false),
+        entry: AtomicU64::new(0),
+        arg: AtomicU64::new(0),
+    }
+}; NUM_CPUS];
+static POWERED: [AtomicBool; NUM_CPUS] = [const { AtomicBool::new(false) }; NUM_CPUS];
+
+extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
+    el2::init_mmu();
+    POWERED[cpu].store(true, Ordering::Release);
+    if primary {
+        banner();
+        for v in &VMS {
+            let dtb = v.dtb.map_or(0, |d| d.0);
+            if start_vcpu(v.id, 0, v.entry.0, dtb) != 0 {
+                hv_println!("hv: cannot start vm `{}`", v.name);
+            }
+        }
+    }
+    wait_for_vcpu(cpu)
+}
+
+fn banner() {
+    hv_println!(
+        "hv {}: hypervisor at EL2, {} pCPU(s)",
+        env!("CARGO_PKG_VERSION"),
+        NUM_CPUS
+    );
+    for line in machine::REPORT.lines() {
+        hv_println!("hv: {line}");
+    }
+    hv_println!(
+        "hv: GIC distributor reports {} interrupt lines",
+        uart::gic_lines()
+    );
+}
+
+/// Hand vCPU `k` of `vm` to its pCPU, powering that pCPU on if needed. PSCI return code.
+pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
+    let Some(&pcpu) = VMS[vm.0].vcpus.get(k) else {
+        return smccc::psci::error::INVALID_PARAMETERS;
+    };
+    if !vm::claim_vcpu(vm, k) {
+        return smccc::psci::error::ALREADY_ON;
+    }
+    let mb = &MAILBOX[pcpu.0];
+    mb.entry.store(entry, Ordering::Relaxed);
+    mb.arg.store(arg, Ordering::Relaxed);
+    mb.full.store(true, Ordering::Release);
+    if POWERED[pcpu.0].load(Ordering::Acquire) {
+        aarch64_cpu::asm::sev();
+        return 0;
+    }
+    firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64)
+}
+
+/// Sleep until a vCPU is handed to this pCPU, then run it.
+fn wait_for_vcpu(cpu: usize) -> ! {
+    let mb = &MAILBOX[cpu];
+    loop {
+        if mb.full.swap(false, Ordering::AcqRel) {
+            let Some((vm, k)) = CPU_VCPU[cpu] else { break };
+            el2::enter_vcpu(
+                &VMS[vm.0],
+                k,
+                mb.entry.load(Ordering::Relaxed),
+                mb.arg.load(Ordering::Relaxed),
+            );
+        }
+        aarch64_cpu::asm::wfe();
+    }
+    panic!("pCPU {cpu} was given a vCPU the description does not pin to it")
+}

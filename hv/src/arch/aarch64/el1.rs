@@ -1,0 +1,75 @@
+//! The guest's EL1 state as hv reads and writes it: stack pointers, exception registers for
+//! injection, and address translation (AT S12E1R) to reach guest memory.
+use crate::desc::VmDesc;
+use crate::regs::{El1, GuestRegs};
+use aarch64_cpu::registers::*;
+use hv_types::Pa;
+
+pub struct ArchEl1 {
+    pub vm: &'static VmDesc,
+}
+
+impl ArchEl1 {
+    /// Copy guest memory at `va` into `buf`, page by page, refusing anything outside VM RAM.
+    pub fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = va + done as u64;
+            let n = ((0x1000 - (at & 0xFFF)) as usize).min(buf.len() - done);
+            let Some(pa) = self
+                .translate(at)
+                .filter(|&pa| self.vm.owns_pa(Pa(pa), n as u64))
+            else {
+                return false;
+            };
+            // SAFETY: `[pa, pa+n)` is inside this VM's RAM, which the EL2 identity map covers as
+            // Normal memory; a byte copy has no alignment requirement.
+            unsafe { core::ptr::copy_nonoverlapping(pa as *const u8, buf[done..].as_mut_ptr(), n) };
+            done += n;
+        }
+        true
+    }
+}
+
+impl El1 for ArchEl1 {
+    fn sp(&self, regs: &GuestRegs) -> u64 {
+        if regs.el() == 1 && regs.spsr & 1 == 1 {
+            SP_EL1.get()
+        } else {
+            SP_EL0.get()
+        }
+    }
+
+    fn set_sp(&mut self, regs: &GuestRegs, v: u64) {
+        if regs.el() == 1 && regs.spsr & 1 == 1 {
+            SP_EL1.set(v)
+        } else {
+            SP_EL0.set(v)
+        }
+    }
+
+    fn vbar(&self) -> u64 {
+        VBAR_EL1.get()
+    }
+
+    fn set_exception(&mut self, esr: u64, far: u64, elr: u64, spsr: u64) {
+        ESR_EL1.set(esr);
+        FAR_EL1.set(far);
+        ELR_EL1.set(elr);
+        SPSR_EL1.set(spsr);
+    }
+
+    fn translate(&mut self, va: u64) -> Option<u64> {
+        let saved = PAR_EL1.get();
+        // SAFETY: AT only writes PAR_EL1, which is restored below so the guest never sees it.
+        unsafe { core::arch::asm!("at s12e1r, {va}", "isb", va = in(reg) va) };
+        let par = PAR_EL1.get();
+        PAR_EL1.set(saved);
+        (par & 1 == 0).then(|| (par & 0x0000_FFFF_FFFF_F000) | (va & 0xFFF))
+    }
+
+    fn fetch_insn(&mut self, va: u64) -> Option<u32> {
+        let mut b = [0u8; 4];
+        (va % 4 == 0 && self.read_guest(va, &mut b)).then(|| u32::from_le_bytes(b))
+    }
+}

@@ -1,0 +1,88 @@
+//! EL2 set-up: the EL2 MMU from the generated identity map, and the per-vCPU EL2 controls
+//! (HCR_EL2, stage 2 from the generated tables, virtual IDs, timers, traps) before first entry.
+use crate::desc::VmDesc;
+use crate::machine::{EL2_TTBR0, MAIR_EL2 as MAIR, TCR_EL2 as TCR, VTCR_EL2 as VTCR};
+use crate::regs::{GuestRegs, SPSR_DAIF, SPSR_EL1H};
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::*;
+
+/// SCTLR_EL2 (non-VHE) RES1 bits, plus M, C, I and SA.
+const SCTLR_EL2_ON: u64 = 0x30C5_0830 | (1 << 12) | (1 << 3) | (1 << 2) | 1;
+/// SCTLR_EL1 at reset for a guest: RES1 bits only, MMU and caches off.
+const SCTLR_EL1_RESET: u64 = 0x30D0_0800;
+/// CPTR_EL2 (non-VHE) RES1 bits; TFP, TTA, TCPAC clear so FP/SIMD is the guest's own.
+const CPTR_EL2_RES1: u64 = 0x33FF;
+
+/// Turn on the EL2 MMU with the generated identity map (RAM Normal, console and GIC Device).
+pub fn init_mmu() {
+    MAIR_EL2.set(MAIR);
+    TCR_EL2.set(TCR);
+    TTBR0_EL2.set(EL2_TTBR0);
+    barrier::dsb(barrier::ISHST);
+    // SAFETY: invalidating all EL2 TLB entries is always safe; nothing is cached yet.
+    unsafe { core::arch::asm!("tlbi alle2", "dsb ish", "isb") };
+    // The map is an identity map covering the code we run, so turning it on is seamless.
+    SCTLR_EL2.set(SCTLR_EL2_ON);
+    barrier::isb(barrier::SY);
+}
+
+/// HCR_EL2 for guests: stage 2 on, EL1 is AArch64, physical IRQ/FIQ/SError come to EL2, SMC
+/// and implementation-defined registers trap, pointer-auth keys do not.
+fn hcr() -> u64 {
+    (HCR_EL2::VM::Enable
+        + HCR_EL2::SWIO::SET
+        + HCR_EL2::FMO::EnableVirtualFIQ
+        + HCR_EL2::IMO::EnableVirtualIRQ
+        + HCR_EL2::AMO::SET
+        + HCR_EL2::TSC::EnableTrapEl1SmcToEl2
+        + HCR_EL2::TIDCP::SET
+        + HCR_EL2::RW::EL1IsAarch64
+        + HCR_EL2::APK::SET
+        + HCR_EL2::API::SET)
+        .value
+}
+
+/// Program the EL2 controls for vCPU `k` of `vm` and enter it at `entry` with x0 = `arg`.
+pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
+    HCR_EL2.set(hcr());
+    VTCR_EL2.set(VTCR);
+    VTTBR_EL2.set(vm.vttbr);
+    // MPIDR as the DTB's cpu `reg`: Aff0 = vCPU index, bit 31 RES1.
+    VMPIDR_EL2.set((1 << 31) | k as u64);
+    // SAFETY: VPIDR_EL2 only changes what the guest reads as MIDR_EL1 (aarch64-cpu lacks it).
+    unsafe { core::arch::asm!("mrs {t}, midr_el1", "msr vpidr_el2, {t}", t = out(reg) _) };
+    CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
+    CNTVOFF_EL2.set(0);
+    CPTR_EL2.set(CPTR_EL2_RES1);
+    MDCR_EL2.set(0);
+    SCTLR_EL1.set(SCTLR_EL1_RESET);
+    CPACR_EL1.set(0);
+    // SAFETY: drop any stale stage-1+2 translations for this VMID before its first run.
+    unsafe { core::arch::asm!("isb", "tlbi vmalls12e1", "dsb nsh", "isb") };
+
+    let frame = frame_slot();
+    *frame = GuestRegs::default();
+    frame.x[0] = arg;
+    frame.elr = entry;
+    frame.spsr = SPSR_DAIF | SPSR_EL1H;
+    unsafe extern "C" {
+        fn guest_enter(frame: *mut GuestRegs) -> !;
+    }
+    // SAFETY: the frame is the reserved top of this pCPU's stack; guest_enter restores from it
+    // and erets, abandoning the Rust frames below it, which is why this function never returns.
+    unsafe { guest_enter(frame) }
+}
+
+/// The `GuestRegs` slot at the top of this pCPU's stack (reserved by boot code).
+fn frame_slot() -> &'static mut GuestRegs {
+    unsafe extern "C" {
+        static __stacks_start: u8;
+    }
+    let cpu = super::cpu_id();
+    // SAFETY: boot code set SP below this slot, so no Rust frame overlaps it; it belongs to
+    // this pCPU alone and is only used again once the guest runs (by the exit stub).
+    unsafe {
+        let top = (&raw const __stacks_start as usize) + (cpu + 1) * crate::machine::STACK_SIZE;
+        &mut *((top - crate::regs::FRAME_SIZE) as *mut GuestRegs)
+    }
+}

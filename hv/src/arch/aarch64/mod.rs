@@ -1,0 +1,15 @@
+//! AArch64 EL2: boot, vectors, EL2 and stage-2 set-up, traps, and the board's console and firmware.
+pub mod boot;
+pub mod el1;
+pub mod el2;
+pub mod firmware;
+pub mod trap;
+pub mod uart;
+pub mod vectors;
+
+/// This pCPU's index, which boot code keeps in TPIDR_EL2.
+#[inline(always)]
+pub fn cpu_id() -> usize {
+    use aarch64_cpu::registers::{Readable, TPIDR_EL2};
+    TPIDR_EL2.get() as usize
+}

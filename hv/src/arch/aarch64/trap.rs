@@ -1,0 +1,169 @@
+//! Exit handlers: decode why the guest stopped, serve it, and return to it. A guest can make
+//! hv refuse an access (an injected abort) or stop its own VM, never crash hv.
+use super::el1::ArchEl1;
+use super::{boot, cpu_id, firmware};
+use crate::exit::{self, Exit};
+use crate::hypercall::{self, Outcome, Services};
+use crate::inject::{self, Fault};
+use crate::machine::{route_mmio, CPU_VCPU, VMS};
+use crate::mmio::{self, Bus};
+use crate::regs::{El1, GuestRegs};
+use crate::vm::{self, Stop};
+use crate::{console, hv_println};
+use aarch64_cpu::registers::*;
+use hv_mmio::{MmioCtx, MmioFault, MmioOp, Width};
+use hv_types::{Ipa, VmId};
+
+/// Device context for one access: output to the VM's console.
+struct DevCtx {
+    vm: VmId,
+}
+
+impl MmioCtx for DevCtx {
+    fn console_write(&mut self, bytes: &[u8]) {
+        console::vm_write(self.vm, bytes);
+    }
+    /// No virtual interrupt controller yet: device lines have nowhere to go.
+    fn set_irq(&mut self, _line: usize, _level: bool) {}
+}
+
+struct VmBus {
+    vm: VmId,
+}
+
+impl Bus for VmBus {
+    #[inline]
+    fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
+        route_mmio(self.vm, &mut DevCtx { vm: self.vm }, ipa, width, op)
+    }
+}
+
+/// What a calling vCPU may do, for hypercalls and PSCI.
+struct Vcpu {
+    vm: VmId,
+    index: usize,
+    el1: ArchEl1,
+    stop: Option<Stop>,
+}
+
+impl Services for Vcpu {
+    fn vcpu_index(&self) -> usize {
+        self.index
+    }
+    fn vcpu_count(&self) -> usize {
+        VMS[self.vm.0].vcpus.len()
+    }
+    fn console(&mut self, bytes: &[u8]) {
+        console::vm_write(self.vm, bytes);
+    }
+    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
+        self.el1.read_guest(va, buf)
+    }
+    fn stop_vm(&mut self, status: u8) {
+        self.stop = Some(vm::stop_vm(self.vm, status));
+    }
+    fn stop_vcpu(&mut self) {
+        self.stop = Some(vm::stop_vcpu(self.vm, self.index));
+    }
+    fn vcpu_on(&self, i: usize) -> bool {
+        vm::vcpu_on(self.vm, i)
+    }
+    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> i32 {
+        boot::start_vcpu(self.vm, i, entry, context)
+    }
+}
+
+/// This pCPU's (VM, vCPU). Only pCPUs the description pins a vCPU to ever enter a guest.
+fn current() -> (VmId, usize) {
+    match CPU_VCPU[cpu_id()] {
+        Some(v) => v,
+        None => panic!("guest exit on pCPU {} which runs no vCPU", cpu_id()),
+    }
+}
+
+/// A stopped vCPU never returns to its guest: power the pCPU (or the machine) off.
+fn finish(stop: Stop) -> ! {
+    if let Stop::Last(status) = stop {
+        hv_println!("hv: all VMs stopped, exit status {status}");
+        firmware::system_off();
+    }
+    firmware::cpu_off()
+}
+
+fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Fault) {
+    let vector = inject::inject(regs, el1, fault);
+    // A guest with no usable vector table would fault forever: stop it instead.
+    if el1
+        .translate(vector)
+        .is_none_or(|pa| !el1.vm.owns_pa(hv_types::Pa(pa), 4))
+    {
+        hv_println!(
+            "hv: vm `{}` took {fault:?} at {:#x} with no exception vector mapped",
+            VMS[vm.0].name,
+            ELR_EL1.get()
+        );
+        finish(vm::stop_vm(vm, 255));
+    }
+}
+
+pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
+    let (vm, index) = current();
+    if vm::is_stopped(vm) {
+        finish(Stop::Already);
+    }
+    let mut el1 = ArchEl1 { vm: &VMS[vm.0] };
+    let esr = ESR_EL2.get();
+    let fault = match exit::decode(esr) {
+        Exit::Hvc { .. } | Exit::Smc { .. } => {
+            if matches!(exit::decode(esr), Exit::Smc { .. }) {
+                regs.elr += 4; // a trapped SMC returns to itself
+            }
+            let mut v = Vcpu {
+                vm,
+                index,
+                el1,
+                stop: None,
+            };
+            if hypercall::dispatch(regs, &mut v) == Outcome::Stopped {
+                finish(v.stop.unwrap_or(Stop::Already));
+            }
+            return;
+        }
+        Exit::DataAbort(da) => {
+            let far = FAR_EL2.get();
+            let ipa = mmio::fault_ipa(HPFAR_EL2.get(), far);
+            match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
+                Ok(()) => return,
+                Err(f) => f,
+            }
+        }
+        Exit::InstrAbort { .. } => Fault::Instr { far: FAR_EL2.get() },
+        Exit::Wfx { .. } => {
+            regs.elr += 4;
+            return;
+        }
+        Exit::SysReg { .. } | Exit::Other { .. } => Fault::Undefined,
+    };
+    inject_or_stop(regs, &mut el1, vm, fault);
+}
+
+/// Physical interrupts are routed to EL2 (HCR_EL2.IMO) but none is enabled until the vGIC
+/// exists; returning resumes the guest.
+pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {}
+
+/// An SError while the guest ran: it caused it (e.g. an external abort on a passthrough
+/// device), so its VM stops; the others run on.
+pub extern "C" fn hv_guest_serror(_regs: &mut GuestRegs) {
+    let (vm, _) = current();
+    hv_println!(
+        "hv: vm `{}` raised an SError (ESR_EL2 {:#x})",
+        VMS[vm.0].name,
+        ESR_EL2.get()
+    );
+    finish(vm::stop_vm(vm, 254));
+}
+
+/// An exception taken from EL2 itself: a hypervisor bug.
+pub extern "C" fn hv_fatal(esr: u64, elr: u64, far: u64) -> ! {
+    panic!("exception at EL2: ESR {esr:#x} ELR {elr:#x} FAR {far:#x}")
+}

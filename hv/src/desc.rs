@@ -1,0 +1,92 @@
+//! Immutable descriptions of the board and the VMs, as codegen writes them into `machine.rs`.
+//! Runtime state lives elsewhere (vm.rs); these never change after the build.
+use hv_types::{CpuId, Ipa, Pa, VmId};
+
+#[derive(Debug, Clone, Copy)]
+pub enum GicDesc {
+    V2 {
+        dist: Pa,
+        cpu: Pa,
+        hyp: Pa,
+        vcpu: Pa,
+    },
+    V3 {
+        dist: Pa,
+        redist: Pa,
+    },
+}
+
+#[derive(Debug)]
+pub struct BoardDesc {
+    pub hv_base: Pa,
+    pub hv_size: u64,
+    pub console: Pa,
+    pub gic: GicDesc,
+    /// INTIDs of the timer PPIs and the GIC maintenance interrupt.
+    pub timer_hyp: u32,
+    pub timer_virt: u32,
+    pub timer_phys: u32,
+    pub maintenance: u32,
+}
+
+/// One guest RAM window.
+#[derive(Debug)]
+pub struct RamDesc {
+    pub ipa: Ipa,
+    pub pa: Pa,
+    pub size: u64,
+    pub read_only: bool,
+}
+
+#[derive(Debug)]
+pub struct VmDesc {
+    pub id: VmId,
+    pub name: &'static str,
+    /// vCPU i runs on `vcpus[i]`.
+    pub vcpus: &'static [CpuId],
+    pub ram: &'static [RamDesc],
+    pub entry: Ipa,
+    pub dtb: Option<Ipa>,
+    /// Stage-2 root PA with the VMID in bits 55:48.
+    pub vttbr: u64,
+}
+
+impl VmDesc {
+    /// Is `[pa, pa + len)` entirely inside one of this VM's RAM windows?
+    pub fn owns_pa(&self, pa: Pa, len: u64) -> bool {
+        self.ram.iter().any(|w| {
+            pa.0 >= w.pa.0
+                && pa
+                    .0
+                    .checked_add(len)
+                    .is_some_and(|end| end <= w.pa.0 + w.size)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn owns_pa_checks_whole_range() {
+        static RAM: [RamDesc; 1] = [RamDesc {
+            ipa: Ipa(0x4000_0000),
+            pa: Pa(0x4060_0000),
+            size: 0x1000,
+            read_only: false,
+        }];
+        let vm = VmDesc {
+            id: VmId(0),
+            name: "t",
+            vcpus: &[],
+            ram: &RAM,
+            entry: Ipa(0),
+            dtb: None,
+            vttbr: 0,
+        };
+        assert!(vm.owns_pa(Pa(0x4060_0000), 0x1000));
+        assert!(!vm.owns_pa(Pa(0x4060_0001), 0x1000));
+        assert!(!vm.owns_pa(Pa(0x4060_0000), u64::MAX));
+        assert!(!vm.owns_pa(Pa(0x4000_0000), 4));
+    }
+}

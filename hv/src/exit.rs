@@ -1,0 +1,135 @@
+//! Exit reasons decoded from ESR_EL2 (EC and ISS) into a typed enum.
+use hv_mmio::Width;
+
+/// Exception classes hv handles (ARM ARM D17.2.37).
+pub mod ec {
+    pub const UNKNOWN: u64 = 0x00;
+    pub const WFX: u64 = 0x01;
+    pub const HVC64: u64 = 0x16;
+    pub const SMC64: u64 = 0x17;
+    pub const SYSREG: u64 = 0x18;
+    pub const IABT_LOWER: u64 = 0x20;
+    pub const IABT_CUR: u64 = 0x21;
+    pub const DABT_LOWER: u64 = 0x24;
+    pub const DABT_CUR: u64 = 0x25;
+}
+
+/// A data abort's syndrome. `access` is present only when ISV=1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataAbort {
+    pub access: Option<Syndrome>,
+    pub write: bool,
+    /// Fault status code (DFSC).
+    pub fsc: u8,
+    /// Fault on the stage-1 table walk (guest page tables in a hole).
+    pub s1ptw: bool,
+}
+
+/// What ISV=1 tells about the instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Syndrome {
+    pub width: Width,
+    pub sign_extend: bool,
+    /// Rt; 31 means XZR.
+    pub reg: u8,
+    /// Rt is a 64-bit register.
+    pub sixty_four: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Hvc { imm: u16 },
+    Smc { imm: u16 },
+    DataAbort(DataAbort),
+    InstrAbort { fsc: u8 },
+    Wfx { wfe: bool },
+    SysReg { iss: u32 },
+    Other { ec: u8 },
+}
+
+impl DataAbort {
+    /// Translation fault at any level: nothing is mapped, so it may be emulated MMIO.
+    pub fn is_translation(&self) -> bool {
+        self.fsc & 0x3C == 0x04
+    }
+}
+
+/// Decode ESR_EL2.
+pub fn decode(esr: u64) -> Exit {
+    let class = (esr >> 26) & 0x3F;
+    let iss = esr & 0x1FF_FFFF;
+    match class {
+        ec::HVC64 => Exit::Hvc { imm: iss as u16 },
+        ec::SMC64 => Exit::Smc { imm: iss as u16 },
+        ec::DABT_LOWER => {
+            let isv = iss & (1 << 24) != 0;
+            Exit::DataAbort(DataAbort {
+                access: isv.then(|| Syndrome {
+                    width: Width::from_sas(iss >> 22),
+                    sign_extend: iss & (1 << 21) != 0,
+                    reg: ((iss >> 16) & 0x1F) as u8,
+                    sixty_four: iss & (1 << 15) != 0,
+                }),
+                write: iss & (1 << 6) != 0,
+                fsc: (iss & 0x3F) as u8,
+                s1ptw: iss & (1 << 7) != 0,
+            })
+        }
+        ec::IABT_LOWER => Exit::InstrAbort {
+            fsc: (iss & 0x3F) as u8,
+        },
+        ec::WFX => Exit::Wfx { wfe: iss & 1 != 0 },
+        ec::SYSREG => Exit::SysReg { iss: iss as u32 },
+        other => Exit::Other { ec: other as u8 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hvc_and_smc() {
+        assert_eq!(decode(0x5A00_0000), Exit::Hvc { imm: 0 });
+        assert_eq!(decode((0x17 << 26) | 5), Exit::Smc { imm: 5 });
+    }
+
+    #[test]
+    fn data_abort_with_syndrome() {
+        // ldr w3, [x0] from a translation fault at level 2: ISV, SAS=2, SRT=3, DFSC=6.
+        let esr = (0x24 << 26) | (1 << 25) | (1 << 24) | (2 << 22) | (3 << 16) | 0x06;
+        let Exit::DataAbort(da) = decode(esr) else {
+            panic!()
+        };
+        assert!(da.is_translation());
+        assert!(!da.write);
+        assert_eq!(
+            da.access,
+            Some(Syndrome {
+                width: Width::B32,
+                sign_extend: false,
+                reg: 3,
+                sixty_four: false
+            })
+        );
+        // strb w1: WnR, SAS=0, 64-bit flag clear; permission fault level 3 (0x0F).
+        let esr = (0x24 << 26) | (1 << 24) | (1 << 16) | (1 << 6) | 0x0F;
+        let Exit::DataAbort(da) = decode(esr) else {
+            panic!()
+        };
+        assert!(da.write && !da.is_translation());
+        assert_eq!(da.access.unwrap().width, Width::B8);
+        // No ISV: no access syndrome.
+        let Exit::DataAbort(da) = decode((0x24 << 26) | 0x07) else {
+            panic!()
+        };
+        assert_eq!(da.access, None);
+    }
+
+    #[test]
+    fn others() {
+        assert_eq!(decode((0x01 << 26) | 1), Exit::Wfx { wfe: true });
+        assert_eq!(decode(0x20 << 26 | 0x10), Exit::InstrAbort { fsc: 0x10 });
+        assert_eq!(decode(0x07 << 26), Exit::Other { ec: 7 });
+    }
+}

@@ -1,0 +1,223 @@
+//! Calls from guests over HVC (and SMC, which hv traps): hv's own services, PSCI, and the SMCCC
+//! architecture queries. ABI in docs/hypercalls.md. SMCCC: function ID in w0, arguments in
+//! x1-x3, results in x0-x3; unknown IDs answer NOT_SUPPORTED.
+use crate::psci;
+use crate::regs::GuestRegs;
+use smccc::arch::{SMCCC_ARCH_FEATURES, SMCCC_VERSION};
+// SMCCC's NOT_SUPPORTED is -1 for every service; smccc exports it with the PSCI errors.
+use smccc::psci::error::{INVALID_PARAMETERS, NOT_SUPPORTED};
+
+/// hv's calls, in the SMCCC vendor-specific hypervisor range (owning entity 6, fast, SMC64).
+pub const HV_VERSION: u32 = 0xC600_0000;
+pub const HV_PUTC: u32 = 0xC600_0001;
+pub const HV_PUTS: u32 = 0xC600_0002;
+pub const HV_EXIT: u32 = 0xC600_0003;
+pub const HV_NOP: u32 = 0xC600_0004;
+
+/// ABI version 1.0 and its feature bits: putc, puts, exit, nop.
+pub const ABI_VERSION: u64 = 0x1_0000;
+pub const FEATURES: u64 = 0b1111;
+/// Longest HV_PUTS string.
+pub const PUTS_MAX: u64 = 4096;
+
+/// What a call may ask of the rest of the hypervisor.
+pub trait Services {
+    fn vcpu_index(&self) -> usize;
+    fn vcpu_count(&self) -> usize;
+    /// Bytes to this VM's console.
+    fn console(&mut self, bytes: &[u8]);
+    /// Copy guest memory at `va` into `buf`; false if any byte is outside the VM's RAM.
+    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool;
+    /// Stop the whole VM with `status`.
+    fn stop_vm(&mut self, status: u8);
+    /// Stop the calling vCPU (PSCI CPU_OFF).
+    fn stop_vcpu(&mut self);
+    /// Is vCPU `i` running?
+    fn vcpu_on(&self, i: usize) -> bool;
+    /// Start vCPU `i` at `entry` with x0 = `context`.
+    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> i32;
+}
+
+/// After a call: resume the guest, or not (the vCPU or VM stopped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Resume,
+    Stopped,
+}
+
+fn ret(regs: &mut GuestRegs, v: i64) -> Outcome {
+    regs.x[0] = v as u64;
+    Outcome::Resume
+}
+
+/// Serve the call in `regs` (x0 = function ID).
+pub fn dispatch(regs: &mut GuestRegs, svc: &mut impl Services) -> Outcome {
+    // SMCCC: the function ID is w0; the upper half is ignored.
+    let fid = regs.x[0] as u32;
+    match fid {
+        HV_NOP => ret(regs, 0),
+        HV_VERSION => {
+            regs.x[1] = FEATURES;
+            regs.x[2] = 0;
+            regs.x[3] = svc.vcpu_index() as u64;
+            ret(regs, ABI_VERSION as i64)
+        }
+        HV_PUTC => {
+            svc.console(&[regs.x[1] as u8]);
+            ret(regs, 0)
+        }
+        HV_PUTS => puts(regs, svc),
+        HV_EXIT => {
+            svc.stop_vm(regs.x[1] as u8);
+            Outcome::Stopped
+        }
+        SMCCC_VERSION => ret(regs, 0x1_0001),
+        SMCCC_ARCH_FEATURES => ret(regs, NOT_SUPPORTED as i64),
+        f if psci::owns(f) => psci::dispatch(fid, regs, svc),
+        _ => ret(regs, NOT_SUPPORTED as i64),
+    }
+}
+
+/// Copy through a small buffer so a long string never needs more than a few hundred bytes of stack.
+fn puts(regs: &mut GuestRegs, svc: &mut impl Services) -> Outcome {
+    let (va, len) = (regs.x[1], regs.x[2]);
+    if len > PUTS_MAX || va.checked_add(len).is_none() {
+        return ret(regs, INVALID_PARAMETERS as i64);
+    }
+    let mut buf = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buf.len() as u64) as usize;
+        if !svc.read_guest(va + done, &mut buf[..n]) {
+            return ret(
+                regs,
+                if done == 0 {
+                    INVALID_PARAMETERS as i64
+                } else {
+                    done as i64
+                },
+            );
+        }
+        svc.console(&buf[..n]);
+        done += n as u64;
+    }
+    ret(regs, len as i64)
+}
+
+#[cfg(test)]
+pub mod fake {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// Services over a flat fake memory at `mem_base`.
+    #[derive(Default)]
+    pub struct FakeSvc {
+        pub out: Vec<u8>,
+        pub mem_base: u64,
+        pub mem: Vec<u8>,
+        pub stopped: Option<u8>,
+        pub vcpus: Vec<bool>,
+        pub started: Vec<(usize, u64, u64)>,
+    }
+
+    impl Services for FakeSvc {
+        fn vcpu_index(&self) -> usize {
+            0
+        }
+        fn vcpu_count(&self) -> usize {
+            self.vcpus.len()
+        }
+        fn console(&mut self, b: &[u8]) {
+            self.out.extend_from_slice(b)
+        }
+        fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
+            let Some(off) = va.checked_sub(self.mem_base) else {
+                return false;
+            };
+            let off = off as usize;
+            match self.mem.get(off..off + buf.len()) {
+                Some(s) => {
+                    buf.copy_from_slice(s);
+                    true
+                }
+                None => false,
+            }
+        }
+        fn stop_vm(&mut self, s: u8) {
+            self.stopped = Some(s)
+        }
+        fn stop_vcpu(&mut self) {
+            self.vcpus[0] = false;
+        }
+        fn vcpu_on(&self, i: usize) -> bool {
+            self.vcpus[i]
+        }
+        fn start_vcpu(&mut self, i: usize, entry: u64, ctx: u64) -> i32 {
+            self.vcpus[i] = true;
+            self.started.push((i, entry, ctx));
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeSvc;
+    use super::*;
+
+    fn call(svc: &mut FakeSvc, x: [u64; 4]) -> (Outcome, [u64; 4]) {
+        let mut r = GuestRegs::default();
+        r.x[..4].copy_from_slice(&x);
+        let o = dispatch(&mut r, svc);
+        (o, [r.x[0], r.x[1], r.x[2], r.x[3]])
+    }
+
+    #[test]
+    fn version_nop_putc() {
+        let mut s = FakeSvc {
+            vcpus: vec![true],
+            ..Default::default()
+        };
+        assert_eq!(
+            call(&mut s, [HV_VERSION as u64, 0, 0, 0]).1,
+            [ABI_VERSION, FEATURES, 0, 0]
+        );
+        assert_eq!(call(&mut s, [HV_NOP as u64, 9, 9, 9]).1[0], 0);
+        call(&mut s, [HV_PUTC as u64, b'A' as u64, 0, 0]);
+        // Upper 32 bits of x0 are ignored per SMCCC.
+        call(
+            &mut s,
+            [0xFFFF_FFFF_0000_0000 | HV_PUTC as u64, b'B' as u64, 0, 0],
+        );
+        assert_eq!(s.out, b"AB");
+        assert_eq!(call(&mut s, [0xC600_0077, 0, 0, 0]).1[0] as i64, -1);
+    }
+
+    #[test]
+    fn puts_validates_the_buffer() {
+        let mut s = FakeSvc {
+            mem_base: 0x1000,
+            mem: b"hello world".repeat(100),
+            ..Default::default()
+        };
+        assert_eq!(call(&mut s, [HV_PUTS as u64, 0x1000, 5, 0]).1[0], 5);
+        assert_eq!(s.out, b"hello");
+        let long = call(&mut s, [HV_PUTS as u64, 0x1000, 1100, 0]).1[0];
+        assert_eq!(long, 1100);
+        let bad = |s: &mut FakeSvc, va, len| call(s, [HV_PUTS as u64, va, len, 0]).1[0] as i64;
+        assert_eq!(bad(&mut s, 0x10, 4), -2);
+        assert_eq!(bad(&mut s, 0x1000, u64::MAX), -2);
+        assert_eq!(bad(&mut s, u64::MAX - 1, 4), -2);
+        assert_eq!(bad(&mut s, 0x1000, PUTS_MAX + 1), -2);
+        // Partly outside: what fit is printed, the count says how much.
+        assert_eq!(bad(&mut s, 0x1000 + 1000, 600), 256);
+    }
+
+    #[test]
+    fn exit_stops_the_vm() {
+        let mut s = FakeSvc::default();
+        assert_eq!(call(&mut s, [HV_EXIT as u64, 3, 0, 0]).0, Outcome::Stopped);
+        assert_eq!(s.stopped, Some(3));
+    }
+}

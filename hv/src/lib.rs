@@ -1,0 +1,36 @@
+//! hv: a static-partitioning hypervisor for AArch64 at EL2.
+//!
+//! Everything knowable before boot comes from the machine description through codegen
+//! (`machine`): memory maps, stage-2 tables, MMIO routing, register blocks, guest images. This
+//! crate switches contexts and emulates what the description says it must. It allocates
+//! nothing: all state is static and sized by generated constants. Modules outside `arch` are
+//! plain logic and run in host tests.
+#![cfg_attr(not(test), no_std)]
+
+pub mod console;
+pub mod desc;
+pub mod devices;
+pub mod exit;
+pub mod hypercall;
+pub mod inject;
+pub mod insn;
+pub mod mmio;
+pub mod psci;
+pub mod regs;
+pub mod vm;
+
+/// Generated from the machine description by codegen (see hv/build.rs).
+#[allow(clippy::all, clippy::undocumented_unsafe_blocks)]
+pub mod machine {
+    include!(concat!(env!("OUT_DIR"), "/machine.rs"));
+}
+
+#[cfg(target_arch = "aarch64")]
+pub mod arch;
+
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hv_println!("hv: PANIC: {info}");
+    arch::aarch64::firmware::system_off()
+}

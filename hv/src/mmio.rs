@@ -1,0 +1,304 @@
+//! Data aborts on emulated windows: take the access from the syndrome (ISV=1) or decode the
+//! instruction (ISV=0), run it against the VM's devices, write back registers. Anything that
+//! cannot be emulated becomes an injected abort, never a hypervisor error.
+use crate::exit::DataAbort;
+use crate::inject::Fault;
+use crate::insn;
+use crate::regs::{El1, GuestRegs};
+use hv_mmio::{MmioFault, MmioOp, Width};
+use hv_types::Ipa;
+
+/// The VM's emulated MMIO space (generated `route_mmio`, or a fake in tests).
+pub trait Bus {
+    /// `None` when no device decodes `ipa`.
+    fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>>;
+}
+
+/// The IPA a data abort reports: page from HPFAR_EL2.FIPA, offset from FAR_EL2.
+pub fn fault_ipa(hpfar: u64, far: u64) -> Ipa {
+    Ipa(((hpfar >> 4) & 0xFF_FFFF_FFFF) << 12 | (far & 0xFFF))
+}
+
+/// Zero- or sign-extend a loaded value into a W (`to64` false) or X register.
+fn extend(v: u64, width: Width, sign: bool, to64: bool) -> u64 {
+    let bits = width.bits();
+    let v = if sign && bits < 64 {
+        (((v << (64 - bits)) as i64) >> (64 - bits)) as u64
+    } else {
+        v & width.mask()
+    };
+    if to64 {
+        v
+    } else {
+        v & 0xFFFF_FFFF
+    }
+}
+
+fn one(bus: &mut impl Bus, ipa: Ipa, width: Width, op: MmioOp, fault: Fault) -> Result<u64, Fault> {
+    match bus.access(ipa, width, op) {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(_)) | None => Err(fault),
+    }
+}
+
+/// Emulate the access behind a stage-2 data abort at `ipa` (guest VA `far`). On success the
+/// guest's registers hold the result and ELR has moved past the instruction.
+pub fn data_abort(
+    regs: &mut GuestRegs,
+    el1: &mut impl El1,
+    da: DataAbort,
+    far: u64,
+    ipa: Ipa,
+    bus: &mut impl Bus,
+) -> Result<(), Fault> {
+    let fault = Fault::Data {
+        far,
+        write: da.write,
+    };
+    // Only holes in stage 2 can be devices; permission faults (read-only RAM) and faults on the
+    // guest's own table walks are the guest's problem.
+    if !da.is_translation() || da.s1ptw {
+        return Err(fault);
+    }
+    match da.access {
+        Some(s) => {
+            let op = if da.write {
+                MmioOp::Write(regs.get(s.reg) & s.width.mask())
+            } else {
+                MmioOp::Read
+            };
+            let v = one(bus, ipa, s.width, op, fault)?;
+            if !da.write {
+                regs.set(s.reg, extend(v, s.width, s.sign_extend, s.sixty_four));
+            }
+        }
+        None => {
+            let m = el1
+                .fetch_insn(regs.elr)
+                .and_then(insn::decode)
+                .ok_or(fault)?;
+            let base = if m.rn == 31 {
+                el1.sp(regs)
+            } else {
+                regs.get(m.rn)
+            };
+            let va = m.address(base);
+            // The decoded address must be the faulting one or the pair's first element before it.
+            let delta = far.wrapping_sub(va);
+            if delta != 0 && !(m.rt2.is_some() && delta == m.width.bytes() as u64) {
+                return Err(fault);
+            }
+            let first = Ipa(ipa.0.wrapping_sub(delta));
+            let rts = [Some(m.rt), m.rt2];
+            let mut loaded = [0u64; 2];
+            for (k, rt) in rts.iter().enumerate() {
+                let Some(rt) = *rt else { continue };
+                let at = Ipa(first.0 + (k * m.width.bytes()) as u64);
+                let op = if m.load {
+                    MmioOp::Read
+                } else {
+                    MmioOp::Write(regs.get(rt) & m.width.mask())
+                };
+                loaded[k] = one(bus, at, m.width, op, fault)?;
+            }
+            if m.load {
+                for (k, rt) in rts.iter().enumerate() {
+                    if let Some(rt) = *rt {
+                        let to64 = m.sign_extend.unwrap_or(m.width == Width::B64);
+                        regs.set(
+                            rt,
+                            extend(loaded[k], m.width, m.sign_extend.is_some(), to64),
+                        );
+                    }
+                }
+            }
+            if let Some(nb) = m.new_base(base) {
+                if m.rn == 31 {
+                    el1.set_sp(regs, nb);
+                } else {
+                    regs.set(m.rn, nb);
+                }
+            }
+        }
+    }
+    regs.elr += 4;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{decode, Exit};
+    use crate::inject::fake::FakeEl1;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// A 16-byte device at 0x900_0000 with 32-bit registers; logs accesses.
+    #[derive(Default)]
+    struct FakeBus {
+        regs: [u32; 4],
+        log: Vec<(u64, Width, MmioOp)>,
+    }
+
+    impl Bus for FakeBus {
+        fn access(&mut self, ipa: Ipa, w: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
+            self.log.push((ipa.0, w, op));
+            let off = ipa.0.checked_sub(0x900_0000).filter(|&o| o < 16)? as usize;
+            if w != Width::B32 && w != Width::B8 {
+                return Some(Err(MmioFault::BadWidth));
+            }
+            Some(Ok(match op {
+                MmioOp::Read => self.regs[off / 4] as u64 | if w == Width::B8 { 0x80 } else { 0 },
+                MmioOp::Write(v) => {
+                    self.regs[off / 4] = v as u32;
+                    0
+                }
+            }))
+        }
+    }
+
+    fn abort(esr: u64) -> DataAbort {
+        match decode(esr) {
+            Exit::DataAbort(d) => d,
+            e => panic!("{e:?}"),
+        }
+    }
+
+    const DABT: u64 = 0x24 << 26;
+    const XLATE: u64 = 0x06;
+
+    #[test]
+    fn syndrome_load_store_and_sign_extension() {
+        let mut bus = FakeBus::default();
+        let mut el1 = FakeEl1::default();
+        let mut r = GuestRegs {
+            elr: 0x100,
+            ..Default::default()
+        };
+        r.x[2] = 0xAABB_CCDD_1234_5678;
+        // str w2 -> reg 1
+        let st = abort(DABT | (1 << 24) | (2 << 22) | (2 << 16) | (1 << 6) | XLATE);
+        data_abort(&mut r, &mut el1, st, 0x900_0004, Ipa(0x900_0004), &mut bus).unwrap();
+        assert_eq!(bus.regs[1], 0x1234_5678);
+        assert_eq!(r.elr, 0x104);
+        // ldrsb x3 (SSE, SF) of a byte with bit 7 set -> negative
+        let ld = abort(DABT | (1 << 24) | (1 << 21) | (3 << 16) | (1 << 15) | XLATE);
+        data_abort(&mut r, &mut el1, ld, 0x900_0000, Ipa(0x900_0000), &mut bus).unwrap();
+        assert_eq!(r.x[3], 0xFFFF_FFFF_FFFF_FF80);
+        // ldrsb w4 (SSE, !SF): sign-extended to 32 bits only
+        let ld = abort(DABT | (1 << 24) | (1 << 21) | (4 << 16) | XLATE);
+        data_abort(&mut r, &mut el1, ld, 0x900_0000, Ipa(0x900_0000), &mut bus).unwrap();
+        assert_eq!(r.x[4], 0xFFFF_FF80);
+    }
+
+    #[test]
+    fn refusals_become_aborts() {
+        let mut bus = FakeBus::default();
+        let mut el1 = FakeEl1::default();
+        let mut r = GuestRegs {
+            elr: 0x100,
+            ..Default::default()
+        };
+        // No device there.
+        let ld = abort(DABT | (1 << 24) | (2 << 22) | XLATE);
+        assert_eq!(
+            data_abort(
+                &mut r,
+                &mut el1,
+                ld,
+                0x1000_0000,
+                Ipa(0x1000_0000),
+                &mut bus
+            ),
+            Err(Fault::Data {
+                far: 0x1000_0000,
+                write: false
+            })
+        );
+        // Device refuses the width.
+        let ld = abort(DABT | (1 << 24) | (1 << 22) | XLATE);
+        assert!(data_abort(&mut r, &mut el1, ld, 0x900_0000, Ipa(0x900_0000), &mut bus).is_err());
+        // Permission fault (read-only RAM): never reaches the bus.
+        let st = abort(DABT | (1 << 24) | (2 << 22) | (1 << 6) | 0x0F);
+        let n = bus.log.len();
+        assert!(data_abort(
+            &mut r,
+            &mut el1,
+            st,
+            0x4000_0000,
+            Ipa(0x4000_0000),
+            &mut bus
+        )
+        .is_err());
+        assert_eq!(bus.log.len(), n);
+        // ISV=0 and an instruction we cannot decode (or cannot fetch).
+        let x = abort(DABT | XLATE);
+        assert!(data_abort(&mut r, &mut el1, x, 0x900_0000, Ipa(0x900_0000), &mut bus).is_err());
+        assert_eq!(r.elr, 0x100);
+    }
+
+    #[test]
+    fn fallback_decoder_pairs_and_writeback() {
+        let mut bus = FakeBus {
+            regs: [1, 2, 3, 4],
+            ..Default::default()
+        };
+        // ldp w1, w2, [x0] at 0x200; stp x3, x4, [sp, #-16]! at 0x204 (64-bit: refused by bus)
+        let mut el1 = FakeEl1 {
+            code: [(0x200, 0x2940_0801), (0x204, 0xB840_4401)],
+            ..Default::default()
+        };
+        let mut r = GuestRegs {
+            elr: 0x200,
+            ..Default::default()
+        };
+        r.x[0] = 0x900_0008;
+        data_abort(
+            &mut r,
+            &mut el1,
+            abort(DABT | XLATE),
+            0x900_0008,
+            Ipa(0x900_0008),
+            &mut bus,
+        )
+        .unwrap();
+        assert_eq!((r.x[1], r.x[2], r.elr), (3, 4, 0x204));
+        // ldr w1, [x0], #4: post-index writes back x0.
+        r.x[0] = 0x900_0004;
+        data_abort(
+            &mut r,
+            &mut el1,
+            abort(DABT | XLATE),
+            0x900_0004,
+            Ipa(0x900_0004),
+            &mut bus,
+        )
+        .unwrap();
+        assert_eq!((r.x[1], r.x[0]), (2, 0x900_0008));
+        // A second-element fault of a pair maps back to the first element.
+        el1.code[0] = (0x300, 0x2900_0801); // stp w1, w2, [x0]
+        r.elr = 0x300;
+        r.x[0] = 0x900_0000;
+        r.x[1] = 0x11;
+        r.x[2] = 0x22;
+        data_abort(
+            &mut r,
+            &mut el1,
+            abort(DABT | (1 << 6) | XLATE),
+            0x900_0004,
+            Ipa(0x900_0004),
+            &mut bus,
+        )
+        .unwrap();
+        assert_eq!(&bus.regs[..2], &[0x11, 0x22]);
+    }
+
+    #[test]
+    fn ipa_from_hpfar() {
+        // HPFAR_EL2.FIPA (bits 39:4) holds IPA[51:12].
+        assert_eq!(
+            fault_ipa((0x0900_0000 >> 12) << 4, 0xFFFF_0123),
+            Ipa(0x0900_0123)
+        );
+    }
+}
