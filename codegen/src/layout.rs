@@ -68,24 +68,33 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
                     "the other window is pinned here",
                 );
             } else if !free.iter().any(|f| f.contains(&r)) {
-                let why = if r.overlaps(&b.hv) {
-                    "overlaps the hypervisor region"
-                } else if b.reserved.iter().any(|x| x.overlaps(&r)) {
-                    "overlaps a reserved range"
+                let reserved = b.reserved.iter().position(|x| x.overlaps(&r));
+                let (why, other, note) = if r.overlaps(&b.hv) {
+                    (
+                        "overlaps the hypervisor region",
+                        "board.hv.base".to_string(),
+                        "the hypervisor region is declared here",
+                    )
+                } else if let Some(k) = reserved {
+                    (
+                        "overlaps a reserved range",
+                        format!("board.reserved.{k}"),
+                        "the reserved range is declared here",
+                    )
                 } else {
-                    "is not inside the board's RAM"
+                    (
+                        "is not inside the board's RAM",
+                        "board.ram".to_string(),
+                        "board RAM is declared here",
+                    )
                 };
-                d.clash(
-                    &path,
-                    format!(
-                        "pinned RAM {:#x}..{:#x} of VM `{}` {why}",
-                        r.base,
-                        r.end(),
-                        v.name
-                    ),
-                    "board.ram",
-                    "board RAM is declared here",
+                let msg = format!(
+                    "pinned RAM {:#x}..{:#x} of VM `{}` {why}",
+                    r.base,
+                    r.end(),
+                    v.name
                 );
+                d.clash(&path, msg, &other, note);
             }
             free = subtract(&free, &r);
             pinned.push((path, r));
@@ -93,7 +102,8 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
     }
     for v in vms.iter_mut() {
         for (k, w) in v.ram.iter_mut().enumerate() {
-            if w.pa.0 != u64::MAX || w.size == 0 {
+            // Pinned, or already reported as malformed: nothing to place.
+            if w.pa.0 != u64::MAX || w.size == 0 || w.size % PAGE != 0 || w.ipa.0 % PAGE != 0 {
                 continue;
             }
             let found = ALIGNS

@@ -251,11 +251,11 @@ mod tests {
     fn finds_nested_paths() {
         let src = "Machine(\n  board: (name: \"x\", // c\n    ram: [(base: 0x4000_0000, size: 1)],\n  ),\n  vms: [(name: \"a\", image: Guest(\"h\"), dtb: Some(Generate(bootargs: \"\")), m: {\"k\": (v: 1)})],\n)";
         let ix = SpanIndex::build(src);
-        assert_eq!(ix.get("board.ram.0.size"), Some(Pos { line: 3, col: 35 }));
+        assert_eq!(ix.get("board.ram.0.size"), Some(Pos { line: 3, col: 37 }));
         assert_eq!(ix.get("vms.0.image"), Some(Pos { line: 5, col: 28 }));
         assert_eq!(ix.get("vms.0.image.0"), Some(Pos { line: 5, col: 34 }));
-        assert_eq!(ix.get("vms.0.dtb.bootargs"), Some(Pos { line: 5, col: 70 }));
-        assert_eq!(ix.get("vms.0.m.k.v"), Some(Pos { line: 5, col: 87 }));
+        assert_eq!(ix.get("vms.0.dtb.bootargs"), Some(Pos { line: 5, col: 69 }));
+        assert_eq!(ix.get("vms.0.m.k.v"), Some(Pos { line: 5, col: 88 }));
         // Unknown leaf falls back to the nearest ancestor.
         assert_eq!(ix.get("vms.0.name.zzz"), Some(Pos { line: 5, col: 16 }));
     }

@@ -14,14 +14,41 @@ pub fn emit(m: &Machine) -> String {
         m.source
     );
     let _ = writeln!(s, "ENTRY(_start)");
+    // One program header per blob, so the gaps between guest images are not stored in the ELF.
+    let mut blobs = Vec::new();
+    for v in &m.vms {
+        blobs.push((v, "image", Some(v.image.load)));
+        blobs.push((v, "initrd", v.image.initrd.as_ref().map(|i| i.1)));
+        blobs.push((v, "dtb", v.dtb.as_ref().map(|d| d.ipa)));
+    }
+    let blobs: Vec<_> = blobs
+        .into_iter()
+        .filter_map(|(v, what, ipa)| Some((v, what, v.ipa_to_pa(ipa?)?)))
+        .collect();
+    let _ = writeln!(s, "PHDRS\n{{");
+    let _ = writeln!(s, "    text PT_LOAD FLAGS(5);\n    rodata PT_LOAD FLAGS(4);\n    data PT_LOAD FLAGS(6);\n    tables PT_LOAD FLAGS(4);");
+    for (v, what, _) in &blobs {
+        let _ = writeln!(
+            s,
+            "    vm_{}_{what} PT_LOAD FLAGS(4);",
+            v.ident().to_lowercase()
+        );
+    }
+    let _ = writeln!(s, "}}");
     let _ = writeln!(s, "SECTIONS\n{{");
     let _ = writeln!(s, "    . = {:#x};", b.hv.base);
     let _ = writeln!(s, "    __hv_start = .;");
-    let _ = writeln!(s, "    .text : {{ KEEP(*(.text.boot)) *(.text .text.*) }}");
-    let _ = writeln!(s, "    .rodata : ALIGN(16) {{ *(.rodata .rodata.*) }}");
     let _ = writeln!(
         s,
-        "    .data : ALIGN(16) {{ *(.data .data.*) *(.got .got.*) }}"
+        "    .text : {{ KEEP(*(.text.boot)) *(.text .text.*) }} :text"
+    );
+    let _ = writeln!(
+        s,
+        "    .rodata : ALIGN(16) {{ *(.rodata .rodata.*) }} :rodata"
+    );
+    let _ = writeln!(
+        s,
+        "    .data : ALIGN(16) {{ *(.data .data.*) *(.got .got.*) }} :data"
     );
     let _ = writeln!(
         s,
@@ -40,7 +67,7 @@ pub fn emit(m: &Machine) -> String {
     );
     let _ = writeln!(
         s,
-        "    .pagetables {:#x} : {{ KEEP(*(.pagetables)) }}",
+        "    .pagetables {:#x} : {{ KEEP(*(.pagetables)) }} :tables",
         m.tables_pa.0
     );
     let _ = writeln!(
@@ -48,24 +75,13 @@ pub fn emit(m: &Machine) -> String {
         "    ASSERT(. <= {:#x}, \"page tables overflow the hypervisor region\")",
         b.hv.end()
     );
-    for v in &m.vms {
-        let mut place = |what: &str, ipa| {
-            if let Some(pa) = v.ipa_to_pa(ipa) {
-                let _ = writeln!(
-                    s,
-                    "    .vm.{n}.{what} {:#x} : {{ KEEP(*(.vm.{n}.{what})) }}",
-                    pa.0,
-                    n = v.name
-                );
-            }
-        };
-        place("image", v.image.load);
-        if let Some((_, ipa, _)) = &v.image.initrd {
-            place("initrd", *ipa);
-        }
-        if let Some(d) = &v.dtb {
-            place("dtb", d.ipa);
-        }
+    for (v, what, pa) in &blobs {
+        let (n, ph) = (&v.name, v.ident().to_lowercase());
+        let _ = writeln!(
+            s,
+            "    .vm.{n}.{what} {:#x} : {{ KEEP(*(.vm.{n}.{what})) }} :vm_{ph}_{what}",
+            pa.0
+        );
     }
     let _ = writeln!(
         s,

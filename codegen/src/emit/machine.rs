@@ -126,16 +126,17 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         out
     });
     let incbins = blobs.map(|(section, path, _)| {
-        let path = path
-            .display()
-            .to_string()
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"");
+        let path = path.display().to_string();
+        let escaped = path.replace('\\', "\\\\").replace('"', "\\\"");
         let s1 = format!(".section {section}, \"a\"");
-        let s2 = format!(".incbin \"{path}\"");
+        let s2 = format!(".incbin \"{escaped}\"");
+        let tracked = path.clone();
+        // `.incbin` is invisible to rustc's dependency tracking; `include_bytes!` makes cargo
+        // rebuild hv when the blob changes. The constant itself is never used.
         quote!(
             #[cfg(target_arch = "aarch64")]
             core::arch::global_asm!(#s1, #s2, ".previous");
+            const _: &[u8] = include_bytes!(#tracked);
         )
     });
 

@@ -7,7 +7,9 @@ const FR: usize = 0x18;
 const CR: usize = 0x30;
 const IMSC: usize = 0x38;
 const RIS: usize = 0x3C;
+const ICR: usize = 0x44;
 const PERIPH_ID: usize = 0xFE0;
+const INT_TX: u32 = 1 << 5;
 
 fn rd(base: usize, off: usize) -> u32 {
     // SAFETY: `base` is the vPL011 from the DTB; the access is aligned and volatile.
@@ -94,14 +96,22 @@ pub fn run(base: usize) {
         core::arch::asm!("ldp {a:w}, {b:w}, [{p}]", a = out(reg) a, b = out(reg) b, p = in(reg) base + IMSC)
     };
     check_eq("LDP reads IMSC and RIS", (a, b), (0x55, rd(base, RIS)));
+    // Printing writes DR, which raises TX in RIS; ICR clears it. Read everything back before the
+    // next print sets it again.
+    let tx_raised = rd(base, RIS) & INT_TX;
+    wr(base, ICR, 0x7FF);
+    let cleared = rd(base, RIS);
     // Store pair: IMSC is written, RIS is read-only.
     // SAFETY: STP of two 32-bit registers to IMSC and RIS.
     unsafe {
         core::arch::asm!("stp {a:w}, {b:w}, [{p}]", a = in(reg) 0x3u32, b = in(reg) 0xFFu32, p = in(reg) base + IMSC)
     };
+    let after = (rd(base, IMSC), rd(base, RIS));
+    check_eq("a DR write raises TX in RIS", tx_raised, INT_TX);
+    check_eq("ICR clears RIS", cleared, 0);
     check_eq(
         "STP writes IMSC and leaves read-only RIS alone",
-        (rd(base, IMSC), rd(base, RIS)),
+        after,
         (0x3, 0),
     );
 }

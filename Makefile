@@ -1,0 +1,50 @@
+# The two commands: `make run-qemu-virt` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+MACHINE ?= machines/qemu-virt.ron
+HV_ELF := target/aarch64-unknown-none-softfloat/release/hv
+HVGEN := target/$(HOST)/release/hvgen
+HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
+
+.PHONY: setup build hvgen run run-qemu-virt check test test-host test-qemu lint fmt clean
+
+setup:
+	@scripts/setup
+
+build: setup
+	HV_MACHINE=$(MACHINE) cargo build --release
+
+hvgen:
+	cargo build --release -q -p codegen --bin hvgen --target $(HOST)
+
+## Boot MACHINE (a .ron) on QEMU; exits with the status the hypervisor reports.
+run: build hvgen
+	$(HVGEN) run $(MACHINE) $(HV_ELF)
+
+run-qemu-virt:
+	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt.ron
+
+## Validate MACHINE and print its memory map and routes.
+check: setup hvgen
+	$(HVGEN) check $(MACHINE)
+
+test: setup lint test-host test-qemu
+
+test-host:
+	cargo test --target $(HOST) $(HOST_CRATES) -p hv
+
+test-qemu: hvgen
+	scripts/qemu-tests
+
+lint:
+	cargo fmt --all -- --check
+	cd guests && cargo fmt --all -- --check
+	cargo clippy --target $(HOST) $(HOST_CRATES) --all-targets -- -D warnings
+	cargo clippy -p hv -- -D warnings
+
+fmt:
+	cargo fmt --all
+	cd guests && cargo fmt --all
+
+clean:
+	cargo clean
