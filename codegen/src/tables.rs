@@ -138,7 +138,7 @@ impl Arena {
         let block = 1u64 << sh;
         while size > 0 {
             let idx = ((va >> sh) as usize) & (entries - 1);
-            let leaf_ok = va % block == 0 && pa % block == 0 && size >= block;
+            let leaf_ok = va.is_multiple_of(block) && pa.is_multiple_of(block) && size >= block;
             if leaf_ok {
                 let e = self.entry(table, idx);
                 if *e != 0 {
@@ -229,7 +229,7 @@ fn walk_at(
         let is_table = d & TABLE_OR_PAGE != 0 && level < 3;
         if is_table {
             let pa = d & ADDR_MASK;
-            if pa < base || (pa - base) % PAGE != 0 {
+            if pa < base || !(pa - base).is_multiple_of(PAGE) {
                 return Err(format!(
                     "table descriptor at va {va:#x} points at {pa:#x}, outside the arena"
                 ));

@@ -40,13 +40,13 @@ fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> Int
 fn check_region(d: &mut Diags, path: &str, what: &str, base: u64, size: u64, align: u64) -> Region {
     if size == 0 {
         d.err(&format!("{path}.size"), format!("{what} has size 0"));
-    } else if size % align != 0 {
+    } else if !size.is_multiple_of(align) {
         d.err(
             &format!("{path}.size"),
             format!("{what} size {size:#x} is not a multiple of {align:#x}"),
         );
     }
-    if base % align != 0 {
+    if !base.is_multiple_of(align) {
         d.err(
             &format!("{path}.base"),
             format!("{what} base {base:#x} is not aligned to {align:#x}"),
@@ -144,7 +144,7 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
             "the hypervisor region must lie inside one board RAM range",
         );
     }
-    if b.hv.stack % PAGE != 0 || b.hv.stack == 0 {
+    if !b.hv.stack.is_multiple_of(PAGE) || b.hv.stack == 0 {
         d.err(
             "board.hv.stack",
             "the per-CPU stack must be a non-zero multiple of 0x1000",

@@ -1,8 +1,7 @@
-//! Console output for hv and for the VMs. Each VM's lines are prefixed with its name when the
-//! machine runs more than one VM, so interleaved output stays readable.
+//! Console output for hv and for the VMs. When the machine runs more than one VM, each VM's
+//! output is gathered into lines and prefixed with its name, so concurrent output stays readable.
 use crate::machine::{NUM_VMS, VMS};
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, Ordering};
 use hv_types::VmId;
 
 /// The byte sink: the board's UART on target, stdout in host tests.
@@ -17,7 +16,6 @@ fn write_bytes(b: &[u8]) {
 }
 
 static LOCK: spin::Mutex<()> = spin::Mutex::new(());
-static AT_LINE_START: [AtomicBool; NUM_VMS] = [const { AtomicBool::new(true) }; NUM_VMS];
 
 struct Raw;
 impl Write for Raw {
@@ -33,21 +31,35 @@ pub fn print(args: fmt::Arguments) {
     let _ = Raw.write_fmt(args);
 }
 
-/// Output of VM `vm`.
+/// Longest line kept whole when VMs share the console; longer ones are split.
+const LINE: usize = 160;
+
+/// Per-VM partial lines, so that lines from different VMs never interleave mid-line.
+static PENDING: [spin::Mutex<heapless::Vec<u8, LINE>>; NUM_VMS] =
+    [const { spin::Mutex::new(heapless::Vec::new()) }; NUM_VMS];
+
+/// Output of VM `vm`. With one VM bytes go straight out; with several, each VM's output is
+/// gathered into lines and printed as `[name] line`.
 pub fn vm_write(vm: VmId, bytes: &[u8]) {
-    let _g = LOCK.lock();
     if NUM_VMS == 1 {
+        let _g = LOCK.lock();
         return write_bytes(bytes);
     }
-    let start = &AT_LINE_START[vm.0];
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        if start.load(Ordering::Relaxed) {
+    let mut line = PENDING[vm.0].lock();
+    for &b in bytes {
+        // Both fit: a full buffer was flushed on the previous byte.
+        let _ = line.push(b);
+        if b == b'\n' || line.is_full() {
+            let _g = LOCK.lock();
             write_bytes(b"[");
             write_bytes(VMS[vm.0].name.as_bytes());
             write_bytes(b"] ");
+            write_bytes(&line);
+            if b != b'\n' {
+                write_bytes(b"\n");
+            }
+            line.clear();
         }
-        write_bytes(line);
-        start.store(line.ends_with(b"\n"), Ordering::Relaxed);
     }
 }
 

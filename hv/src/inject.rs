@@ -17,6 +17,17 @@ pub enum Fault {
     Undefined,
 }
 
+impl core::fmt::Display for Fault {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            Fault::Data { far, write: true } => write!(f, "a data abort (write to {far:#x})"),
+            Fault::Data { far, write: false } => write!(f, "a data abort (read of {far:#x})"),
+            Fault::Instr { far } => write!(f, "an instruction abort (fetch from {far:#x})"),
+            Fault::Undefined => write!(f, "an undefined instruction"),
+        }
+    }
+}
+
 const FSC_SEA: u64 = 0x10;
 const IL: u64 = 1 << 25;
 

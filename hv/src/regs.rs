@@ -13,7 +13,7 @@ pub struct GuestRegs {
 
 /// Bytes of the frame; the vector stub reserves this much.
 pub const FRAME_SIZE: usize = core::mem::size_of::<GuestRegs>();
-const _: () = assert!(FRAME_SIZE == 272 && FRAME_SIZE % 16 == 0);
+const _: () = assert!(FRAME_SIZE == 272 && FRAME_SIZE.is_multiple_of(16));
 
 /// SPSR_EL2.M values for AArch64 EL1 with SP_EL1, and DAIF all masked.
 pub const SPSR_EL1H: u64 = 0b0101;

@@ -4,7 +4,7 @@ use crate::model::*;
 use std::fmt::Write;
 
 fn mib(n: u64) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else {
         format!("{} KiB", n.div_ceil(1024))

@@ -69,7 +69,7 @@ extern "C" fn guest_exception(vector: u64, frame: &mut Frame) {
     unsafe {
         core::arch::asm!("mrs {}, esr_el1", "mrs {}, far_el1", out(reg) esr, out(reg) far);
     }
-    if ARMED.load(Ordering::SeqCst) && vector % 4 == 0 {
+    if ARMED.load(Ordering::SeqCst) && vector.is_multiple_of(4) {
         for (slot, v) in LAST.iter().zip([vector, esr, far, frame.elr]) {
             slot.store(v, Ordering::SeqCst);
         }

@@ -65,11 +65,11 @@ impl El1 for ArchEl1 {
         unsafe { core::arch::asm!("at s12e1r, {va}", "isb", va = in(reg) va) };
         let par = PAR_EL1.get();
         PAR_EL1.set(saved);
-        (par & 1 == 0).then(|| (par & 0x0000_FFFF_FFFF_F000) | (va & 0xFFF))
+        (par & 1 == 0).then_some((par & 0x0000_FFFF_FFFF_F000) | (va & 0xFFF))
     }
 
     fn fetch_insn(&mut self, va: u64) -> Option<u32> {
         let mut b = [0u8; 4];
-        (va % 4 == 0 && self.read_guest(va, &mut b)).then(|| u32::from_le_bytes(b))
+        (va.is_multiple_of(4) && self.read_guest(va, &mut b)).then(|| u32::from_le_bytes(b))
     }
 }

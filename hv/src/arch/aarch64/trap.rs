@@ -98,7 +98,7 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Faul
         .is_none_or(|pa| !el1.vm.owns_pa(hv_types::Pa(pa), 4))
     {
         hv_println!(
-            "hv: vm `{}` took {fault:?} at {:#x} with no exception vector mapped",
+            "hv: vm `{}` took {fault} at {:#x} with no exception vector mapped: stopping it",
             VMS[vm.0].name,
             ELR_EL1.get()
         );
