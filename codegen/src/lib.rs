@@ -12,6 +12,7 @@ pub mod layout;
 pub mod model;
 pub mod qemu;
 pub mod raw;
+pub mod size;
 pub mod spans;
 pub mod tables;
 pub mod validate;

@@ -24,6 +24,8 @@ enum Cmd {
     Dts { ron: String, vm: String },
     /// Print the QEMU command line that boots `kernel` for this machine.
     QemuArgs { ron: String, kernel: PathBuf },
+    /// Print the sizes of a built hypervisor ELF (text, data, bss, stacks, tables, guests).
+    Size { elf: PathBuf },
     /// Boot `kernel` on QEMU, stream the console, exit with the status the hypervisor reports.
     Run {
         ron: String,
@@ -174,5 +176,20 @@ fn main() -> ExitCode {
             Ok(g) => run(&g.machine, &kernel, timeout, icount),
             Err(c) => c,
         },
+        Cmd::Size { elf } => {
+            match std::fs::read(&elf)
+                .map_err(|e| e.to_string())
+                .and_then(|d| codegen::size::of_elf(&d))
+            {
+                Ok(s) => {
+                    println!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hvgen: {}: {e}", elf.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
