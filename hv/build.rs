@@ -7,25 +7,16 @@ use std::path::{Path, PathBuf};
 const DEFAULT_MACHINE: &str = "machines/qemu-virt.ron";
 
 fn main() {
-    let manifest =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest
-        .parent()
-        .expect("hv/ lives in the workspace root")
-        .to_path_buf();
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().expect("hv/ lives in the workspace root").to_path_buf();
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-env-changed=HV_MACHINE");
     let ron = std::env::var("HV_MACHINE").unwrap_or_else(|_| DEFAULT_MACHINE.into());
     // Show paths under the workspace relative to it, as users write them.
-    let shown = Path::new(&ron)
-        .strip_prefix(&root)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| ron.clone());
+    let shown =
+        Path::new(&ron).strip_prefix(&root).map(|p| p.display().to_string()).unwrap_or_else(|_| ron.clone());
     println!("cargo:rerun-if-changed={}", root.join(&shown).display());
-    println!(
-        "cargo:rerun-if-changed={}",
-        manifest.join("src/devices").display()
-    );
+    println!("cargo:rerun-if-changed={}", manifest.join("src/devices").display());
 
     let mut images = CargoGuests::new(&root, &out);
     let mut req = codegen::Request {
@@ -46,16 +37,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     if let Err(e) = codegen::write(&generated, &out) {
-        eprintln!(
-            "error: cannot write generated files to {}: {e}",
-            out.display()
-        );
+        eprintln!("error: cannot write generated files to {}: {e}", out.display());
         std::process::exit(1);
     }
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
-        println!(
-            "cargo:rustc-link-arg-bins=-T{}",
-            out.join("link.ld").display()
-        );
+        println!("cargo:rustc-link-arg-bins=-T{}", out.join("link.ld").display());
     }
 }

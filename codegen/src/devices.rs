@@ -18,11 +18,7 @@ pub fn scan(dir: &Path) -> Result<Vec<DeviceKind>, String> {
     entries.sort();
     for path in entries {
         let src = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let module = path
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+        let module = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
         kinds.extend(scan_source(&src, &module).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     kinds.sort_by(|a, b| a.name.cmp(&b.name));
@@ -37,11 +33,9 @@ pub fn scan_source(src: &str, module: &str) -> Result<Vec<DeviceKind>, String> {
         let syn::Item::Struct(s) = item else { continue };
         let derives_mmio = s.attrs.iter().any(|a| {
             a.path().is_ident("derive")
-                && a.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
-                    .is_ok_and(|ps| {
-                        ps.iter()
-                            .any(|p| p.segments.last().is_some_and(|s| s.ident == "MmioDevice"))
-                    })
+                && a.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated).is_ok_and(|ps| {
+                    ps.iter().any(|p| p.segments.last().is_some_and(|s| s.ident == "MmioDevice"))
+                })
         });
         if !derives_mmio {
             continue;
@@ -70,12 +64,7 @@ pub fn scan_source(src: &str, module: &str) -> Result<Vec<DeviceKind>, String> {
             .map_err(|e| e.to_string())?;
         }
         let size = size.ok_or_else(|| format!("device `{}` has no #[mmio(size = …)]", s.ident))?;
-        out.push(DeviceKind {
-            name: s.ident.to_string(),
-            module: module.to_string(),
-            size,
-            compatible,
-        });
+        out.push(DeviceKind { name: s.ident.to_string(), module: module.to_string(), size, compatible });
     }
     Ok(out)
 }

@@ -29,21 +29,10 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(msg: impl Into<String>, pos: Option<Pos>) -> Self {
-        Diagnostic {
-            main: Label {
-                severity: Severity::Error,
-                msg: msg.into(),
-                pos,
-            },
-            notes: vec![],
-        }
+        Diagnostic { main: Label { severity: Severity::Error, msg: msg.into(), pos }, notes: vec![] }
     }
     pub fn note(mut self, msg: impl Into<String>, pos: Option<Pos>) -> Self {
-        self.notes.push(Label {
-            severity: Severity::Note,
-            msg: msg.into(),
-            pos,
-        });
+        self.notes.push(Label { severity: Severity::Note, msg: msg.into(), pos });
         self
     }
 }
@@ -56,10 +45,7 @@ pub struct Diags<'a> {
 
 impl<'a> Diags<'a> {
     pub fn new(spans: &'a SpanIndex) -> Self {
-        Diags {
-            spans,
-            list: Vec::new(),
-        }
+        Diags { spans, list: Vec::new() }
     }
     pub fn at(&self, path: &str) -> Option<Pos> {
         self.spans.get(path)
@@ -70,13 +56,7 @@ impl<'a> Diags<'a> {
         self.list.push(d);
     }
     /// Report an error at `path` with a note at `other`.
-    pub fn clash(
-        &mut self,
-        path: &str,
-        msg: impl Into<String>,
-        other: &str,
-        note: impl Into<String>,
-    ) {
+    pub fn clash(&mut self, path: &str, msg: impl Into<String>, other: &str, note: impl Into<String>) {
         let d = Diagnostic::error(msg, self.at(path)).note(note, self.at(other));
         self.list.push(d);
     }
@@ -91,11 +71,7 @@ pub fn render(file: &str, src: &str, diags: &[Diagnostic]) -> String {
         }
     }
     let n = diags.len();
-    let _ = writeln!(
-        out,
-        "error: {n} problem{} in {file}",
-        if n == 1 { "" } else { "s" }
-    );
+    let _ = writeln!(out, "error: {n} problem{} in {file}", if n == 1 { "" } else { "s" });
     out
 }
 

@@ -19,11 +19,7 @@ pub struct CargoGuests {
 
 impl CargoGuests {
     pub fn new(root: &Path, out_dir: &Path) -> Self {
-        CargoGuests {
-            root: root.to_path_buf(),
-            out_dir: out_dir.to_path_buf(),
-            inputs: Vec::new(),
-        }
+        CargoGuests { root: root.to_path_buf(), out_dir: out_dir.to_path_buf(), inputs: Vec::new() }
     }
 
     fn available(&self) -> Vec<String> {
@@ -52,10 +48,7 @@ impl ImageSource for CargoGuests {
         self.inputs.push(guests.join("Cargo.lock"));
         self.inputs.push(guests.join(name));
         self.inputs.push(guests.join("rt"));
-        let target_dir = self
-            .root
-            .join("target/guests")
-            .join(format!("base-{:x}", base.0));
+        let target_dir = self.root.join("target/guests").join(format!("base-{:x}", base.0));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         for (k, _) in std::env::vars() {
@@ -70,16 +63,7 @@ impl ImageSource for CargoGuests {
         }
         let out = cmd
             .current_dir(&guests)
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                name,
-                "--target",
-                GUEST_TARGET,
-                "--target-dir",
-            ])
+            .args(["build", "--release", "--locked", "-p", name, "--target", GUEST_TARGET, "--target-dir"])
             .arg(&target_dir)
             .env("HV_GUEST_BASE", format!("{:#x}", base.0))
             .stdin(Stdio::null())

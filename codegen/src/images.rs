@@ -29,16 +29,8 @@ pub fn flatten_elf(data: &[u8]) -> Result<Flat, String> {
     use object::{Object, ObjectSegment};
     let f = object::File::parse(data).map_err(|e| format!("not an ELF: {e}"))?;
     let segs: Vec<_> = f.segments().filter(|s| s.size() > 0).collect();
-    let base = segs
-        .iter()
-        .map(|s| s.address())
-        .min()
-        .ok_or("the ELF has no loadable segment")?;
-    let end = segs
-        .iter()
-        .map(|s| s.address() + s.size())
-        .max()
-        .unwrap_or(base);
+    let base = segs.iter().map(|s| s.address()).min().ok_or("the ELF has no loadable segment")?;
+    let end = segs.iter().map(|s| s.address() + s.size()).max().unwrap_or(base);
     let mut bytes = Vec::new();
     for s in &segs {
         let d = s.data().map_err(|e| e.to_string())?;
@@ -50,12 +42,7 @@ pub fn flatten_elf(data: &[u8]) -> Result<Flat, String> {
             bytes[off..off + d.len()].copy_from_slice(d);
         }
     }
-    Ok(Flat {
-        bytes,
-        base,
-        mem_size: end - base,
-        entry: f.entry(),
-    })
+    Ok(Flat { bytes, base, mem_size: end - base, entry: f.entry() })
 }
 
 /// Running size of an arm64 Linux `Image` from its header, or the file size for other blobs.
@@ -69,9 +56,7 @@ fn raw_mem_size(data: &[u8]) -> u64 {
 }
 
 fn read(d: &mut Diags, path_at: &str, p: &Path) -> Option<Vec<u8>> {
-    std::fs::read(p)
-        .map_err(|e| d.err(path_at, format!("cannot read image {}: {e}", p.display())))
-        .ok()
+    std::fs::read(p).map_err(|e| d.err(path_at, format!("cannot read image {}: {e}", p.display()))).ok()
 }
 
 /// Build/measure the VM's image and place it, the initrd and the DTB in its first RAM window.

@@ -25,16 +25,10 @@ fn subtract(free: &[Region], t: &Region) -> Vec<Region> {
             continue;
         }
         if f.base < t.base {
-            out.push(Region {
-                base: f.base,
-                size: t.base - f.base,
-            });
+            out.push(Region { base: f.base, size: t.base - f.base });
         }
         if t.end() < f.end() {
-            out.push(Region {
-                base: t.end(),
-                size: f.end() - t.end(),
-            });
+            out.push(Region { base: t.end(), size: f.end() - t.end() });
         }
     }
     out
@@ -51,10 +45,7 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
                 continue;
             }
             let path = format!("vms.{}.ram.{k}.pa", v.id.0);
-            let r = Region {
-                base: w.pa.0,
-                size: w.size,
-            };
+            let r = Region { base: w.pa.0, size: w.size };
             if let Some((opath, _)) = pinned.iter().find(|(_, o)| o.overlaps(&r)) {
                 d.clash(
                     &path,
@@ -82,18 +73,9 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
                         "the reserved range is declared here",
                     )
                 } else {
-                    (
-                        "is not inside the board's RAM",
-                        "board.ram".to_string(),
-                        "board RAM is declared here",
-                    )
+                    ("is not inside the board's RAM", "board.ram".to_string(), "board RAM is declared here")
                 };
-                let msg = format!(
-                    "pinned RAM {:#x}..{:#x} of VM `{}` {why}",
-                    r.base,
-                    r.end(),
-                    v.name
-                );
+                let msg = format!("pinned RAM {:#x}..{:#x} of VM `{}` {why}", r.base, r.end(), v.name);
                 d.clash(&path, msg, &other, note);
             }
             free = subtract(&free, &r);
@@ -113,13 +95,7 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
             match found {
                 Some(pa) => {
                     w.pa = Pa(pa);
-                    free = subtract(
-                        &free,
-                        &Region {
-                            base: pa,
-                            size: w.size,
-                        },
-                    );
+                    free = subtract(&free, &Region { base: pa, size: w.size });
                 }
                 None => {
                     let largest = free.iter().map(|f| f.size).max().unwrap_or(0);
@@ -156,16 +132,6 @@ mod tests {
             subtract(&f, &Region { base: 10, size: 10 }),
             [Region { base: 0, size: 10 }, Region { base: 20, size: 80 }]
         );
-        assert_eq!(
-            fit(
-                &Region {
-                    base: 0x1000,
-                    size: 0x40_0000
-                },
-                0x20_0000,
-                0x20_0000
-            ),
-            Some(0x20_0000)
-        );
+        assert_eq!(fit(&Region { base: 0x1000, size: 0x40_0000 }, 0x20_0000, 0x20_0000), Some(0x20_0000));
     }
 }

@@ -60,57 +60,32 @@ impl Request<'_> {
 }
 
 fn fail(file: &str, src: &str, diags: Vec<Diagnostic>) -> Failure {
-    Failure {
-        rendered: diag::render(file, src, &diags),
-        diags,
-    }
+    Failure { rendered: diag::render(file, src, &diags), diags }
 }
 
 /// Parse, validate and emit. Writes flattened images and DTBs into `out_dir`.
 pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
     let file = req.ron.clone();
     let src = std::fs::read_to_string(req.ron_path()).map_err(|e| {
-        fail(
-            &file,
-            "",
-            vec![Diagnostic::error(
-                format!("cannot read the machine description: {e}"),
-                None,
-            )],
-        )
+        fail(&file, "", vec![Diagnostic::error(format!("cannot read the machine description: {e}"), None)])
     })?;
     // Optional fields are written bare (`irq: Spi(1)`), not as `Some(Spi(1))`.
-    let opts =
-        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    let opts = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
     let raw: raw::Machine = opts.from_str(&src).map_err(|e| {
-        let pos = spans::Pos {
-            line: e.span.start.line.max(1),
-            col: e.span.start.col.max(1),
-        };
-        fail(
-            &file,
-            &src,
-            vec![Diagnostic::error(e.code.to_string(), Some(pos))],
-        )
+        let pos = spans::Pos { line: e.span.start.line.max(1), col: e.span.start.col.max(1) };
+        fail(&file, &src, vec![Diagnostic::error(e.code.to_string(), Some(pos))])
     })?;
     let index = spans::SpanIndex::build(&src);
     let mut d = Diags::new(&index);
-    let kinds = devices::scan(&req.devices_dir)
-        .map_err(|e| fail(&file, &src, vec![Diagnostic::error(e, None)]))?;
+    let kinds =
+        devices::scan(&req.devices_dir).map_err(|e| fail(&file, &src, vec![Diagnostic::error(e, None)]))?;
     let _ = std::fs::create_dir_all(&req.out_dir);
     let machine = validate::validate(&mut d, &file, &raw, &kinds, req.images);
     let Some(machine) = machine else {
         return Err(fail(&file, &src, d.list));
     };
-    let internal = |e: String| {
-        fail(
-            &file,
-            &src,
-            vec![Diagnostic::error(format!("internal: {e}"), None)],
-        )
-    };
-    let built =
-        tables::build(&machine.board, &machine.vms, machine.tables_pa.0).map_err(internal)?;
+    let internal = |e: String| fail(&file, &src, vec![Diagnostic::error(format!("internal: {e}"), None)]);
+    let built = tables::build(&machine.board, &machine.vms, machine.tables_pa.0).map_err(internal)?;
     let mut dtbs = Vec::new();
     for v in machine.vms.iter().filter(|v| v.dtb.is_some()) {
         let t = emit::dtb::tree(&machine.board, v);
@@ -139,14 +114,7 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
     };
     let rust = emit::rust_file(&machine.source, tokens).map_err(internal)?;
     let linker = emit::linker::emit(&machine);
-    Ok(Generated {
-        machine,
-        tables: built,
-        rust,
-        linker,
-        report,
-        dtbs,
-    })
+    Ok(Generated { machine, tables: built, rust, linker, report, dtbs })
 }
 
 /// Write the artifacts hv's build consumes into `out_dir`.

@@ -65,16 +65,8 @@ impl Console {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Gic {
-    V2 {
-        dist: Pa,
-        cpu: Pa,
-        hyp: Pa,
-        vcpu: Pa,
-    },
-    V3 {
-        dist: Pa,
-        redist: Pa,
-    },
+    V2 { dist: Pa, cpu: Pa, hyp: Pa, vcpu: Pa },
+    V3 { dist: Pa, redist: Pa },
 }
 
 impl Gic {
@@ -92,56 +84,15 @@ impl Gic {
     /// The GIC's MMIO frames, named, for overlap checks and the EL2 map.
     pub fn frames(&self, cpus: usize) -> Vec<(&'static str, Region)> {
         match *self {
-            Gic::V2 {
-                dist,
-                cpu,
-                hyp,
-                vcpu,
-            } => vec![
-                (
-                    "GIC distributor",
-                    Region {
-                        base: dist.0,
-                        size: 0x1_0000,
-                    },
-                ),
-                (
-                    "GIC CPU interface",
-                    Region {
-                        base: cpu.0,
-                        size: 0x2000,
-                    },
-                ),
-                (
-                    "GIC hypervisor interface",
-                    Region {
-                        base: hyp.0,
-                        size: 0x1000,
-                    },
-                ),
-                (
-                    "GIC virtual CPU interface",
-                    Region {
-                        base: vcpu.0,
-                        size: 0x2000,
-                    },
-                ),
+            Gic::V2 { dist, cpu, hyp, vcpu } => vec![
+                ("GIC distributor", Region { base: dist.0, size: 0x1_0000 }),
+                ("GIC CPU interface", Region { base: cpu.0, size: 0x2000 }),
+                ("GIC hypervisor interface", Region { base: hyp.0, size: 0x1000 }),
+                ("GIC virtual CPU interface", Region { base: vcpu.0, size: 0x2000 }),
             ],
             Gic::V3 { dist, redist } => vec![
-                (
-                    "GIC distributor",
-                    Region {
-                        base: dist.0,
-                        size: 0x1_0000,
-                    },
-                ),
-                (
-                    "GIC redistributors",
-                    Region {
-                        base: redist.0,
-                        size: 0x2_0000 * cpus as u64,
-                    },
-                ),
+                ("GIC distributor", Region { base: dist.0, size: 0x1_0000 }),
+                ("GIC redistributors", Region { base: redist.0, size: 0x2_0000 * cpus as u64 }),
             ],
         }
     }
@@ -216,10 +167,7 @@ pub struct Emulated {
 impl Emulated {
     /// The trapped window: the device size rounded up to whole pages.
     pub fn window(&self) -> Region {
-        Region {
-            base: self.ipa.0,
-            size: self.kind.size.div_ceil(PAGE) * PAGE,
-        }
+        Region { base: self.ipa.0, size: self.kind.size.div_ceil(PAGE) * PAGE }
     }
 }
 

@@ -56,16 +56,8 @@ pub enum Console {
 
 #[derive(Debug, Deserialize)]
 pub enum Gic {
-    V2 {
-        dist: u64,
-        cpu: u64,
-        hyp: u64,
-        vcpu: u64,
-    },
-    V3 {
-        dist: u64,
-        redist: u64,
-    },
+    V2 { dist: u64, cpu: u64, hyp: u64, vcpu: u64 },
+    V3 { dist: u64, redist: u64 },
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -27,11 +27,7 @@ pub struct SpanIndex {
 impl SpanIndex {
     pub fn build(src: &str) -> SpanIndex {
         let toks = lex(src);
-        let mut p = Parser {
-            toks: &toks,
-            i: 0,
-            out: HashMap::new(),
-        };
+        let mut p = Parser { toks: &toks, i: 0, out: HashMap::new() };
         p.value(String::new());
         SpanIndex { map: p.out }
     }
@@ -123,8 +119,7 @@ fn lex(src: &str) -> Vec<(Tok, Pos)> {
             }
             advance(&mut i, &mut line, &mut col, 1);
             out.push((Tok::Lit(String::new()), pos));
-        } else if c.is_alphanumeric() || c == '_' || ((c == '-' || c == '+') && i + 1 < chars.len())
-        {
+        } else if c.is_alphanumeric() || c == '_' || ((c == '-' || c == '+') && i + 1 < chars.len()) {
             let start = i;
             advance(&mut i, &mut line, &mut col, 1);
             while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '.')) {
@@ -132,14 +127,7 @@ fn lex(src: &str) -> Vec<(Tok, Pos)> {
             }
             let text: String = chars[start..i].iter().collect();
             let is_ident = c.is_alphabetic() || c == '_';
-            out.push((
-                if is_ident {
-                    Tok::Ident(text)
-                } else {
-                    Tok::Lit(text)
-                },
-                pos,
-            ));
+            out.push((if is_ident { Tok::Ident(text) } else { Tok::Lit(text) }, pos));
         } else {
             advance(&mut i, &mut line, &mut col, 1);
             out.push((Tok::Punct(c), pos));
@@ -220,8 +208,7 @@ impl Parser<'_> {
 
     /// After an opening `(`: named fields, or a tuple.
     fn paren(&mut self, path: String, transparent: bool) {
-        let named =
-            matches!(self.peek(0), Some(Tok::Ident(_))) && self.peek(1) == Some(&Tok::Punct(':'));
+        let named = matches!(self.peek(0), Some(Tok::Ident(_))) && self.peek(1) == Some(&Tok::Punct(':'));
         let mut n = 0;
         while self.peek(0).is_some() && !self.eat(')') {
             if named {

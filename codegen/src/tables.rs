@@ -67,9 +67,7 @@ pub fn leaf_bits(regime: Regime, attr: Attr) -> u64 {
 /// Decode a leaf back to its attribute, if it is one we generate.
 pub fn decode_attr(regime: Regime, desc: u64) -> Option<Attr> {
     let bits = desc & !(ADDR_MASK | 0b11);
-    [Attr::Normal, Attr::ReadOnly, Attr::Device]
-        .into_iter()
-        .find(|&a| leaf_bits(regime, a) == bits)
+    [Attr::Normal, Attr::ReadOnly, Attr::Device].into_iter().find(|&a| leaf_bits(regime, a) == bits)
 }
 
 fn shift(level: u32) -> u32 {
@@ -84,10 +82,7 @@ pub struct Arena {
 
 impl Arena {
     pub fn new(base: u64) -> Arena {
-        Arena {
-            base,
-            tables: Vec::new(),
-        }
+        Arena { base, tables: Vec::new() }
     }
 
     pub fn pa_of(&self, idx: usize) -> u64 {
@@ -144,10 +139,7 @@ impl Arena {
                 if *e != 0 {
                     return Err(format!("{va:#x} is mapped twice"));
                 }
-                *e = pa
-                    | leaf_bits(regime, attr)
-                    | VALID
-                    | if level == 3 { TABLE_OR_PAGE } else { 0 };
+                *e = pa | leaf_bits(regime, attr) | VALID | if level == 3 { TABLE_OR_PAGE } else { 0 };
                 va += block;
                 pa += block;
                 size -= block;
@@ -192,16 +184,7 @@ pub struct Leaf {
 /// Fails on a descriptor that points outside the arena or an invalid encoding.
 pub fn walk(tables: &[Table], base: u64, regime: Regime, root: usize) -> Result<Vec<Leaf>, String> {
     let mut out = Vec::new();
-    walk_at(
-        tables,
-        base,
-        regime,
-        root,
-        1,
-        regime.root_entries(),
-        0,
-        &mut out,
-    )?;
+    walk_at(tables, base, regime, root, 1, regime.root_entries(), 0, &mut out)?;
     Ok(out)
 }
 
@@ -218,9 +201,7 @@ fn walk_at(
 ) -> Result<(), String> {
     let sh = shift(level);
     for idx in 0..entries {
-        let t = tables
-            .get(table + idx / ENTRIES)
-            .ok_or("table index outside the arena")?;
+        let t = tables.get(table + idx / ENTRIES).ok_or("table index outside the arena")?;
         let d = t[idx % ENTRIES];
         let va = va0 + ((idx as u64) << sh);
         if d & VALID == 0 {
@@ -230,31 +211,15 @@ fn walk_at(
         if is_table {
             let pa = d & ADDR_MASK;
             if pa < base || !(pa - base).is_multiple_of(PAGE) {
-                return Err(format!(
-                    "table descriptor at va {va:#x} points at {pa:#x}, outside the arena"
-                ));
+                return Err(format!("table descriptor at va {va:#x} points at {pa:#x}, outside the arena"));
             }
-            walk_at(
-                tables,
-                base,
-                regime,
-                ((pa - base) / PAGE) as usize,
-                level + 1,
-                ENTRIES,
-                va,
-                out,
-            )?;
+            walk_at(tables, base, regime, ((pa - base) / PAGE) as usize, level + 1, ENTRIES, va, out)?;
         } else {
             if level == 3 && d & TABLE_OR_PAGE == 0 {
                 return Err(format!("reserved level-3 encoding at va {va:#x}"));
             }
             let size = 1u64 << sh;
-            out.push(Leaf {
-                va,
-                pa: d & ADDR_MASK & !(size - 1),
-                size,
-                attr: decode_attr(regime, d),
-            });
+            out.push(Leaf { va, pa: d & ADDR_MASK & !(size - 1), size, attr: decode_attr(regime, d) });
         }
     }
     Ok(())
@@ -266,9 +231,7 @@ pub fn coalesce(mut leaves: Vec<Leaf>) -> Vec<Leaf> {
     let mut out: Vec<Leaf> = Vec::new();
     for l in leaves {
         match out.last_mut() {
-            Some(p) if p.va + p.size == l.va && p.pa + p.size == l.pa && p.attr == l.attr => {
-                p.size += l.size
-            }
+            Some(p) if p.va + p.size == l.va && p.pa + p.size == l.pa && p.attr == l.attr => p.size += l.size,
             _ => out.push(l),
         }
     }
@@ -280,18 +243,7 @@ pub fn stage2_plan(b: &Board, v: &Vm) -> Vec<(u64, u64, u64, Attr)> {
     let mut plan: Vec<_> = v
         .ram
         .iter()
-        .map(|w| {
-            (
-                w.ipa.0,
-                w.pa.0,
-                w.size,
-                if w.read_only {
-                    Attr::ReadOnly
-                } else {
-                    Attr::Normal
-                },
-            )
-        })
+        .map(|w| (w.ipa.0, w.pa.0, w.size, if w.read_only { Attr::ReadOnly } else { Attr::Normal }))
         .chain(v.passthrough.iter().map(|&bi| {
             let r = crate::validate::page_round(b.devices[bi].region);
             (r.base, r.base, r.size, Attr::Device)
@@ -303,11 +255,7 @@ pub fn stage2_plan(b: &Board, v: &Vm) -> Vec<(u64, u64, u64, Attr)> {
 
 /// What the EL2 identity map must contain: board RAM, the console, the GIC frames.
 pub fn el2_plan(b: &Board) -> Vec<(u64, u64, u64, Attr)> {
-    let mut plan: Vec<_> = b
-        .ram
-        .iter()
-        .map(|r| (r.base, r.base, r.size, Attr::Normal))
-        .collect();
+    let mut plan: Vec<_> = b.ram.iter().map(|r| (r.base, r.base, r.size, Attr::Normal)).collect();
     plan.push((b.console.base().0, b.console.base().0, PAGE, Attr::Device));
     for (_, r) in b.gic.frames(b.cpus) {
         plan.push((r.base, r.base, r.size, Attr::Device));
@@ -338,24 +286,14 @@ pub fn build(b: &Board, vms: &[Vm], base: u64) -> Result<Built, String> {
     }
     let el2_root = arena.alloc_root(Regime::El2);
     for (va, pa, size, attr) in el2_plan(b) {
-        arena
-            .map(Regime::El2, el2_root, va, pa, size, attr)
-            .map_err(|e| format!("EL2 map: {e}"))?;
+        arena.map(Regime::El2, el2_root, va, pa, size, attr).map_err(|e| format!("EL2 map: {e}"))?;
     }
-    Ok(Built {
-        arena,
-        vm_roots,
-        el2_root,
-    })
+    Ok(Built { arena, vm_roots, el2_root })
 }
 
 /// How many 4 KiB tables `build` will need (placement does not change the count).
 pub fn count(b: &Board, vms: &[Vm]) -> usize {
-    build(b, vms, 0)
-        .map(|x| x.arena.tables.len())
-        .unwrap_or(0)
-        .div_ceil(2)
-        * 2
+    build(b, vms, 0).map(|x| x.arena.tables.len()).unwrap_or(0).div_ceil(2) * 2
 }
 
 #[cfg(test)]
@@ -367,46 +305,20 @@ mod tests {
         let mut a = Arena::new(0x8000_0000);
         let root = a.alloc_root(Regime::Stage2);
         // 1 GiB aligned on both sides: one L1 block. Then 2 MiB + 4 KiB pieces.
-        a.map(
-            Regime::Stage2,
-            root,
-            0x4000_0000,
-            0x8000_0000,
-            1 << 30,
-            Attr::Normal,
-        )
-        .unwrap();
-        a.map(
-            Regime::Stage2,
-            root,
-            0x0900_0000,
-            0x0900_0000,
-            0x20_3000,
-            Attr::Device,
-        )
-        .unwrap();
+        a.map(Regime::Stage2, root, 0x4000_0000, 0x8000_0000, 1 << 30, Attr::Normal).unwrap();
+        a.map(Regime::Stage2, root, 0x0900_0000, 0x0900_0000, 0x20_3000, Attr::Device).unwrap();
         let leaves = walk(&a.tables, a.base, Regime::Stage2, root).unwrap();
         let sizes: Vec<u64> = leaves.iter().map(|l| l.size).collect();
         assert_eq!(sizes, [0x20_0000, 0x1000, 0x1000, 0x1000, 1 << 30]);
         assert_eq!(coalesce(leaves).len(), 2);
-        assert!(a
-            .map(Regime::Stage2, root, 0x4000_0000, 0, 0x1000, Attr::Normal)
-            .is_err());
+        assert!(a.map(Regime::Stage2, root, 0x4000_0000, 0, 0x1000, Attr::Normal).is_err());
     }
 
     #[test]
     fn high_ipa_uses_second_root_page() {
         let mut a = Arena::new(0);
         let root = a.alloc_root(Regime::Stage2);
-        a.map(
-            Regime::Stage2,
-            root,
-            (1 << 40) - (1 << 30),
-            0,
-            1 << 30,
-            Attr::ReadOnly,
-        )
-        .unwrap();
+        a.map(Regime::Stage2, root, (1 << 40) - (1 << 30), 0, 1 << 30, Attr::ReadOnly).unwrap();
         assert_ne!(a.tables[root + 1][511], 0);
         let l = walk(&a.tables, 0, Regime::Stage2, root).unwrap();
         assert_eq!(l[0].attr, Some(Attr::ReadOnly));

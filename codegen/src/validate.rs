@@ -25,10 +25,7 @@ fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> Int
             ),
         );
     } else if n > max {
-        d.err(
-            path,
-            format!("{irq:?} is out of range: {class:?} numbers go from 0 to {max}"),
-        );
+        d.err(path, format!("{irq:?} is out of range: {class:?} numbers go from 0 to {max}"));
     }
     match class {
         IrqClass::Sgi => IntId::sgi(n),
@@ -41,27 +38,15 @@ fn check_region(d: &mut Diags, path: &str, what: &str, base: u64, size: u64, ali
     if size == 0 {
         d.err(&format!("{path}.size"), format!("{what} has size 0"));
     } else if !size.is_multiple_of(align) {
-        d.err(
-            &format!("{path}.size"),
-            format!("{what} size {size:#x} is not a multiple of {align:#x}"),
-        );
+        d.err(&format!("{path}.size"), format!("{what} size {size:#x} is not a multiple of {align:#x}"));
     }
     if !base.is_multiple_of(align) {
-        d.err(
-            &format!("{path}.base"),
-            format!("{what} base {base:#x} is not aligned to {align:#x}"),
-        );
+        d.err(&format!("{path}.base"), format!("{what} base {base:#x} is not aligned to {align:#x}"));
     }
     if base.checked_add(size).is_none_or(|e| e > 1 << 40) {
-        d.err(
-            &format!("{path}.size"),
-            format!("{what} ends beyond the 40-bit address space"),
-        );
+        d.err(&format!("{path}.size"), format!("{what} ends beyond the 40-bit address space"));
     }
-    Region {
-        base,
-        size: size.min((1 << 40) - base.min(1 << 40)),
-    }
+    Region { base, size: size.min((1 << 40) - base.min(1 << 40)) }
 }
 
 /// Named places that must not overlap; reports each clash once, at the later one.
@@ -91,12 +76,7 @@ impl Claims {
 
 fn did_you_mean<'a>(name: &str, options: impl Iterator<Item = &'a str>) -> String {
     let best = options
-        .map(|o| {
-            (
-                strsim::levenshtein(&name.to_lowercase(), &o.to_lowercase()),
-                o,
-            )
-        })
+        .map(|o| (strsim::levenshtein(&name.to_lowercase(), &o.to_lowercase()), o))
         .min_by_key(|(dist, _)| *dist);
     match best {
         Some((dist, o)) if dist <= 3.max(name.len() / 3) => format!("; did you mean `{o}`?"),
@@ -130,25 +110,12 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
         d.err("board.cpus", "the board needs at least one CPU");
     }
     let in_ram = |r: &Region| ram.iter().any(|m| m.contains(r));
-    let hv = check_region(
-        d,
-        "board.hv",
-        "hypervisor region",
-        b.hv.base,
-        b.hv.size,
-        BLOCK_2M,
-    );
+    let hv = check_region(d, "board.hv", "hypervisor region", b.hv.base, b.hv.size, BLOCK_2M);
     if !in_ram(&hv) {
-        d.err(
-            "board.hv.base",
-            "the hypervisor region must lie inside one board RAM range",
-        );
+        d.err("board.hv.base", "the hypervisor region must lie inside one board RAM range");
     }
     if !b.hv.stack.is_multiple_of(PAGE) || b.hv.stack == 0 {
-        d.err(
-            "board.hv.stack",
-            "the per-CPU stack must be a non-zero multiple of 0x1000",
-        );
+        d.err("board.hv.stack", "the per-CPU stack must be a non-zero multiple of 0x1000");
     }
     let mut in_ram_claims = Claims::new();
     in_ram_claims.claim(d, "board.hv.base", "the hypervisor region".into(), hv);
@@ -168,40 +135,21 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
     let console_irq = irq_to_intid(d, "board.console.irq", irq, IrqClass::Spi);
     let creg = check_region(d, "board.console", "console UART", base, PAGE, PAGE);
     phys.claim(d, "board.console.base", "the console UART".into(), creg);
-    let console = Console::Pl011 {
-        base: Pa(base),
-        irq: console_irq,
-    };
+    let console = Console::Pl011 { base: Pa(base), irq: console_irq };
 
     let gic = match b.gic {
-        raw::Gic::V2 {
-            dist,
-            cpu,
-            hyp,
-            vcpu,
-        } => {
+        raw::Gic::V2 { dist, cpu, hyp, vcpu } => {
             if b.cpus > 8 {
                 d.clash(
                     "board.cpus",
-                    format!(
-                        "GICv2 supports at most 8 CPUs, the board declares {}",
-                        b.cpus
-                    ),
+                    format!("GICv2 supports at most 8 CPUs, the board declares {}", b.cpus),
                     "board.gic",
                     "the GIC is declared as V2 here",
                 );
             }
-            Gic::V2 {
-                dist: Pa(dist),
-                cpu: Pa(cpu),
-                hyp: Pa(hyp),
-                vcpu: Pa(vcpu),
-            }
+            Gic::V2 { dist: Pa(dist), cpu: Pa(cpu), hyp: Pa(hyp), vcpu: Pa(vcpu) }
         }
-        raw::Gic::V3 { dist, redist } => Gic::V3 {
-            dist: Pa(dist),
-            redist: Pa(redist),
-        },
+        raw::Gic::V3 { dist, redist } => Gic::V3 { dist: Pa(dist), redist: Pa(redist) },
     };
     let gic_field = |name: &str| match (b.gic_is_v2(), name) {
         (true, "GIC distributor") => "board.gic.dist",
@@ -214,10 +162,7 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
     for (name, r) in gic.frames(b.cpus as usize) {
         let path = gic_field(name);
         if r.base % PAGE != 0 {
-            d.err(
-                path,
-                format!("{name} base {:#x} is not aligned to 0x1000", r.base),
-            );
+            d.err(path, format!("{name} base {:#x} is not aligned to 0x1000", r.base));
         }
         phys.claim(d, path, format!("the {name}"), r);
     }
@@ -235,16 +180,10 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
         ("board.timer.phys", timer.phys),
     ] {
         if let Some(o) = ppis.insert(id, path.to_string()) {
-            d.clash(
-                path,
-                format!("INTID {} is used twice", id.0),
-                &o,
-                "first used here",
-            );
+            d.clash(path, format!("INTID {} is used twice", id.0), &o, "first used here");
         }
     }
-    let mut spis: HashMap<IntId, String> =
-        HashMap::from([(console_irq, "board.console.irq".to_string())]);
+    let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
     let mut names: HashMap<&str, usize> = HashMap::new();
     let devices = b
         .devices
@@ -260,22 +199,11 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
                     "first used here",
                 );
             }
-            let region = Region {
-                base: dev.base,
-                size: dev.size,
-            };
+            let region = Region { base: dev.base, size: dev.size };
             if dev.size == 0 {
-                d.err(
-                    &format!("{p}.size"),
-                    format!("device `{}` has size 0", dev.name),
-                );
+                d.err(&format!("{p}.size"), format!("device `{}` has size 0", dev.name));
             }
-            phys.claim(
-                d,
-                &format!("{p}.base"),
-                format!("device `{}`", dev.name),
-                region,
-            );
+            phys.claim(d, &format!("{p}.base"), format!("device `{}`", dev.name), region);
             let irqs = dev
                 .irqs
                 .iter()
@@ -294,11 +222,7 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
                     id
                 })
                 .collect();
-            BoardDevice {
-                name: dev.name.clone(),
-                region,
-                irqs,
-            }
+            BoardDevice { name: dev.name.clone(), region, irqs }
         })
         .collect();
     let raw::Run::Qemu { machine, cpu } = &b.run;
@@ -314,10 +238,7 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
         maintenance,
         timer,
         devices,
-        qemu: Qemu {
-            machine: machine.clone(),
-            cpu: cpu.clone(),
-        },
+        qemu: Qemu { machine: machine.clone(), cpu: cpu.clone() },
     }
 }
 
@@ -340,17 +261,11 @@ fn vm(
     if !valid_name(&v.name) {
         d.err(
             &format!("{p}.name"),
-            format!(
-                "VM name `{}` must start with a-z and use only a-z, 0-9, `_` and `-`",
-                v.name
-            ),
+            format!("VM name `{}` must start with a-z and use only a-z, 0-9, `_` and `-`", v.name),
         );
     }
     if v.pcpus.is_empty() {
-        d.err(
-            &format!("{p}.pcpus"),
-            format!("VM `{}` has no vCPUs: list at least one pCPU", v.name),
-        );
+        d.err(&format!("{p}.pcpus"), format!("VM `{}` has no vCPUs: list at least one pCPU", v.name));
     }
     let mut vcpus = Vec::new();
     for (k, &c) in v.pcpus.iter().enumerate() {
@@ -378,40 +293,25 @@ fn vm(
     let mut ram = Vec::new();
     for (k, w) in v.ram.iter().enumerate() {
         let wp = format!("{p}.ram.{k}");
-        let r = Region {
-            base: w.ipa,
-            size: w.size,
-        };
+        let r = Region { base: w.ipa, size: w.size };
         if w.size == 0 || w.size % PAGE != 0 {
             d.err(
                 &format!("{wp}.size"),
-                format!(
-                    "RAM window size {:#x} must be a non-zero multiple of 0x1000",
-                    w.size
-                ),
+                format!("RAM window size {:#x} must be a non-zero multiple of 0x1000", w.size),
             );
         }
         if w.ipa % PAGE != 0 {
-            d.err(
-                &format!("{wp}.ipa"),
-                format!("RAM window IPA {:#x} is not aligned to 0x1000", w.ipa),
-            );
+            d.err(&format!("{wp}.ipa"), format!("RAM window IPA {:#x} is not aligned to 0x1000", w.ipa));
         }
         if w.ipa.checked_add(w.size).is_none_or(|e| e > 1 << 40) {
-            d.err(
-                &format!("{wp}.size"),
-                "RAM window ends beyond the 40-bit IPA space",
-            );
+            d.err(&format!("{wp}.size"), "RAM window ends beyond the 40-bit IPA space");
         }
         ipas.claim(d, &format!("{wp}.ipa"), format!("RAM window {k}"), r);
         let pa = match w.pa {
             raw::Placement::Auto => None,
             raw::Placement::At(pa) => {
                 if pa % PAGE != 0 {
-                    d.err(
-                        &format!("{wp}.pa"),
-                        format!("pinned PA {pa:#x} is not aligned to 0x1000"),
-                    );
+                    d.err(&format!("{wp}.pa"), format!("pinned PA {pa:#x} is not aligned to 0x1000"));
                 }
                 Some(Pa(pa))
             }
@@ -433,12 +333,7 @@ fn vm(
     for (k, dev) in v.devices.iter().enumerate() {
         let dp = format!("{p}.devices.{k}");
         match dev {
-            raw::VmDevice::Emulated {
-                name,
-                kind,
-                ipa,
-                irq,
-            } => {
+            raw::VmDevice::Emulated { name, kind, ipa, irq } => {
                 if let Some(o) = dev_names.insert(name, k) {
                     d.clash(
                         &format!("{dp}.name"),
@@ -449,17 +344,11 @@ fn vm(
                 }
                 let Some(kd) = kinds.iter().find(|x| &x.name == kind) else {
                     let hint = did_you_mean(kind, kinds.iter().map(|x| x.name.as_str()));
-                    d.err(
-                        &format!("{dp}.kind"),
-                        format!("unknown device kind `{kind}`{hint}"),
-                    );
+                    d.err(&format!("{dp}.kind"), format!("unknown device kind `{kind}`{hint}"));
                     continue;
                 };
                 if ipa % PAGE != 0 {
-                    d.err(
-                        &format!("{dp}.ipa"),
-                        format!("device IPA {ipa:#x} is not aligned to 0x1000"),
-                    );
+                    d.err(&format!("{dp}.ipa"), format!("device IPA {ipa:#x} is not aligned to 0x1000"));
                 }
                 let irq = irq.map(|r| {
                     let ip = format!("{dp}.irq");
@@ -474,35 +363,20 @@ fn vm(
                     }
                     id
                 });
-                let e = Emulated {
-                    name: name.clone(),
-                    kind: kd.clone(),
-                    ipa: Ipa(*ipa),
-                    irq,
-                };
-                ipas.claim(
-                    d,
-                    &format!("{dp}.ipa"),
-                    format!("emulated device `{name}`"),
-                    e.window(),
-                );
+                let e = Emulated { name: name.clone(), kind: kd.clone(), ipa: Ipa(*ipa), irq };
+                ipas.claim(d, &format!("{dp}.ipa"), format!("emulated device `{name}`"), e.window());
                 emulated.push(e);
             }
             raw::VmDevice::Passthrough { dev } => {
                 let Some(bi) = b.devices.iter().position(|x| &x.name == dev) else {
                     let hint = did_you_mean(dev, b.devices.iter().map(|x| x.name.as_str()));
-                    d.err(
-                        &format!("{dp}.dev"),
-                        format!("no board device named `{dev}`{hint}"),
-                    );
+                    d.err(&format!("{dp}.dev"), format!("no board device named `{dev}`{hint}"));
                     continue;
                 };
                 let bd = &b.devices[bi];
                 let pages = page_round(bd.region);
-                if let Some(other) = b
-                    .devices
-                    .iter()
-                    .find(|o| o.name != bd.name && page_round(o.region).overlaps(&pages))
+                if let Some(other) =
+                    b.devices.iter().find(|o| o.name != bd.name && page_round(o.region).overlaps(&pages))
                 {
                     d.clash(
                         &format!("{dp}.dev"),
@@ -515,10 +389,7 @@ fn vm(
                         ),
                         &format!(
                             "board.devices.{}",
-                            b.devices
-                                .iter()
-                                .position(|x| x.name == other.name)
-                                .unwrap_or(0)
+                            b.devices.iter().position(|x| x.name == other.name).unwrap_or(0)
                         ),
                         "the device sharing that page is declared here",
                     );
@@ -527,58 +398,31 @@ fn vm(
                     if let Some(o) = irqs.insert(*id, format!("board.devices.{bi}.irqs")) {
                         d.clash(
                             &format!("{dp}.dev"),
-                            format!(
-                                "INTID {} of `{}` is already used in VM `{}`",
-                                id.0, bd.name, v.name
-                            ),
+                            format!("INTID {} of `{}` is already used in VM `{}`", id.0, bd.name, v.name),
                             &o,
                             "first used here",
                         );
                     }
                 }
-                ipas.claim(
-                    d,
-                    &format!("{dp}.dev"),
-                    format!("passthrough device `{}`", bd.name),
-                    pages,
-                );
+                ipas.claim(d, &format!("{dp}.dev"), format!("passthrough device `{}`", bd.name), pages);
                 passthrough.push(bi);
             }
         }
     }
     let dtb = match &v.dtb {
         raw::Dtb::None => None,
-        raw::Dtb::Generate { bootargs } => Some(DtbModel {
-            bootargs: bootargs.clone(),
-            ipa: Ipa(0),
-            reserve: 0x1_0000,
-        }),
+        raw::Dtb::Generate { bootargs } => {
+            Some(DtbModel { bootargs: bootargs.clone(), ipa: Ipa(0), reserve: 0x1_0000 })
+        }
     };
-    let image = ImageModel {
-        bin: Default::default(),
-        mem_size: 0,
-        load: Ipa(0),
-        entry: Ipa(0),
-        initrd: None,
-    };
-    Vm {
-        id: VmId(i),
-        name: v.name.clone(),
-        vcpus,
-        ram,
-        image,
-        dtb,
-        emulated,
-        passthrough,
-    }
+    let image =
+        ImageModel { bin: Default::default(), mem_size: 0, load: Ipa(0), entry: Ipa(0), initrd: None };
+    Vm { id: VmId(i), name: v.name.clone(), vcpus, ram, image, dtb, emulated, passthrough }
 }
 
 pub fn page_round(r: Region) -> Region {
     let base = r.base & !(PAGE - 1);
-    Region {
-        base,
-        size: (r.end() - base).div_ceil(PAGE) * PAGE,
-    }
+    Region { base, size: (r.end() - base).div_ceil(PAGE) * PAGE }
 }
 
 /// Validate `m`; on success every address is placed and every image measured.
@@ -617,10 +461,7 @@ pub fn validate(
                 let other = passthrough_path(&m.vms[o], o, &board.devices[bi].name);
                 d.clash(
                     &path,
-                    format!(
-                        "device `{}` and its IRQs are claimed by two VMs",
-                        board.devices[bi].name
-                    ),
+                    format!("device `{}` and its IRQs are claimed by two VMs", board.devices[bi].name),
                     &other,
                     "first claimed here",
                 );
@@ -638,12 +479,7 @@ pub fn validate(
         return None;
     }
     let tables_pa = layout::tables_pa(&board, &vms);
-    Some(Machine {
-        source: source.to_string(),
-        board,
-        vms,
-        tables_pa,
-    })
+    Some(Machine { source: source.to_string(), board, vms, tables_pa })
 }
 
 fn passthrough_path(v: &raw::Vm, i: usize, dev: &str) -> String {

@@ -6,10 +6,7 @@ mod common;
 use codegen::tables::{self, Attr, Regime};
 
 fn rel(path: &std::path::Path) -> String {
-    path.strip_prefix(common::root())
-        .unwrap()
-        .display()
-        .to_string()
+    path.strip_prefix(common::root()).unwrap().display().to_string()
 }
 
 #[test]
@@ -22,24 +19,15 @@ fn every_error_fixture_fails_with_located_diagnostics() {
         };
         // The first line is compiler-style and points into the fixture.
         let first = failure.rendered.lines().next().unwrap();
-        assert!(
-            first.starts_with(&format!("{ron}:")) && first.contains(": error: "),
-            "{first}"
-        );
-        assert!(
-            failure.diags.iter().all(|d| d.main.pos.is_some()),
-            "{}",
-            failure.rendered
-        );
+        assert!(first.starts_with(&format!("{ron}:")) && first.contains(": error: "), "{first}");
+        assert!(failure.diags.iter().all(|d| d.main.pos.is_some()), "{}", failure.rendered);
         insta::assert_snapshot!(failure.rendered);
     });
 }
 
 #[test]
 fn all_problems_are_reported_together() {
-    let Err(f) = common::generate("codegen/tests/err/many.ron") else {
-        panic!("many.ron validated")
-    };
+    let Err(f) = common::generate("codegen/tests/err/many.ron") else { panic!("many.ron validated") };
     assert!(f.diags.len() >= 4, "{}", f.rendered);
 }
 
@@ -49,24 +37,17 @@ fn check_tables(g: &codegen::Generated) {
     let arena = &g.tables.arena;
     for (v, &root) in m.vms.iter().zip(&g.tables.vm_roots) {
         let leaves = tables::walk(&arena.tables, arena.base, Regime::Stage2, root).unwrap();
-        let got: Vec<_> = tables::coalesce(leaves)
-            .iter()
-            .map(|l| (l.va, l.pa, l.size, l.attr.unwrap()))
-            .collect();
+        let got: Vec<_> =
+            tables::coalesce(leaves).iter().map(|l| (l.va, l.pa, l.size, l.attr.unwrap())).collect();
         let want = tables::stage2_plan(&m.board, v);
         assert_eq!(got, merge(want), "stage 2 of `{}`", v.name);
         // Emulated windows stay unmapped so accesses trap.
         for e in &v.emulated {
-            assert!(got
-                .iter()
-                .all(|&(va, _, size, _)| e.ipa.0 + e.kind.size <= va || va + size <= e.ipa.0));
+            assert!(got.iter().all(|&(va, _, size, _)| e.ipa.0 + e.kind.size <= va || va + size <= e.ipa.0));
         }
     }
     let el2 = tables::walk(&arena.tables, arena.base, Regime::El2, g.tables.el2_root).unwrap();
-    let got: Vec<_> = tables::coalesce(el2)
-        .iter()
-        .map(|l| (l.va, l.pa, l.size, l.attr.unwrap()))
-        .collect();
+    let got: Vec<_> = tables::coalesce(el2).iter().map(|l| (l.va, l.pa, l.size, l.attr.unwrap())).collect();
     assert_eq!(got, merge(tables::el2_plan(&m.board)));
     // The arena itself is where the linker will put it, inside the hypervisor region.
     assert_eq!(arena.base, m.tables_pa.0);
@@ -107,8 +88,7 @@ fn shipped_machines_generate_and_walk_back() {
 
 #[test]
 fn two_vms_layout_details() {
-    let g = common::generate("codegen/tests/ok/two_vms.ron")
-        .unwrap_or_else(|f| panic!("{}", f.rendered));
+    let g = common::generate("codegen/tests/ok/two_vms.ron").unwrap_or_else(|f| panic!("{}", f.rendered));
     let m = &g.machine;
     // Automatic placement keeps PA ≡ IPA modulo 2 MiB so stage 2 uses blocks.
     let w = &m.vms[0].ram[0];
@@ -116,10 +96,7 @@ fn two_vms_layout_details() {
     assert!(w.pa.0 >= m.board.hv.end());
     assert_eq!(m.vms[1].ram[0].pa.0, 0x7FE0_0000);
     // The read-only window is mapped read-only.
-    let ro = tables::stage2_plan(&m.board, &m.vms[0])
-        .into_iter()
-        .find(|p| p.0 == 0x8000_0000)
-        .unwrap();
+    let ro = tables::stage2_plan(&m.board, &m.vms[0]).into_iter().find(|p| p.0 == 0x8000_0000).unwrap();
     assert_eq!(ro.3, Attr::ReadOnly);
     // Passthrough is identity-mapped Device memory.
     assert!(tables::stage2_plan(&m.board, &m.vms[0]).contains(&(
@@ -129,43 +106,23 @@ fn two_vms_layout_details() {
         Attr::Device
     )));
     // DTB at the top of the first window, generated code mentions every VM.
-    assert_eq!(
-        m.vms[0].dtb.as_ref().unwrap().ipa.0,
-        0x4000_0000 + 0x2000_0000 - 0x1_0000
-    );
+    assert_eq!(m.vms[0].dtb.as_ref().unwrap().ipa.0, 0x4000_0000 + 0x2000_0000 - 0x1_0000);
     assert!(g.rust.contains("PINNED_DEVICES") && g.rust.contains("VM0_DEVICES"));
     assert!(g.linker.contains(".vm.pinned.image 0x7fe00000"));
 }
 
 #[test]
 fn generated_dtb_parses() {
-    let g = common::generate("codegen/tests/ok/two_vms.ron")
-        .unwrap_or_else(|f| panic!("{}", f.rendered));
+    let g = common::generate("codegen/tests/ok/two_vms.ron").unwrap_or_else(|f| panic!("{}", f.rendered));
     let (_, bytes, _) = &g.dtbs[0];
     let fdt = fdt::Fdt::new(bytes).unwrap();
-    let regions: Vec<_> = fdt
-        .memory()
-        .regions()
-        .map(|r| (r.starting_address as u64, r.size.unwrap()))
-        .collect();
-    assert_eq!(
-        regions,
-        [(0x4000_0000, 0x2000_0000), (0x8000_0000, 0x20_0000)]
-    );
+    let regions: Vec<_> =
+        fdt.memory().regions().map(|r| (r.starting_address as u64, r.size.unwrap())).collect();
+    assert_eq!(regions, [(0x4000_0000, 0x2000_0000), (0x8000_0000, 0x20_0000)]);
     assert_eq!(fdt.cpus().count(), 1);
     let uart = fdt.find_compatible(&["arm,pl011"]).unwrap();
-    assert_eq!(
-        uart.reg().unwrap().next().unwrap().starting_address as u64,
-        0x0900_0000
-    );
+    assert_eq!(uart.reg().unwrap().next().unwrap().starting_address as u64, 0x0900_0000);
     assert_eq!(fdt.chosen().stdout().unwrap().name, "pl011@9000000");
     assert_eq!(fdt.chosen().bootargs(), Some("console=ttyAMA0"));
-    assert_eq!(
-        fdt.find_node("/psci")
-            .unwrap()
-            .property("method")
-            .unwrap()
-            .as_str(),
-        Some("hvc")
-    );
+    assert_eq!(fdt.find_node("/psci").unwrap().property("method").unwrap().as_str(), Some("hvc"));
 }

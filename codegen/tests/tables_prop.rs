@@ -5,22 +5,20 @@ use proptest::prelude::*;
 
 fn windows() -> impl Strategy<Value = Vec<(u64, u64, u64, Attr)>> {
     // Up to 6 windows in distinct 4 GiB slots, sizes from a page to 1 GiB, various alignments.
-    prop::collection::vec(
-        (0u64..64, 0u64..0x400, 1u64..0x40000, 0u64..0x8_0000, 0u8..3),
-        1..6,
+    prop::collection::vec((0u64..64, 0u64..0x400, 1u64..0x40000, 0u64..0x8_0000, 0u8..3), 1..6).prop_map(
+        |v| {
+            let mut seen = std::collections::HashSet::new();
+            v.into_iter()
+                .filter(|w| seen.insert(w.0))
+                .map(|(slot, ipa_pages, pages, pa_pages, a)| {
+                    let ipa = (slot << 32) + (ipa_pages << 21) + if a == 2 { 0x3000 } else { 0 };
+                    let attr = [Attr::Normal, Attr::ReadOnly, Attr::Device][a as usize];
+                    (ipa, (1 << 32) + (pa_pages << 12), pages << 12, attr)
+                })
+                .filter(|w| w.0 + w.2 <= 1 << 40)
+                .collect()
+        },
     )
-    .prop_map(|v| {
-        let mut seen = std::collections::HashSet::new();
-        v.into_iter()
-            .filter(|w| seen.insert(w.0))
-            .map(|(slot, ipa_pages, pages, pa_pages, a)| {
-                let ipa = (slot << 32) + (ipa_pages << 21) + if a == 2 { 0x3000 } else { 0 };
-                let attr = [Attr::Normal, Attr::ReadOnly, Attr::Device][a as usize];
-                (ipa, (1 << 32) + (pa_pages << 12), pages << 12, attr)
-            })
-            .filter(|w| w.0 + w.2 <= 1 << 40)
-            .collect()
-    })
 }
 
 proptest! {

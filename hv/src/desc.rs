@@ -4,16 +4,8 @@ use hv_types::{CpuId, Ipa, Pa, VmId};
 
 #[derive(Debug, Clone, Copy)]
 pub enum GicDesc {
-    V2 {
-        dist: Pa,
-        cpu: Pa,
-        hyp: Pa,
-        vcpu: Pa,
-    },
-    V3 {
-        dist: Pa,
-        redist: Pa,
-    },
+    V2 { dist: Pa, cpu: Pa, hyp: Pa, vcpu: Pa },
+    V3 { dist: Pa, redist: Pa },
 }
 
 #[derive(Debug)]
@@ -54,13 +46,9 @@ pub struct VmDesc {
 impl VmDesc {
     /// Is `[pa, pa + len)` entirely inside one of this VM's RAM windows?
     pub fn owns_pa(&self, pa: Pa, len: u64) -> bool {
-        self.ram.iter().any(|w| {
-            pa.0 >= w.pa.0
-                && pa
-                    .0
-                    .checked_add(len)
-                    .is_some_and(|end| end <= w.pa.0 + w.size)
-        })
+        self.ram
+            .iter()
+            .any(|w| pa.0 >= w.pa.0 && pa.0.checked_add(len).is_some_and(|end| end <= w.pa.0 + w.size))
     }
 }
 
@@ -69,21 +57,9 @@ mod tests {
     use super::*;
     #[test]
     fn owns_pa_checks_whole_range() {
-        static RAM: [RamDesc; 1] = [RamDesc {
-            ipa: Ipa(0x4000_0000),
-            pa: Pa(0x4060_0000),
-            size: 0x1000,
-            read_only: false,
-        }];
-        let vm = VmDesc {
-            id: VmId(0),
-            name: "t",
-            vcpus: &[],
-            ram: &RAM,
-            entry: Ipa(0),
-            dtb: None,
-            vttbr: 0,
-        };
+        static RAM: [RamDesc; 1] =
+            [RamDesc { ipa: Ipa(0x4000_0000), pa: Pa(0x4060_0000), size: 0x1000, read_only: false }];
+        let vm = VmDesc { id: VmId(0), name: "t", vcpus: &[], ram: &RAM, entry: Ipa(0), dtb: None, vttbr: 0 };
         assert!(vm.owns_pa(Pa(0x4060_0000), 0x1000));
         assert!(!vm.owns_pa(Pa(0x4060_0001), 0x1000));
         assert!(!vm.owns_pa(Pa(0x4060_0000), u64::MAX));

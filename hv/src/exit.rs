@@ -54,7 +54,27 @@ impl DataAbort {
     }
 }
 
+/// For an ESR_EL2 already known to be a lower-EL data abort: the syndrome and direction when it is
+/// the common emulated-MMIO case (ISV=1, translation fault, not on a stage-1 walk). The fast path
+/// asks only this, without building an `Exit`.
+#[inline(always)]
+pub fn mmio_syndrome(esr: u64) -> Option<(Syndrome, bool)> {
+    const ISV: u64 = 1 << 24;
+    const S1PTW: u64 = 1 << 7;
+    if esr & (ISV | S1PTW | 0x3C) != ISV | 0x04 {
+        return None;
+    }
+    let s = Syndrome {
+        width: Width::from_sas(esr >> 22),
+        sign_extend: esr & (1 << 21) != 0,
+        reg: ((esr >> 16) & 0x1F) as u8,
+        sixty_four: esr & (1 << 15) != 0,
+    };
+    Some((s, esr & (1 << 6) != 0))
+}
+
 /// Decode ESR_EL2.
+#[inline(always)]
 pub fn decode(esr: u64) -> Exit {
     let class = (esr >> 26) & 0x3F;
     let iss = esr & 0x1FF_FFFF;
@@ -75,9 +95,7 @@ pub fn decode(esr: u64) -> Exit {
                 s1ptw: iss & (1 << 7) != 0,
             })
         }
-        ec::IABT_LOWER => Exit::InstrAbort {
-            fsc: (iss & 0x3F) as u8,
-        },
+        ec::IABT_LOWER => Exit::InstrAbort { fsc: (iss & 0x3F) as u8 },
         ec::WFX => Exit::Wfx { wfe: iss & 1 != 0 },
         ec::SYSREG => Exit::SysReg { iss: iss as u32 },
         other => Exit::Other { ec: other as u8 },
@@ -98,32 +116,36 @@ mod tests {
     fn data_abort_with_syndrome() {
         // ldr w3, [x0] from a translation fault at level 2: ISV, SAS=2, SRT=3, DFSC=6.
         let esr = (0x24 << 26) | (1 << 25) | (1 << 24) | (2 << 22) | (3 << 16) | 0x06;
-        let Exit::DataAbort(da) = decode(esr) else {
-            panic!()
-        };
+        let Exit::DataAbort(da) = decode(esr) else { panic!() };
         assert!(da.is_translation());
         assert!(!da.write);
         assert_eq!(
             da.access,
-            Some(Syndrome {
-                width: Width::B32,
-                sign_extend: false,
-                reg: 3,
-                sixty_four: false
-            })
+            Some(Syndrome { width: Width::B32, sign_extend: false, reg: 3, sixty_four: false })
         );
         // strb w1: WnR, SAS=0, 64-bit flag clear; permission fault level 3 (0x0F).
         let esr = (0x24 << 26) | (1 << 24) | (1 << 16) | (1 << 6) | 0x0F;
-        let Exit::DataAbort(da) = decode(esr) else {
-            panic!()
-        };
+        let Exit::DataAbort(da) = decode(esr) else { panic!() };
         assert!(da.write && !da.is_translation());
         assert_eq!(da.access.unwrap().width, Width::B8);
         // No ISV: no access syndrome.
-        let Exit::DataAbort(da) = decode((0x24 << 26) | 0x07) else {
-            panic!()
-        };
+        let Exit::DataAbort(da) = decode((0x24 << 26) | 0x07) else { panic!() };
         assert_eq!(da.access, None);
+    }
+
+    #[test]
+    fn mmio_syndrome_agrees_with_decode() {
+        for esr in [
+            (0x24 << 26) | (1 << 24) | (2 << 22) | (3 << 16) | 0x06,
+            (0x24 << 26) | (1 << 24) | (1 << 16) | (1 << 6) | 0x0F,
+            (0x24 << 26) | (1 << 24) | (1 << 7) | 0x05,
+            (0x24 << 26) | 0x07,
+            (0x24u64 << 26) | (1 << 24) | (1 << 21) | (31 << 16) | (1 << 15) | (1 << 6) | 0x04,
+        ] {
+            let Exit::DataAbort(da) = decode(esr) else { panic!() };
+            let want = da.access.filter(|_| da.is_translation() && !da.s1ptw).map(|s| (s, da.write));
+            assert_eq!(mmio_syndrome(esr), want, "{esr:#x}");
+        }
     }
 
     #[test]

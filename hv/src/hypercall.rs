@@ -2,10 +2,12 @@
 //! architecture queries. ABI in docs/hypercalls.md. SMCCC: function ID in w0, arguments in
 //! x1-x3, results in x0-x3; unknown IDs answer NOT_SUPPORTED.
 use crate::psci;
-use crate::regs::GuestRegs;
-use smccc::arch::{SMCCC_ARCH_FEATURES, SMCCC_VERSION};
+use smccc::arch::SMCCC_VERSION;
 // SMCCC's NOT_SUPPORTED is -1 for every service; smccc exports it with the PSCI errors.
 use smccc::psci::error::{INVALID_PARAMETERS, NOT_SUPPORTED};
+
+/// x0-x3 of the caller: all an SMCCC call reads (function ID, arguments) or writes (results).
+pub type SmcccRegs = [u64; 4];
 
 /// hv's calls, in the SMCCC vendor-specific hypervisor range (owning entity 6, fast, SMC64).
 pub const HV_VERSION: u32 = 0xC600_0000;
@@ -45,42 +47,62 @@ pub enum Outcome {
     Stopped,
 }
 
-fn ret(regs: &mut GuestRegs, v: i64) -> Outcome {
-    regs.x[0] = v as u64;
+fn ret(regs: &mut SmcccRegs, v: i64) -> Outcome {
+    regs[0] = v as u64;
     Outcome::Resume
 }
 
 /// Serve the call in `regs` (x0 = function ID).
-pub fn dispatch(regs: &mut GuestRegs, svc: &mut impl Services) -> Outcome {
-    // SMCCC: the function ID is w0; the upper half is ignored.
-    let fid = regs.x[0] as u32;
-    match fid {
-        HV_NOP => ret(regs, 0),
-        HV_VERSION => {
-            regs.x[1] = FEATURES;
-            regs.x[2] = 0;
-            regs.x[3] = svc.vcpu_index() as u64;
+#[inline(always)]
+pub fn dispatch(regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
+    // SMCCC: the function ID is w0; the upper half is ignored. The owning entity (bits 31:24,
+    // with the fast and SMC64 flags) selects the service; hv's own calls, the hot ones, first.
+    let fid = regs[0] as u32;
+    match fid >> 24 {
+        0xC6 => hv_call(fid & 0x00FF_FFFF, regs, svc),
+        0x84 | 0xC4 => psci::dispatch(fid, regs, svc),
+        0x80 => match fid {
+            SMCCC_VERSION => ret(regs, 0x1_0001),
+            _ => ret(regs, NOT_SUPPORTED as i64), // SMCCC_ARCH_FEATURES: no workarounds needed
+        },
+        _ => ret(regs, NOT_SUPPORTED as i64),
+    }
+}
+
+/// hv's calls by function number (the low 24 bits of `HV_*`).
+#[inline(always)]
+fn hv_call(num: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
+    const NOP: u32 = HV_NOP & 0xFF_FFFF;
+    const VERSION: u32 = HV_VERSION & 0xFF_FFFF;
+    const PUTC: u32 = HV_PUTC & 0xFF_FFFF;
+    const PUTS: u32 = HV_PUTS & 0xFF_FFFF;
+    const EXIT: u32 = HV_EXIT & 0xFF_FFFF;
+    match num {
+        NOP => ret(regs, 0),
+        VERSION => {
+            regs[1] = FEATURES;
+            regs[2] = 0;
+            regs[3] = svc.vcpu_index() as u64;
             ret(regs, ABI_VERSION as i64)
         }
-        HV_PUTC => {
-            svc.console(&[regs.x[1] as u8]);
+        PUTC => {
+            svc.console(&[regs[1] as u8]);
             ret(regs, 0)
         }
-        HV_PUTS => puts(regs, svc),
-        HV_EXIT => {
-            svc.stop_vm(regs.x[1] as u8);
+        PUTS => puts(regs, svc),
+        EXIT => {
+            svc.stop_vm(regs[1] as u8);
             Outcome::Stopped
         }
-        SMCCC_VERSION => ret(regs, 0x1_0001),
-        SMCCC_ARCH_FEATURES => ret(regs, NOT_SUPPORTED as i64),
-        f if psci::owns(f) => psci::dispatch(fid, regs, svc),
         _ => ret(regs, NOT_SUPPORTED as i64),
     }
 }
 
 /// Copy through a small buffer so a long string never needs more than a few hundred bytes of stack.
-fn puts(regs: &mut GuestRegs, svc: &mut impl Services) -> Outcome {
-    let (va, len) = (regs.x[1], regs.x[2]);
+/// Out of line so `dispatch` stays a small leaf for the frequent calls.
+#[inline(never)]
+fn puts(regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
+    let (va, len) = (regs[1], regs[2]);
     if len > PUTS_MAX || va.checked_add(len).is_none() {
         return ret(regs, INVALID_PARAMETERS as i64);
     }
@@ -89,14 +111,7 @@ fn puts(regs: &mut GuestRegs, svc: &mut impl Services) -> Outcome {
     while done < len {
         let n = (len - done).min(buf.len() as u64) as usize;
         if !svc.read_guest(va + done, &mut buf[..n]) {
-            return ret(
-                regs,
-                if done == 0 {
-                    INVALID_PARAMETERS as i64
-                } else {
-                    done as i64
-                },
-            );
+            return ret(regs, if done == 0 { INVALID_PARAMETERS as i64 } else { done as i64 });
         }
         svc.console(&buf[..n]);
         done += n as u64;
@@ -167,40 +182,26 @@ mod tests {
     use super::*;
 
     fn call(svc: &mut FakeSvc, x: [u64; 4]) -> (Outcome, [u64; 4]) {
-        let mut r = GuestRegs::default();
-        r.x[..4].copy_from_slice(&x);
+        let mut r = x;
         let o = dispatch(&mut r, svc);
-        (o, [r.x[0], r.x[1], r.x[2], r.x[3]])
+        (o, r)
     }
 
     #[test]
     fn version_nop_putc() {
-        let mut s = FakeSvc {
-            vcpus: vec![true],
-            ..Default::default()
-        };
-        assert_eq!(
-            call(&mut s, [HV_VERSION as u64, 0, 0, 0]).1,
-            [ABI_VERSION, FEATURES, 0, 0]
-        );
+        let mut s = FakeSvc { vcpus: vec![true], ..Default::default() };
+        assert_eq!(call(&mut s, [HV_VERSION as u64, 0, 0, 0]).1, [ABI_VERSION, FEATURES, 0, 0]);
         assert_eq!(call(&mut s, [HV_NOP as u64, 9, 9, 9]).1[0], 0);
         call(&mut s, [HV_PUTC as u64, b'A' as u64, 0, 0]);
         // Upper 32 bits of x0 are ignored per SMCCC.
-        call(
-            &mut s,
-            [0xFFFF_FFFF_0000_0000 | HV_PUTC as u64, b'B' as u64, 0, 0],
-        );
+        call(&mut s, [0xFFFF_FFFF_0000_0000 | HV_PUTC as u64, b'B' as u64, 0, 0]);
         assert_eq!(s.out, b"AB");
         assert_eq!(call(&mut s, [0xC600_0077, 0, 0, 0]).1[0] as i64, -1);
     }
 
     #[test]
     fn puts_validates_the_buffer() {
-        let mut s = FakeSvc {
-            mem_base: 0x1000,
-            mem: b"hello world".repeat(100),
-            ..Default::default()
-        };
+        let mut s = FakeSvc { mem_base: 0x1000, mem: b"hello world".repeat(100), ..Default::default() };
         assert_eq!(call(&mut s, [HV_PUTS as u64, 0x1000, 5, 0]).1[0], 5);
         assert_eq!(s.out, b"hello");
         let long = call(&mut s, [HV_PUTS as u64, 0x1000, 1100, 0]).1[0];

@@ -37,11 +37,9 @@ pub fn inject(regs: &mut GuestRegs, el1: &mut impl El1, fault: Fault) -> u64 {
     let from_el1 = regs.el() == 1;
     // EC: "current EL" variants when the guest kernel itself faulted.
     let (ec, iss, far) = match fault {
-        Fault::Data { far, write } => (
-            if from_el1 { 0x25 } else { 0x24 },
-            FSC_SEA | ((write as u64) << 6),
-            far,
-        ),
+        Fault::Data { far, write } => {
+            (if from_el1 { 0x25 } else { 0x24 }, FSC_SEA | ((write as u64) << 6), far)
+        }
         Fault::Instr { far } => (if from_el1 { 0x21 } else { 0x20 }, FSC_SEA, far),
         Fault::Undefined => (0x00, 0, 0),
     };
@@ -111,23 +109,9 @@ mod tests {
 
     #[test]
     fn data_abort_from_el1h() {
-        let mut r = GuestRegs {
-            elr: 0x4000_1000,
-            spsr: 0x3C5,
-            ..Default::default()
-        };
-        let mut e = FakeEl1 {
-            vbar: 0x4000_8000,
-            ..Default::default()
-        };
-        let v = inject(
-            &mut r,
-            &mut e,
-            Fault::Data {
-                far: 0x1000_0000,
-                write: true,
-            },
-        );
+        let mut r = GuestRegs { elr: 0x4000_1000, spsr: 0x3C5, ..Default::default() };
+        let mut e = FakeEl1 { vbar: 0x4000_8000, ..Default::default() };
+        let v = inject(&mut r, &mut e, Fault::Data { far: 0x1000_0000, write: true });
         assert_eq!(v, 0x4000_8200);
         assert_eq!(r.elr, 0x4000_8200);
         assert_eq!(r.spsr, 0x3C5);
@@ -138,21 +122,11 @@ mod tests {
 
     #[test]
     fn from_el0_uses_lower_el_vector() {
-        let mut r = GuestRegs {
-            elr: 0x1000,
-            spsr: 0x0,
-            ..Default::default()
-        };
-        let mut e = FakeEl1 {
-            vbar: 0x8000,
-            ..Default::default()
-        };
+        let mut r = GuestRegs { elr: 0x1000, spsr: 0x0, ..Default::default() };
+        let mut e = FakeEl1 { vbar: 0x8000, ..Default::default() };
         assert_eq!(inject(&mut r, &mut e, Fault::Instr { far: 0x1000 }), 0x8400);
         assert_eq!(e.exception.unwrap().0 >> 26, 0x20);
-        let mut r = GuestRegs {
-            spsr: 0x3C4,
-            ..Default::default()
-        };
+        let mut r = GuestRegs { spsr: 0x3C4, ..Default::default() };
         assert_eq!(inject(&mut r, &mut e, Fault::Undefined), 0x8000);
         assert_eq!(e.exception.unwrap().0, 1 << 25);
     }

@@ -47,11 +47,7 @@ pub fn decode(insn: u32) -> Option<MemInsn> {
             (3, 0..=1) => (true, Some(false)),
             _ => return None, // PRFM and unallocated
         };
-        let writeback = if insn & (1 << 11) != 0 {
-            Writeback::Pre
-        } else {
-            Writeback::Post
-        };
+        let writeback = if insn & (1 << 11) != 0 { Writeback::Pre } else { Writeback::Post };
         if writeback_conflicts(load, rt, None, rn) {
             return None;
         }
@@ -90,16 +86,7 @@ pub fn decode(insn: u32) -> Option<MemInsn> {
             return None;
         }
         let offset = sext((insn >> 15) & 0x7F, 7) * width.bytes() as i64;
-        return Some(MemInsn {
-            load,
-            width,
-            sign_extend,
-            rt,
-            rt2: Some(rt2),
-            rn,
-            offset,
-            writeback,
-        });
+        return Some(MemInsn { load, width, sign_extend, rt, rt2: Some(rt2), rn, offset, writeback });
     }
     None
 }
@@ -140,22 +127,13 @@ mod tests {
         );
         // str w9, [x8, #8]!
         let i = decode(0xB800_8D09).unwrap();
-        assert_eq!(
-            (i.load, i.rt, i.rn, i.offset, i.writeback),
-            (false, 9, 8, 8, Writeback::Pre)
-        );
+        assert_eq!((i.load, i.rt, i.rn, i.offset, i.writeback), (false, 9, 8, 8, Writeback::Pre));
         // ldrsb x2, [x3], #-1
         let i = decode(0x389F_F462).unwrap();
-        assert_eq!(
-            (i.width, i.sign_extend, i.offset),
-            (Width::B8, Some(true), -1)
-        );
+        assert_eq!((i.width, i.sign_extend, i.offset), (Width::B8, Some(true), -1));
         // ldrsh w2, [x3, #2]!
         let i = decode(0x78C0_2C62).unwrap();
-        assert_eq!(
-            (i.width, i.sign_extend, i.writeback),
-            (Width::B16, Some(false), Writeback::Pre)
-        );
+        assert_eq!((i.width, i.sign_extend, i.writeback), (Width::B16, Some(false), Writeback::Pre));
         // ldr x0, [x0], #8: writeback into the loaded register is refused.
         assert_eq!(decode(0xF840_8400), None);
     }

@@ -7,6 +7,7 @@
 //! plain logic and run in host tests.
 #![cfg_attr(not(test), no_std)]
 
+pub mod cell;
 pub mod console;
 pub mod desc;
 pub mod devices;

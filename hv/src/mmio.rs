@@ -1,7 +1,7 @@
 //! Data aborts on emulated windows: take the access from the syndrome (ISV=1) or decode the
 //! instruction (ISV=0), run it against the VM's devices, write back registers. Anything that
 //! cannot be emulated becomes an injected abort, never a hypervisor error.
-use crate::exit::DataAbort;
+use crate::exit::{DataAbort, Syndrome};
 use crate::inject::Fault;
 use crate::insn;
 use crate::regs::{El1, GuestRegs};
@@ -34,6 +34,19 @@ fn extend(v: u64, width: Width, sign: bool, to64: bool) -> u64 {
     }
 }
 
+/// The access an ISV=1 syndrome describes; `rt` is the transfer register's value (for stores).
+/// `Some(Some(v))`: a load, write `v` to Rt. `Some(None)`: a store, done. `None`: refused, with no
+/// side effects (no device there, or the device refused before running any handler).
+#[inline(always)]
+pub fn by_syndrome(s: Syndrome, write: bool, rt: u64, ipa: Ipa, bus: &mut impl Bus) -> Option<Option<u64>> {
+    let op = if write { MmioOp::Write(rt & s.width.mask()) } else { MmioOp::Read };
+    match bus.access(ipa, s.width, op) {
+        Some(Ok(_)) if write => Some(None),
+        Some(Ok(v)) => Some(Some(extend(v, s.width, s.sign_extend, s.sixty_four))),
+        Some(Err(_)) | None => None,
+    }
+}
+
 fn one(bus: &mut impl Bus, ipa: Ipa, width: Width, op: MmioOp, fault: Fault) -> Result<u64, Fault> {
     match bus.access(ipa, width, op) {
         Some(Ok(v)) => Ok(v),
@@ -51,10 +64,7 @@ pub fn data_abort(
     ipa: Ipa,
     bus: &mut impl Bus,
 ) -> Result<(), Fault> {
-    let fault = Fault::Data {
-        far,
-        write: da.write,
-    };
+    let fault = Fault::Data { far, write: da.write };
     // Only holes in stage 2 can be devices; permission faults (read-only RAM) and faults on the
     // guest's own table walks are the guest's problem.
     if !da.is_translation() || da.s1ptw {
@@ -62,26 +72,13 @@ pub fn data_abort(
     }
     match da.access {
         Some(s) => {
-            let op = if da.write {
-                MmioOp::Write(regs.get(s.reg) & s.width.mask())
-            } else {
-                MmioOp::Read
-            };
-            let v = one(bus, ipa, s.width, op, fault)?;
-            if !da.write {
-                regs.set(s.reg, extend(v, s.width, s.sign_extend, s.sixty_four));
+            if let Some(v) = by_syndrome(s, da.write, regs.get(s.reg), ipa, bus).ok_or(fault)? {
+                regs.set(s.reg, v);
             }
         }
         None => {
-            let m = el1
-                .fetch_insn(regs.elr)
-                .and_then(insn::decode)
-                .ok_or(fault)?;
-            let base = if m.rn == 31 {
-                el1.sp(regs)
-            } else {
-                regs.get(m.rn)
-            };
+            let m = el1.fetch_insn(regs.elr).and_then(insn::decode).ok_or(fault)?;
+            let base = if m.rn == 31 { el1.sp(regs) } else { regs.get(m.rn) };
             let va = m.address(base);
             // The decoded address must be the faulting one or the pair's first element before it.
             let delta = far.wrapping_sub(va);
@@ -94,21 +91,14 @@ pub fn data_abort(
             for (k, rt) in rts.iter().enumerate() {
                 let Some(rt) = *rt else { continue };
                 let at = Ipa(first.0 + (k * m.width.bytes()) as u64);
-                let op = if m.load {
-                    MmioOp::Read
-                } else {
-                    MmioOp::Write(regs.get(rt) & m.width.mask())
-                };
+                let op = if m.load { MmioOp::Read } else { MmioOp::Write(regs.get(rt) & m.width.mask()) };
                 loaded[k] = one(bus, at, m.width, op, fault)?;
             }
             if m.load {
                 for (k, rt) in rts.iter().enumerate() {
                     if let Some(rt) = *rt {
                         let to64 = m.sign_extend.unwrap_or(m.width == Width::B64);
-                        regs.set(
-                            rt,
-                            extend(loaded[k], m.width, m.sign_extend.is_some(), to64),
-                        );
+                        regs.set(rt, extend(loaded[k], m.width, m.sign_extend.is_some(), to64));
                     }
                 }
             }
@@ -171,10 +161,7 @@ mod tests {
     fn syndrome_load_store_and_sign_extension() {
         let mut bus = FakeBus::default();
         let mut el1 = FakeEl1::default();
-        let mut r = GuestRegs {
-            elr: 0x100,
-            ..Default::default()
-        };
+        let mut r = GuestRegs { elr: 0x100, ..Default::default() };
         r.x[2] = 0xAABB_CCDD_1234_5678;
         // str w2 -> reg 1
         let st = abort(DABT | (1 << 24) | (2 << 22) | (2 << 16) | (1 << 6) | XLATE);
@@ -195,25 +182,12 @@ mod tests {
     fn refusals_become_aborts() {
         let mut bus = FakeBus::default();
         let mut el1 = FakeEl1::default();
-        let mut r = GuestRegs {
-            elr: 0x100,
-            ..Default::default()
-        };
+        let mut r = GuestRegs { elr: 0x100, ..Default::default() };
         // No device there.
         let ld = abort(DABT | (1 << 24) | (2 << 22) | XLATE);
         assert_eq!(
-            data_abort(
-                &mut r,
-                &mut el1,
-                ld,
-                0x1000_0000,
-                Ipa(0x1000_0000),
-                &mut bus
-            ),
-            Err(Fault::Data {
-                far: 0x1000_0000,
-                write: false
-            })
+            data_abort(&mut r, &mut el1, ld, 0x1000_0000, Ipa(0x1000_0000), &mut bus),
+            Err(Fault::Data { far: 0x1000_0000, write: false })
         );
         // Device refuses the width.
         let ld = abort(DABT | (1 << 24) | (1 << 22) | XLATE);
@@ -221,15 +195,7 @@ mod tests {
         // Permission fault (read-only RAM): never reaches the bus.
         let st = abort(DABT | (1 << 24) | (2 << 22) | (1 << 6) | 0x0F);
         let n = bus.log.len();
-        assert!(data_abort(
-            &mut r,
-            &mut el1,
-            st,
-            0x4000_0000,
-            Ipa(0x4000_0000),
-            &mut bus
-        )
-        .is_err());
+        assert!(data_abort(&mut r, &mut el1, st, 0x4000_0000, Ipa(0x4000_0000), &mut bus).is_err());
         assert_eq!(bus.log.len(), n);
         // ISV=0 and an instruction we cannot decode (or cannot fetch).
         let x = abort(DABT | XLATE);
@@ -239,41 +205,16 @@ mod tests {
 
     #[test]
     fn fallback_decoder_pairs_and_writeback() {
-        let mut bus = FakeBus {
-            regs: [1, 2, 3, 4],
-            ..Default::default()
-        };
+        let mut bus = FakeBus { regs: [1, 2, 3, 4], ..Default::default() };
         // ldp w1, w2, [x0] at 0x200; stp x3, x4, [sp, #-16]! at 0x204 (64-bit: refused by bus)
-        let mut el1 = FakeEl1 {
-            code: [(0x200, 0x2940_0801), (0x204, 0xB840_4401)],
-            ..Default::default()
-        };
-        let mut r = GuestRegs {
-            elr: 0x200,
-            ..Default::default()
-        };
+        let mut el1 = FakeEl1 { code: [(0x200, 0x2940_0801), (0x204, 0xB840_4401)], ..Default::default() };
+        let mut r = GuestRegs { elr: 0x200, ..Default::default() };
         r.x[0] = 0x900_0008;
-        data_abort(
-            &mut r,
-            &mut el1,
-            abort(DABT | XLATE),
-            0x900_0008,
-            Ipa(0x900_0008),
-            &mut bus,
-        )
-        .unwrap();
+        data_abort(&mut r, &mut el1, abort(DABT | XLATE), 0x900_0008, Ipa(0x900_0008), &mut bus).unwrap();
         assert_eq!((r.x[1], r.x[2], r.elr), (3, 4, 0x204));
         // ldr w1, [x0], #4: post-index writes back x0.
         r.x[0] = 0x900_0004;
-        data_abort(
-            &mut r,
-            &mut el1,
-            abort(DABT | XLATE),
-            0x900_0004,
-            Ipa(0x900_0004),
-            &mut bus,
-        )
-        .unwrap();
+        data_abort(&mut r, &mut el1, abort(DABT | XLATE), 0x900_0004, Ipa(0x900_0004), &mut bus).unwrap();
         assert_eq!((r.x[1], r.x[0]), (2, 0x900_0008));
         // A second-element fault of a pair maps back to the first element.
         el1.code[0] = (0x300, 0x2900_0801); // stp w1, w2, [x0]
@@ -281,24 +222,14 @@ mod tests {
         r.x[0] = 0x900_0000;
         r.x[1] = 0x11;
         r.x[2] = 0x22;
-        data_abort(
-            &mut r,
-            &mut el1,
-            abort(DABT | (1 << 6) | XLATE),
-            0x900_0004,
-            Ipa(0x900_0004),
-            &mut bus,
-        )
-        .unwrap();
+        data_abort(&mut r, &mut el1, abort(DABT | (1 << 6) | XLATE), 0x900_0004, Ipa(0x900_0004), &mut bus)
+            .unwrap();
         assert_eq!(&bus.regs[..2], &[0x11, 0x22]);
     }
 
     #[test]
     fn ipa_from_hpfar() {
         // HPFAR_EL2.FIPA (bits 39:4) holds IPA[51:12].
-        assert_eq!(
-            fault_ipa((0x0900_0000 >> 12) << 4, 0xFFFF_0123),
-            Ipa(0x0900_0123)
-        );
+        assert_eq!(fault_ipa((0x0900_0000 >> 12) << 4, 0xFFFF_0123), Ipa(0x0900_0123));
     }
 }

@@ -1,7 +1,6 @@
 //! PSCI 1.1 for guests: what a VM made of pinned vCPUs needs (version, features, CPU_ON/OFF,
 //! AFFINITY_INFO, SYSTEM_OFF/RESET). Calls are answered by hv; none reach the firmware.
-use crate::hypercall::{Outcome, Services};
-use crate::regs::GuestRegs;
+use crate::hypercall::{Outcome, Services, SmcccRegs};
 use smccc::psci::error::{ALREADY_ON, INVALID_PARAMETERS, NOT_SUPPORTED};
 use smccc::psci::*;
 
@@ -21,46 +20,45 @@ const SUPPORTED: [u32; 10] = [
     PSCI_CPU_ON_32,
 ];
 
-/// Is `fid` in the PSCI range (owning entity 4, standard secure service, calls 0x00-0x1F)?
-pub fn owns(fid: u32) -> bool {
-    fid & 0xBFFF_FFE0 == 0x8400_0000
-}
-
 /// vCPU index from an MPIDR as the DTB gives it (Aff0 = index, higher levels zero).
 fn vcpu_of(mpidr: u64, count: usize) -> Option<usize> {
     let aff = mpidr & 0xFF_00FF_FFFF;
     (aff < count as u64).then_some(aff as usize)
 }
 
-pub fn dispatch(fid: u32, regs: &mut GuestRegs, svc: &mut impl Services) -> Outcome {
-    let set = |regs: &mut GuestRegs, v: i64| {
-        regs.x[0] = v as u64;
+/// Rare and heavier than the queries: kept out of line so they stay cheap.
+#[inline(never)]
+fn cpu_on(regs: &SmcccRegs, svc: &mut impl Services) -> i64 {
+    let Some(i) = vcpu_of(regs[1], svc.vcpu_count()) else {
+        return INVALID_PARAMETERS as i64;
+    };
+    if svc.vcpu_on(i) {
+        return ALREADY_ON as i64;
+    }
+    svc.start_vcpu(i, regs[2], regs[3]) as i64
+}
+
+pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
+    let set = |regs: &mut SmcccRegs, v: i64| {
+        regs[0] = v as u64;
         Outcome::Resume
     };
     match fid {
         PSCI_VERSION => set(regs, VERSION_1_1 as i64),
         PSCI_FEATURES => {
-            let q = regs.x[1] as u32;
-            let known =
-                SUPPORTED.contains(&q) || matches!(q, PSCI_CPU_SUSPEND_32 | PSCI_AFFINITY_INFO_32);
+            let q = regs[1] as u32;
+            let known = SUPPORTED.contains(&q) || matches!(q, PSCI_CPU_SUSPEND_32 | PSCI_AFFINITY_INFO_32);
             set(regs, if known { 0 } else { NOT_SUPPORTED as i64 })
         }
         // Standby only: returning is a valid wake-up.
         PSCI_CPU_SUSPEND_32 | PSCI_CPU_SUSPEND_64 => set(regs, 0),
         PSCI_MIGRATE_INFO_TYPE => set(regs, 2), // no Trusted OS to migrate
         PSCI_CPU_ON_32 | PSCI_CPU_ON_64 => {
-            let Some(i) = vcpu_of(regs.x[1], svc.vcpu_count()) else {
-                return set(regs, INVALID_PARAMETERS as i64);
-            };
-            if svc.vcpu_on(i) {
-                return set(regs, ALREADY_ON as i64);
-            }
-            let (entry, ctx) = (regs.x[2], regs.x[3]);
-            let r = svc.start_vcpu(i, entry, ctx);
-            set(regs, r as i64)
+            let r = cpu_on(regs, svc);
+            set(regs, r)
         }
         PSCI_AFFINITY_INFO_32 | PSCI_AFFINITY_INFO_64 => {
-            match (vcpu_of(regs.x[1], svc.vcpu_count()), regs.x[2]) {
+            match (vcpu_of(regs[1], svc.vcpu_count()), regs[2]) {
                 (Some(i), 0) => set(regs, if svc.vcpu_on(i) { 0 } else { 1 }),
                 _ => set(regs, INVALID_PARAMETERS as i64),
             }
@@ -83,49 +81,29 @@ mod tests {
     use crate::hypercall::{dispatch as call, fake::FakeSvc};
 
     fn run(svc: &mut FakeSvc, x: [u64; 4]) -> (Outcome, i64) {
-        let mut r = GuestRegs::default();
-        r.x[..4].copy_from_slice(&x);
+        let mut r = x;
         let o = call(&mut r, svc);
-        (o, r.x[0] as i64)
+        (o, r[0] as i64)
     }
 
     #[test]
     fn queries() {
-        let mut s = FakeSvc {
-            vcpus: vec![true, false],
-            ..Default::default()
-        };
+        let mut s = FakeSvc { vcpus: vec![true, false], ..Default::default() };
         assert_eq!(run(&mut s, [PSCI_VERSION as u64, 0, 0, 0]).1, 0x1_0001);
-        assert_eq!(
-            run(&mut s, [PSCI_FEATURES as u64, PSCI_SYSTEM_OFF as u64, 0, 0]).1,
-            0
-        );
+        assert_eq!(run(&mut s, [PSCI_FEATURES as u64, PSCI_SYSTEM_OFF as u64, 0, 0]).1, 0);
         assert_eq!(run(&mut s, [PSCI_FEATURES as u64, 0x8400_00FF, 0, 0]).1, -1);
         assert_eq!(run(&mut s, [PSCI_MIGRATE_INFO_TYPE as u64, 0, 0, 0]).1, 2);
         assert_eq!(run(&mut s, [PSCI_AFFINITY_INFO_64 as u64, 1, 0, 0]).1, 1);
         assert_eq!(run(&mut s, [PSCI_AFFINITY_INFO_64 as u64, 0, 0, 0]).1, 0);
         assert_eq!(run(&mut s, [0x8400_001F, 0, 0, 0]).1, -1);
-        assert!(!owns(0x8500_0000) && owns(0xC400_0003));
     }
 
     #[test]
     fn cpu_on_validates_target() {
-        let mut s = FakeSvc {
-            vcpus: vec![true, false],
-            ..Default::default()
-        };
-        assert_eq!(
-            run(&mut s, [PSCI_CPU_ON_64 as u64, 7, 0x4000_0000, 0]).1,
-            -2
-        );
-        assert_eq!(
-            run(&mut s, [PSCI_CPU_ON_64 as u64, 0, 0x4000_0000, 0]).1,
-            -4
-        );
-        assert_eq!(
-            run(&mut s, [PSCI_CPU_ON_64 as u64, 1, 0x4000_1000, 42]).1,
-            0
-        );
+        let mut s = FakeSvc { vcpus: vec![true, false], ..Default::default() };
+        assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 7, 0x4000_0000, 0]).1, -2);
+        assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 0, 0x4000_0000, 0]).1, -4);
+        assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 1, 0x4000_1000, 42]).1, 0);
         assert_eq!(s.started, [(1, 0x4000_1000, 42)]);
         assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 0x100, 0, 0]).1, -2);
     }
@@ -133,10 +111,7 @@ mod tests {
     #[test]
     fn system_off_stops() {
         let mut s = FakeSvc::default();
-        assert_eq!(
-            run(&mut s, [PSCI_SYSTEM_OFF as u64, 0, 0, 0]).0,
-            Outcome::Stopped
-        );
+        assert_eq!(run(&mut s, [PSCI_SYSTEM_OFF as u64, 0, 0, 0]).0, Outcome::Stopped);
         assert_eq!(s.stopped, Some(0));
     }
 }

@@ -13,10 +13,7 @@ pub struct VmState {
 
 impl VmState {
     const fn new() -> Self {
-        VmState {
-            vcpu_on: [const { AtomicBool::new(false) }; MAX_VCPUS],
-            stopped: AtomicU32::new(0),
-        }
+        VmState { vcpu_on: [const { AtomicBool::new(false) }; MAX_VCPUS], stopped: AtomicU32::new(0) }
     }
 }
 
@@ -30,18 +27,12 @@ pub fn state(vm: VmId) -> &'static VmState {
 }
 
 pub fn vcpu_on(vm: VmId, i: usize) -> bool {
-    STATE[vm.0]
-        .vcpu_on
-        .get(i)
-        .is_some_and(|b| b.load(Ordering::Acquire))
+    STATE[vm.0].vcpu_on.get(i).is_some_and(|b| b.load(Ordering::Acquire))
 }
 
 /// Mark vCPU `i` running; false if it already was (or does not exist).
 pub fn claim_vcpu(vm: VmId, i: usize) -> bool {
-    STATE[vm.0]
-        .vcpu_on
-        .get(i)
-        .is_some_and(|b| !b.swap(true, Ordering::AcqRel))
+    STATE[vm.0].vcpu_on.get(i).is_some_and(|b| !b.swap(true, Ordering::AcqRel))
 }
 
 pub fn is_stopped(vm: VmId) -> bool {
@@ -62,33 +53,16 @@ pub enum Stop {
 /// Stop `vm` with `status`.
 pub fn stop_vm(vm: VmId, status: u8) -> Stop {
     let s = &STATE[vm.0];
-    if s.stopped
-        .compare_exchange(
-            0,
-            0x100 | status as u32,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        )
-        .is_err()
-    {
+    if s.stopped.compare_exchange(0, 0x100 | status as u32, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Stop::Already;
     }
     for v in &s.vcpu_on {
         v.store(false, Ordering::Release);
     }
     if status != 0 {
-        let _ = FIRST_FAILURE.compare_exchange(
-            0,
-            0x100 | status as u32,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        let _ = FIRST_FAILURE.compare_exchange(0, 0x100 | status as u32, Ordering::AcqRel, Ordering::Acquire);
     }
-    crate::hv_println!(
-        "hv: vm {} `{}` exited with status {status}",
-        vm.0,
-        VMS[vm.0].name
-    );
+    crate::hv_println!("hv: vm {} `{}` exited with status {status}", vm.0, VMS[vm.0].name);
     if RUNNING_VMS.fetch_sub(1, Ordering::AcqRel) == 1 {
         Stop::Last(FIRST_FAILURE.load(Ordering::Acquire) as u8)
     } else {
@@ -101,11 +75,7 @@ pub fn stop_vcpu(vm: VmId, i: usize) -> Stop {
     if let Some(b) = STATE[vm.0].vcpu_on.get(i) {
         b.store(false, Ordering::Release);
     }
-    if STATE[vm.0]
-        .vcpu_on
-        .iter()
-        .any(|b| b.load(Ordering::Acquire))
-    {
+    if STATE[vm.0].vcpu_on.iter().any(|b| b.load(Ordering::Acquire)) {
         Stop::Stopped
     } else {
         stop_vm(vm, 0)

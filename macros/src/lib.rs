@@ -18,7 +18,5 @@ mod mmio_device;
 #[proc_macro_derive(MmioDevice, attributes(mmio, reg))]
 pub fn derive_mmio_device(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    mmio_device::expand(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    mmio_device::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

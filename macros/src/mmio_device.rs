@@ -2,9 +2,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{
-    punctuated::Punctuated, Data, DeriveInput, Expr, Fields, Ident, LitInt, LitStr, Token, Type,
-};
+use syn::{punctuated::Punctuated, Data, DeriveInput, Expr, Fields, Ident, LitInt, LitStr, Token, Type};
 
 struct DeviceAttrs {
     size: usize,
@@ -39,16 +37,10 @@ impl Reg {
 
 pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(
-            input.ident.span(),
-            "MmioDevice can only be derived for a struct",
-        ));
+        return Err(syn::Error::new(input.ident.span(), "MmioDevice can only be derived for a struct"));
     };
     let Fields::Named(fields) = &data.fields else {
-        return Err(syn::Error::new(
-            input.ident.span(),
-            "MmioDevice needs a struct with named fields",
-        ));
+        return Err(syn::Error::new(input.ident.span(), "MmioDevice needs a struct with named fields"));
     };
     let dev = device_attrs(input)?;
     let mut regs = Vec::new();
@@ -65,9 +57,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     }
-    check_map(&dev, &mut regs)
-        .into_iter()
-        .for_each(&mut push_err);
+    check_map(&dev, &mut regs).into_iter().for_each(&mut push_err);
     if let Some(e) = errors {
         return Err(e);
     }
@@ -104,26 +94,16 @@ fn device_attrs(input: &DeriveInput) -> syn::Result<DeviceAttrs> {
         } else if meta.path.is_ident("unmapped") {
             let id: Ident = meta.value()?.parse()?;
             if id != "RazWi" && id != "Abort" {
-                return Err(syn::Error::new(
-                    id.span(),
-                    "unmapped must be `RazWi` or `Abort`",
-                ));
+                return Err(syn::Error::new(id.span(), "unmapped must be `RazWi` or `Abort`"));
             }
             unmapped = id;
         } else {
-            return Err(
-                meta.error("unknown #[mmio] key; expected `size`, `compatible` or `unmapped`")
-            );
+            return Err(meta.error("unknown #[mmio] key; expected `size`, `compatible` or `unmapped`"));
         }
         Ok(())
     })?;
-    let size =
-        size.ok_or_else(|| syn::Error::new(attr.span(), "#[mmio] needs `size = <bytes>`"))?;
-    Ok(DeviceAttrs {
-        size,
-        compatible,
-        unmapped,
-    })
+    let size = size.ok_or_else(|| syn::Error::new(attr.span(), "#[mmio] needs `size = <bytes>`"))?;
+    Ok(DeviceAttrs { size, compatible, unmapped })
 }
 
 /// Bytes of `u8`/`u16`/`u32`/`u64`, or `None`.
@@ -141,24 +121,14 @@ fn scalar_bytes(ty: &Type) -> Option<usize> {
 
 fn reg_attr(f: &syn::Field, attr: &syn::Attribute) -> syn::Result<Reg> {
     let field = f.ident.clone().expect("named field");
-    let type_err = || {
-        syn::Error::new(
-            f.ty.span(),
-            "a #[reg] field must be u8, u16, u32, u64 or an array of them",
-        )
-    };
+    let type_err =
+        || syn::Error::new(f.ty.span(), "a #[reg] field must be u8, u16, u32, u64 or an array of them");
     let (elem, array_len) = match &f.ty {
         Type::Array(a) => {
             let n = match &a.len {
-                Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(n),
-                    ..
-                }) => n.base10_parse::<usize>()?,
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<usize>()?,
                 other => {
-                    return Err(syn::Error::new(
-                        other.span(),
-                        "array length must be an integer literal",
-                    ))
+                    return Err(syn::Error::new(other.span(), "array length must be an integer literal"))
                 }
             };
             (scalar_bytes(&a.elem).ok_or_else(type_err)?, Some(n))
@@ -209,10 +179,7 @@ fn reg_attr(f: &syn::Field, attr: &syn::Attribute) -> syn::Result<Reg> {
     let (offset, offset_span) =
         offset.ok_or_else(|| syn::Error::new(attr.span(), "#[reg] needs `offset = <bytes>`"))?;
     if let (Some(ro), Some(_)) = (read_only, write_handler) {
-        return Err(syn::Error::new(
-            ro,
-            "a read_only register cannot have a write handler",
-        ));
+        return Err(syn::Error::new(ro, "a read_only register cannot have a write handler"));
     }
     if read_only.is_some() {
         write = None;
@@ -237,16 +204,7 @@ fn reg_attr(f: &syn::Field, attr: &syn::Attribute) -> syn::Result<Reg> {
             format!("offset {offset:#x} is not aligned to the register's {elem}-byte width"),
         ));
     }
-    Ok(Reg {
-        field,
-        offset,
-        offset_span,
-        elem,
-        count,
-        read,
-        write,
-        widths,
-    })
+    Ok(Reg { field, offset, offset_span, elem, count, read, write, widths })
 }
 
 /// Bounds and overlaps; sorts `regs` by offset.
@@ -304,11 +262,16 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
         quote!(::hv_mmio::RegInfo { name: #name, offset: #off, width: #w, count: #n, kind: ::hv_mmio::RegKind::#kind })
     });
 
+    // Dispatch on the register index at the finest register granularity, not on byte ranges:
+    // dense small integers become a jump table instead of a compare tree.
+    let gran = regs.iter().map(|r| r.elem).min().unwrap_or(1);
+    let gran_shift = gran.trailing_zeros();
     let mut read_arms = Vec::new();
     let mut write_arms = Vec::new();
     for r in regs {
         let field = &r.field;
-        let (start, end) = (r.offset, r.offset + r.bytes() - 1);
+        let start = r.offset;
+        let (first, last) = (r.offset / gran, (r.offset + r.bytes() - 1) / gran);
         let (elem, widths) = (r.elem, r.widths);
         let elem_ty = Ident::new(&format!("u{}", elem * 8), Span::call_site());
         let sp = r.offset_span;
@@ -320,14 +283,10 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
                 quote!(idx,),
             )
         } else {
-            (
-                quote!(let shift = offset - #start;),
-                quote!(self.#field),
-                quote!(),
-            )
+            (quote!(let shift = offset - #start;), quote!(self.#field), quote!())
         };
         let check = quote! {
-            if !#p::width_allowed(#widths, width) || shift % width.bytes() != 0 {
+            if !#p::width_allowed(#widths, width) || shift & (width.bytes() - 1) != 0 {
                 return Err(::hv_mmio::MmioFault::BadWidth);
             }
         };
@@ -336,7 +295,7 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
             Access::Handler(h) => quote_spanned!(sp=> (#h)(self, ctx, #idx_arg) as u64),
         };
         read_arms.push(quote! {
-            #start..=#end => { #locate #check Ok(#p::lane_read(#value, shift, width)) }
+            #first..=#last => { #locate #check Ok(#p::lane_read(#value, shift, width)) }
         });
         let store = match &r.write {
             None => {
@@ -346,7 +305,7 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
             Some(Access::Handler(h)) => quote_spanned!(sp=> (#h)(self, ctx, #idx_arg merged);),
         };
         write_arms.push(quote! {
-            #start..=#end => {
+            #first..=#last => {
                 #locate #check
                 let merged = #p::lane_merge(#slot as u64, shift, width, value) as #elem_ty;
                 #store
@@ -362,23 +321,23 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
             const UNMAPPED: ::hv_mmio::Unmapped = ::hv_mmio::Unmapped::#unmapped;
             const REGISTERS: &'static [::hv_mmio::RegInfo] = &[#(#infos),*];
 
-            #[inline]
+            #[inline(always)]
             #[allow(unused_variables, clippy::identity_op, clippy::unnecessary_cast)]
             fn mmio_read<C: ::hv_mmio::MmioCtx>(
                 &mut self, ctx: &mut C, offset: usize, width: ::hv_mmio::Width,
             ) -> Result<u64, ::hv_mmio::MmioFault> {
-                match offset {
+                match offset >> #gran_shift {
                     #(#read_arms)*
                     _ => #p::unmapped_read(Self::UNMAPPED),
                 }
             }
 
-            #[inline]
+            #[inline(always)]
             #[allow(unused_variables, unreachable_code, clippy::identity_op, clippy::unnecessary_cast)]
             fn mmio_write<C: ::hv_mmio::MmioCtx>(
                 &mut self, ctx: &mut C, offset: usize, width: ::hv_mmio::Width, value: u64,
             ) -> Result<(), ::hv_mmio::MmioFault> {
-                match offset {
+                match offset >> #gran_shift {
                     #(#write_arms)*
                     _ => #p::unmapped_write(Self::UNMAPPED, ::hv_mmio::MmioFault::Unmapped),
                 }

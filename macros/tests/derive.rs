@@ -54,10 +54,7 @@ struct Strict {
 fn constants_and_table() {
     assert_eq!(Dev::SIZE, 0x100);
     assert_eq!(Dev::COMPATIBLE, &["test,dev", "test,generic"]);
-    let names: Vec<_> = Dev::REGISTERS
-        .iter()
-        .map(|r| (r.name, r.offset, r.kind))
-        .collect();
+    let names: Vec<_> = Dev::REGISTERS.iter().map(|r| (r.name, r.offset, r.kind)).collect();
     assert_eq!(
         names,
         [
@@ -86,17 +83,11 @@ fn handlers_storage_and_widths() {
     assert_eq!(d.ctrl, 0x1122_AA44);
     assert_eq!(d.mmio_read(&mut c, 0x0A, Width::B16), Ok(0x1122));
     // Misaligned narrow access is refused.
-    assert_eq!(
-        d.mmio_read(&mut c, 0x09, Width::B16),
-        Err(MmioFault::BadWidth)
-    );
+    assert_eq!(d.mmio_read(&mut c, 0x09, Width::B16), Err(MmioFault::BadWidth));
     // 64-bit register accepts only 64-bit accesses by default.
     d.mmio_write(&mut c, 0x10, Width::B64, u64::MAX).unwrap();
     assert_eq!(d.wide, u64::MAX);
-    assert_eq!(
-        d.mmio_read(&mut c, 0x10, Width::B32),
-        Err(MmioFault::BadWidth)
-    );
+    assert_eq!(d.mmio_read(&mut c, 0x10, Width::B32), Err(MmioFault::BadWidth));
 }
 
 #[test]
@@ -116,18 +107,9 @@ fn read_only_arrays_and_unmapped() {
     assert_eq!(d.arr, [0, 0x11]);
 
     let mut s = Strict::default();
-    assert_eq!(
-        s.mmio_read(&mut c, 0x8, Width::B32),
-        Err(MmioFault::Unmapped)
-    );
-    assert_eq!(
-        s.mmio_write(&mut c, 0x0, Width::B32, 1),
-        Err(MmioFault::ReadOnly)
-    );
-    assert_eq!(
-        s.mmio_write(&mut c, 0x8, Width::B32, 1),
-        Err(MmioFault::Unmapped)
-    );
+    assert_eq!(s.mmio_read(&mut c, 0x8, Width::B32), Err(MmioFault::Unmapped));
+    assert_eq!(s.mmio_write(&mut c, 0x0, Width::B32, 1), Err(MmioFault::ReadOnly));
+    assert_eq!(s.mmio_write(&mut c, 0x8, Width::B32, 1), Err(MmioFault::Unmapped));
 }
 
 #[test]

@@ -107,12 +107,7 @@ pub trait MmioDevice {
     const REGISTERS: &'static [RegInfo];
 
     /// Emulate a read of `width` at `offset` (< SIZE). Returns the zero-extended value.
-    fn mmio_read<C: MmioCtx>(
-        &mut self,
-        ctx: &mut C,
-        offset: usize,
-        width: Width,
-    ) -> Result<u64, MmioFault>;
+    fn mmio_read<C: MmioCtx>(&mut self, ctx: &mut C, offset: usize, width: Width) -> Result<u64, MmioFault>;
     /// Emulate a write of the low `width` bytes of `value` at `offset` (< SIZE).
     fn mmio_write<C: MmioCtx>(
         &mut self,

@@ -58,15 +58,15 @@ fn load(root: &Path, ron: &str) -> Result<codegen::Generated, ExitCode> {
 
 /// The line hv prints last: `hv: all VMs stopped, exit status N`.
 pub fn final_status(line: &str) -> Option<u8> {
-    line.trim()
-        .strip_prefix("hv: all VMs stopped, exit status ")?
-        .parse()
-        .ok()
+    line.trim().strip_prefix("hv: all VMs stopped, exit status ")?.parse().ok()
 }
 
 fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -> ExitCode {
     if which(codegen::qemu::QEMU).is_none() {
-        eprintln!("hvgen: {} not found: install Debian's qemu-system-arm (apt-get install qemu-system-arm)", codegen::qemu::QEMU);
+        eprintln!(
+            "hvgen: {} not found: install Debian's qemu-system-arm (apt-get install qemu-system-arm)",
+            codegen::qemu::QEMU
+        );
         return ExitCode::from(127);
     }
     let mut args = codegen::qemu::args(m, kernel);
@@ -125,11 +125,8 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -
 }
 
 fn which(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(bin))
-            .find(|f| f.is_file())
-    })
+    std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(bin)).find(|f| f.is_file()))
 }
 
 fn main() -> ExitCode {
@@ -158,29 +155,17 @@ fn main() -> ExitCode {
         },
         Cmd::QemuArgs { ron, kernel } => match load(root, &ron) {
             Ok(g) => {
-                println!(
-                    "{} {}",
-                    codegen::qemu::QEMU,
-                    codegen::qemu::args(&g.machine, &kernel).join(" ")
-                );
+                println!("{} {}", codegen::qemu::QEMU, codegen::qemu::args(&g.machine, &kernel).join(" "));
                 ExitCode::SUCCESS
             }
             Err(c) => c,
         },
-        Cmd::Run {
-            ron,
-            kernel,
-            timeout,
-            icount,
-        } => match load(root, &ron) {
+        Cmd::Run { ron, kernel, timeout, icount } => match load(root, &ron) {
             Ok(g) => run(&g.machine, &kernel, timeout, icount),
             Err(c) => c,
         },
         Cmd::Size { elf } => {
-            match std::fs::read(&elf)
-                .map_err(|e| e.to_string())
-                .and_then(|d| codegen::size::of_elf(&d))
-            {
+            match std::fs::read(&elf).map_err(|e| e.to_string()).and_then(|d| codegen::size::of_elf(&d)) {
                 Ok(s) => {
                     println!("{s}");
                     ExitCode::SUCCESS

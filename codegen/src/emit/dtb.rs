@@ -24,10 +24,7 @@ pub struct Node {
 
 impl Node {
     fn new(name: impl Into<String>) -> Node {
-        Node {
-            name: name.into(),
-            ..Default::default()
-        }
+        Node { name: name.into(), ..Default::default() }
     }
     fn prop(mut self, k: &str, v: Prop) -> Node {
         self.props.push((k.into(), v));
@@ -47,9 +44,7 @@ fn s(v: &str) -> Prop {
 
 /// The device tree of `v`.
 pub fn tree(b: &Board, v: &Vm) -> Node {
-    let mut cpus = Node::new("cpus")
-        .prop("#address-cells", Prop::U32(1))
-        .prop("#size-cells", Prop::U32(0));
+    let mut cpus = Node::new("cpus").prop("#address-cells", Prop::U32(1)).prop("#size-cells", Prop::U32(0));
     for i in 0..v.vcpus.len() {
         cpus = cpus.child(
             Node::new(format!("cpu@{i}"))
@@ -65,10 +60,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         .prop("#address-cells", Prop::U32(2))
         .prop("#size-cells", Prop::U32(2))
         .prop("compatible", s("linux,dummy-virt"))
-        .prop(
-            "model",
-            Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)),
-        )
+        .prop("model", Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)))
         .child(
             Node::new(format!("memory@{first:x}"))
                 .prop("device_type", s("memory"))
@@ -77,10 +69,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         .child(cpus)
         .child(
             Node::new("psci")
-                .prop(
-                    "compatible",
-                    Prop::Strs(vec!["arm,psci-1.0".into(), "arm,psci-0.2".into()]),
-                )
+                .prop("compatible", Prop::Strs(vec!["arm,psci-1.0".into(), "arm,psci-0.2".into()]))
                 .prop("method", s("hvc")),
         )
         .child(
@@ -93,13 +82,8 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         );
     let mut stdout = None;
     for e in &v.emulated {
-        let short = e
-            .kind
-            .compatible
-            .first()
-            .and_then(|c| c.split(',').nth(1))
-            .unwrap_or(&e.name)
-            .to_string();
+        let short =
+            e.kind.compatible.first().and_then(|c| c.split(',').nth(1)).unwrap_or(&e.name).to_string();
         let name = format!("{short}@{:x}", e.ipa.0);
         let mut n = Node::new(&name)
             .prop("compatible", Prop::Strs(e.kind.compatible.clone()))
@@ -107,10 +91,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         if e.kind.compatible.iter().any(|c| c == "arm,primecell") {
             n = n
                 .prop("clocks", Prop::U32s(vec![CLOCK_PHANDLE, CLOCK_PHANDLE]))
-                .prop(
-                    "clock-names",
-                    Prop::Strs(vec!["uartclk".into(), "apb_pclk".into()]),
-                );
+                .prop("clock-names", Prop::Strs(vec!["uartclk".into(), "apb_pclk".into()]));
         }
         if stdout.is_none() && e.kind.compatible.iter().any(|c| c == "arm,pl011") {
             stdout = Some(format!("/{name}"));
@@ -169,21 +150,13 @@ fn dts_node(out: &mut String, n: &Node, depth: usize) {
     for (k, v) in &n.props {
         let val = match v {
             Prop::Str(x) => format!(" = \"{x}\""),
-            Prop::Strs(x) => format!(
-                " = {}",
-                x.iter()
-                    .map(|s| format!("\"{s}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Prop::Strs(x) => {
+                format!(" = {}", x.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", "))
+            }
             Prop::U32(x) => format!(" = <{x:#x}>"),
-            Prop::U32s(x) => format!(
-                " = <{}>",
-                x.iter()
-                    .map(|c| format!("{c:#x}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            Prop::U32s(x) => {
+                format!(" = <{}>", x.iter().map(|c| format!("{c:#x}")).collect::<Vec<_>>().join(" "))
+            }
             Prop::U64s(x) => format!(
                 " = <{}>",
                 x.iter()

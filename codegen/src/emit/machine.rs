@@ -29,12 +29,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     let (hv_base, hv_size) = (hex(b.hv.base), hex(b.hv.size));
     let console = hex(b.console.base().0);
     let gic = match b.gic {
-        Gic::V2 {
-            dist,
-            cpu,
-            hyp,
-            vcpu,
-        } => {
+        Gic::V2 { dist, cpu, hyp, vcpu } => {
             let (d, c, h, v) = (hex(dist.0), hex(cpu.0), hex(hyp.0), hex(vcpu.0));
             quote!(GicDesc::V2 { dist: Pa(#d), cpu: Pa(#c), hyp: Pa(#h), vcpu: Pa(#v) })
         }
@@ -43,12 +38,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             quote!(GicDesc::V3 { dist: Pa(#d), redist: Pa(#r) })
         }
     };
-    let (t_hyp, t_virt, t_phys, maint) = (
-        b.timer.hyp.0,
-        b.timer.virt.0,
-        b.timer.phys.0,
-        b.maintenance.0,
-    );
+    let (t_hyp, t_virt, t_phys, maint) = (b.timer.hyp.0, b.timer.virt.0, b.timer.phys.0, b.maintenance.0);
     let tables_pa = hex(m.tables_pa.0);
     let ntables = built.arena.tables.len();
     let el2_ttbr0 = hex(built.arena.pa_of(built.el2_root));
@@ -92,36 +82,20 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     }
 
     let tables = built.arena.tables.iter().map(|t| {
-        let entries = t
-            .iter()
-            .enumerate()
-            .filter(|(_, &e)| e != 0)
-            .map(|(i, &e)| {
-                let e = hex(e);
-                quote!((#i, #e))
-            });
+        let entries = t.iter().enumerate().filter(|(_, &e)| e != 0).map(|(i, &e)| {
+            let e = hex(e);
+            quote!((#i, #e))
+        });
         quote!(table(&[#(#entries),*]))
     });
 
     let blobs = m.vms.iter().flat_map(|v| {
-        let mut out = vec![(
-            format!(".vm.{}.image", v.name),
-            v.image.bin.clone(),
-            v.ipa_to_pa(v.image.load),
-        )];
+        let mut out = vec![(format!(".vm.{}.image", v.name), v.image.bin.clone(), v.ipa_to_pa(v.image.load))];
         if let Some((p, ipa, _)) = &v.image.initrd {
-            out.push((
-                format!(".vm.{}.initrd", v.name),
-                p.clone(),
-                v.ipa_to_pa(*ipa),
-            ));
+            out.push((format!(".vm.{}.initrd", v.name), p.clone(), v.ipa_to_pa(*ipa)));
         }
         if let Some(d) = &v.dtb {
-            out.push((
-                format!(".vm.{}.dtb", v.name),
-                dtb_path(out_dir, v),
-                v.ipa_to_pa(d.ipa),
-            ));
+            out.push((format!(".vm.{}.dtb", v.name), dtb_path(out_dir, v), v.ipa_to_pa(d.ipa)));
         }
         out
     });

@@ -42,11 +42,7 @@ const PL011: Layout = Layout {
 
 const GICD: Layout = Layout {
     name: "GicdRegs",
-    regs: &[
-        (0x000, "ctlr", A::Rw),
-        (0x004, "typer", A::R),
-        (0x008, "iidr", A::R),
-    ],
+    regs: &[(0x000, "ctlr", A::Rw), (0x004, "typer", A::R), (0x008, "iidr", A::R)],
     size: 0x0C,
 };
 

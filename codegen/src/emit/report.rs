@@ -14,14 +14,7 @@ fn mib(n: u64) -> String {
 pub fn emit(m: &Machine, ntables: usize) -> String {
     let b = &m.board;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "machine `{}` from {}: {} CPUs, GICv{}",
-        b.name,
-        m.source,
-        b.cpus,
-        b.gic.version()
-    );
+    let _ = writeln!(s, "machine `{}` from {}: {} CPUs, GICv{}", b.name, m.source, b.cpus, b.gic.version());
     let _ = writeln!(
         s,
         "  hv       {:#012x}..{:#012x}  {}, stacks {} x {}, {} page tables at {:#x}",
@@ -34,13 +27,7 @@ pub fn emit(m: &Machine, ntables: usize) -> String {
         m.tables_pa.0
     );
     for r in &b.reserved {
-        let _ = writeln!(
-            s,
-            "  reserved {:#012x}..{:#012x}  {}",
-            r.base,
-            r.end(),
-            mib(r.size)
-        );
+        let _ = writeln!(s, "  reserved {:#012x}..{:#012x}  {}", r.base, r.end(), mib(r.size));
     }
     let _ = writeln!(s, "  console  {:#012x}  PL011", b.console.base().0);
     for (name, r) in b.gic.frames(b.cpus) {
@@ -56,10 +43,7 @@ pub fn emit(m: &Machine, ntables: usize) -> String {
             cpus.join(", "),
             v.image.entry.0,
             mib(v.image.mem_size),
-            v.dtb
-                .as_ref()
-                .map(|d| format!(", dtb {:#x}", d.ipa.0))
-                .unwrap_or_default()
+            v.dtb.as_ref().map(|d| format!(", dtb {:#x}", d.ipa.0)).unwrap_or_default()
         );
         for w in &v.ram {
             let _ = writeln!(

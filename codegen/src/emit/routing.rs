@@ -1,5 +1,6 @@
 //! MMIO routing: one struct of device instances per VM and `route_mmio`, a single `match` on
-//! (VM, IPA range). No trait objects, no registration at run time.
+//! (VM, IPA range). No trait objects, no registration at run time. The device statics are private
+//! to this module, so `route_mmio` is the only way in.
 use super::hex;
 use super::machine::ident;
 use crate::model::*;
@@ -20,17 +21,30 @@ pub fn emit(m: &Machine) -> TokenStream {
         });
         let (names, tys): (Vec<_>, Vec<_>) = fields.unzip();
         let doc = format!("Emulated devices of VM `{}`.", v.name);
+        // One vCPU: its exits are the only users, so no lock (see hv/src/cell.rs).
+        let cell = ident(if v.vcpus.len() == 1 { "Owned" } else { "Shared" });
         structs.push(quote! {
             #[doc = #doc]
             pub struct #sname { #(pub #names: #tys),* }
-            pub static #sstatic: spin::Mutex<#sname> = spin::Mutex::new(#sname { #(#names: <#tys>::new()),* });
+            static #sstatic: crate::cell::#cell<#sname> = crate::cell::#cell::new(#sname { #(#names: <#tys>::new()),* });
         });
         let id = v.id.0;
+        let take = if v.vcpus.len() == 1 {
+            quote! {
+                // SAFETY: VM `#id` has one vCPU; only its exits reach this, one at a time.
+                let d = unsafe { #sstatic.get() };
+            }
+        } else {
+            quote!(let mut d = #sstatic.lock();)
+        };
         for (e, f) in v.emulated.iter().zip(&names) {
             let w = e.window();
             let (lo, hi) = (hex(w.base), hex(w.end() - 1));
             arms.push(quote! {
-                (#id, #lo..=#hi) => Some(hv_mmio::access(&mut #sstatic.lock().#f, ctx, (ipa.0 - #lo) as usize, width, op)),
+                (#id, #lo..=#hi) => {
+                    #take
+                    Some(hv_mmio::access(&mut d.#f, ctx, (ipa.0 - #lo) as usize, width, op))
+                }
             });
         }
     }
@@ -38,7 +52,7 @@ pub fn emit(m: &Machine) -> TokenStream {
         #(#structs)*
 
         /// Emulate an access by `vm` at `ipa`; `None` if no emulated device decodes it.
-        #[inline]
+        #[inline(always)]
         pub fn route_mmio<C: hv_mmio::MmioCtx>(
             vm: VmId, ctx: &mut C, ipa: Ipa, width: hv_mmio::Width, op: hv_mmio::MmioOp,
         ) -> Option<Result<u64, hv_mmio::MmioFault>> {
@@ -56,9 +70,7 @@ pub fn camel(s: &str) -> String {
     s.split(['-', '_'])
         .map(|w| {
             let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect()
 }

@@ -6,10 +6,7 @@ use hv_types::Ipa;
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Guests: every crate in guests/ (as a few KiB), and `big` (32 MiB running size).
@@ -44,19 +41,11 @@ pub fn fake_elf(base: u64, filesz: usize, memsz: u64) -> Vec<u8> {
 
 impl ImageSource for FakeGuests {
     fn guest_elf(&mut self, name: &str, base: Ipa) -> Result<PathBuf, String> {
-        let real = root()
-            .join("guests")
-            .join(name)
-            .join("src/main.rs")
-            .exists();
+        let real = root().join("guests").join(name).join("src/main.rs").exists();
         let (filesz, memsz) = match name {
             "big" => (0x1000, 0x200_0000),
             _ if real => (0x1800, 0x12000),
-            _ => {
-                return Err(format!(
-                    "no guest crate `{name}` in guests/ (or the test-only `big`)"
-                ))
-            }
+            _ => return Err(format!("no guest crate `{name}` in guests/ (or the test-only `big`)")),
         };
         let p = self.dir.join(format!("{name}-{:x}.elf", base.0));
         std::fs::write(&p, fake_elf(base.0, filesz, memsz)).map_err(|e| e.to_string())?;

@@ -16,10 +16,7 @@ pub fn uart_base() -> usize {
 
 pub fn init(fdt: Option<&fdt::Fdt>) {
     let Some(fdt) = fdt else { return };
-    let node = fdt
-        .chosen()
-        .stdout()
-        .or_else(|| fdt.find_compatible(&["arm,pl011"]));
+    let node = fdt.chosen().stdout().or_else(|| fdt.find_compatible(&["arm,pl011"]));
     if let Some(base) = node.and_then(|n| n.reg()).and_then(|mut r| r.next()) {
         UART.store(base.starting_address as usize, Ordering::Relaxed);
     }

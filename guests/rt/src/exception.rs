@@ -74,11 +74,7 @@ extern "C" fn guest_exception(vector: u64, frame: &mut Frame) {
             slot.store(v, Ordering::SeqCst);
         }
         HITS.fetch_add(1, Ordering::SeqCst);
-        frame.elr = if RESUME_LR.load(Ordering::SeqCst) {
-            frame.x[30]
-        } else {
-            frame.elr + 4
-        };
+        frame.elr = if RESUME_LR.load(Ordering::SeqCst) { frame.x[30] } else { frame.elr + 4 };
         return;
     }
     crate::println!(

@@ -25,10 +25,7 @@ pub fn check_eq<T: PartialEq + core::fmt::Debug>(name: &str, got: T, want: T) {
 
 /// Print the summary; returns the number of failures (the exit status, capped at 255).
 pub fn summary() -> u8 {
-    let (p, f) = (
-        PASSED.load(Ordering::Relaxed),
-        FAILED.load(Ordering::Relaxed),
-    );
+    let (p, f) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed));
     crate::println!("{p} passed, {f} failed");
     f.min(255) as u8
 }

@@ -31,14 +31,9 @@ pub fn run(fdt: &Fdt) {
     );
     let pair = catch(Resume::Next, || {
         // SAFETY: a deliberate load pair from an unmapped IPA; the abort is caught.
-        unsafe {
-            core::arch::asm!("ldp {a}, {b}, [{p}]", a = out(reg) _, b = out(reg) _, p = in(reg) HOLE)
-        };
+        unsafe { core::arch::asm!("ldp {a}, {b}, [{p}]", a = out(reg) _, b = out(reg) _, p = in(reg) HOLE) };
     });
-    check(
-        "LDP outside RAM is aborted",
-        pair.is_some_and(|c| c.ec() == 0x25 && c.far == HOLE),
-    );
+    check("LDP outside RAM is aborted", pair.is_some_and(|c| c.ec() == 0x25 && c.far == HOLE));
     let fetch = catch(Resume::Lr, || {
         // SAFETY: a deliberate branch to an unmapped IPA; the prefetch abort returns to LR.
         unsafe { core::arch::asm!("blr {t}", t = in(reg) HOLE, out("x30") _, clobber_abi("C")) };
@@ -63,10 +58,6 @@ pub fn run(fdt: &Fdt) {
             w.is_some_and(|c| c.ec() == 0x25 && c.wnr() && c.far == addr),
         );
         // SAFETY: as above.
-        check_eq(
-            "read-only window is unchanged",
-            unsafe { core::ptr::read_volatile(addr as *const u64) },
-            0,
-        );
+        check_eq("read-only window is unchanged", unsafe { core::ptr::read_volatile(addr as *const u64) }, 0);
     }
 }

@@ -17,10 +17,7 @@ fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
         guest_rt::println!("selftest needs a device tree");
         return 100;
     };
-    test::check(
-        "device tree has a memory node",
-        fdt.memory().regions().next().is_some(),
-    );
+    test::check("device tree has a memory node", fdt.memory().regions().next().is_some());
     hypercalls::run();
     uart::run(guest_rt::console::uart_base());
     faults::run(&fdt);

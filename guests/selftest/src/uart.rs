@@ -26,17 +26,9 @@ pub fn run(base: usize) {
         return;
     }
     let id: [u32; 8] = core::array::from_fn(|i| rd(base, PERIPH_ID + 4 * i));
-    check_eq(
-        "PL011 PeriphID/PCellID",
-        id,
-        [0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1],
-    );
+    check_eq("PL011 PeriphID/PCellID", id, [0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1]);
     let fr = rd(base, FR);
-    check_eq(
-        "FR: TX empty, RX empty, not full, not busy",
-        fr & 0xF8,
-        0x90,
-    );
+    check_eq("FR: TX empty, RX empty, not full, not busy", fr & 0xF8, 0x90);
     wr(base, FR, 0xFFFF_FFFF);
     check_eq("FR is read-only (write ignored)", rd(base, FR), fr);
     wr(base, IMSC, 0x7F0);
@@ -58,18 +50,12 @@ pub fn run(base: usize) {
         // SAFETY: aligned volatile MMIO read of IMSC's low half.
         let _ = unsafe { core::ptr::read_volatile((base + IMSC) as *const u16) };
     });
-    check(
-        "16-bit read of IMSC (32-bit only) is aborted",
-        half.is_some_and(|c| c.ec() == 0x25),
-    );
+    check("16-bit read of IMSC (32-bit only) is aborted", half.is_some_and(|c| c.ec() == 0x25));
     let wide = catch(Resume::Next, || {
         // SAFETY: aligned volatile 64-bit MMIO read; the device refuses it.
         let _ = unsafe { core::ptr::read_volatile((base + IMSC) as *const u64) };
     });
-    check(
-        "64-bit read of a 32-bit register is aborted",
-        wide.is_some_and(|c| c.ec() == 0x25),
-    );
+    check("64-bit read of a 32-bit register is aborted", wide.is_some_and(|c| c.ec() == 0x25));
 
     // Post-indexed load: ISV=0, decoded by the hypervisor's fallback decoder.
     let (v, next): (u32, usize);
@@ -78,11 +64,7 @@ pub fn run(base: usize) {
         core::arch::asm!("ldr {v:w}, [{p}], #4", v = out(reg) v, p = inout(reg) base + IMSC => next);
     }
     check_eq("post-indexed LDR reads IMSC", v, 0x7F0);
-    check_eq(
-        "post-indexed LDR writes back the base",
-        next,
-        base + IMSC + 4,
-    );
+    check_eq("post-indexed LDR writes back the base", next, base + IMSC + 4);
     // Pre-indexed store to IMSC.
     let mut p = base + IMSC - 8;
     // SAFETY: stores 0x55 to IMSC through a pre-indexed store.
@@ -109,9 +91,5 @@ pub fn run(base: usize) {
     let after = (rd(base, IMSC), rd(base, RIS));
     check_eq("a DR write raises TX in RIS", tx_raised, INT_TX);
     check_eq("ICR clears RIS", cleared, 0);
-    check_eq(
-        "STP writes IMSC and leaves read-only RIS alone",
-        after,
-        (0x3, 0),
-    );
+    check_eq("STP writes IMSC and leaves read-only RIS alone", after, (0x3, 0));
 }

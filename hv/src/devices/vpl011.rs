@@ -134,12 +134,10 @@ mod tests {
         assert_eq!(c.out, b"hi");
         assert_eq!(u.mmio_read(&mut c, 0x03C, Width::B32), Ok(INT_TX as u64));
         assert_eq!(u.mmio_read(&mut c, 0x040, Width::B32), Ok(0));
-        u.mmio_write(&mut c, 0x038, Width::B32, INT_TX as u64)
-            .unwrap();
+        u.mmio_write(&mut c, 0x038, Width::B32, INT_TX as u64).unwrap();
         assert_eq!(c.irq, Some(true));
         assert_eq!(u.mmio_read(&mut c, 0x040, Width::B32), Ok(INT_TX as u64));
-        u.mmio_write(&mut c, 0x044, Width::B32, INT_TX as u64)
-            .unwrap();
+        u.mmio_write(&mut c, 0x044, Width::B32, INT_TX as u64).unwrap();
         assert_eq!(c.irq, Some(false));
         assert_eq!(u.mmio_read(&mut c, 0x03C, Width::B32), Ok(0));
     }
@@ -150,14 +148,8 @@ mod tests {
         assert_eq!(u.mmio_read(&mut c, 0xFE0, Width::B32), Ok(0x11));
         assert_eq!(u.mmio_read(&mut c, 0xFFC, Width::B32), Ok(0xB1));
         assert_eq!(u.mmio_read(&mut c, 0x018, Width::B32), Ok(0x90));
-        assert_eq!(
-            u.mmio_read(&mut c, 0x038, Width::B64),
-            Err(MmioFault::BadWidth)
-        );
-        assert_eq!(
-            u.mmio_read(&mut c, 0x038, Width::B16),
-            Err(MmioFault::BadWidth)
-        );
+        assert_eq!(u.mmio_read(&mut c, 0x038, Width::B64), Err(MmioFault::BadWidth));
+        assert_eq!(u.mmio_read(&mut c, 0x038, Width::B16), Err(MmioFault::BadWidth));
         assert_eq!(u.mmio_read(&mut c, 0x800, Width::B32), Ok(0));
     }
 }

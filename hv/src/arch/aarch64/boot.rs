@@ -61,13 +61,9 @@ struct Mailbox {
     arg: AtomicU64,
 }
 
-static MAILBOX: [Mailbox; NUM_CPUS] = [const {
-    Mailbox {
-        full: AtomicBool::new(false),
-        entry: AtomicU64::new(0),
-        arg: AtomicU64::new(0),
-    }
-}; NUM_CPUS];
+static MAILBOX: [Mailbox; NUM_CPUS] =
+    [const { Mailbox { full: AtomicBool::new(false), entry: AtomicU64::new(0), arg: AtomicU64::new(0) } };
+        NUM_CPUS];
 static POWERED: [AtomicBool; NUM_CPUS] = [const { AtomicBool::new(false) }; NUM_CPUS];
 
 extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
@@ -86,18 +82,11 @@ extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
 }
 
 fn banner() {
-    hv_println!(
-        "hv {}: hypervisor at EL2, {} pCPU(s)",
-        env!("CARGO_PKG_VERSION"),
-        NUM_CPUS
-    );
+    hv_println!("hv {}: hypervisor at EL2, {} pCPU(s)", env!("CARGO_PKG_VERSION"), NUM_CPUS);
     for line in machine::REPORT.lines() {
         hv_println!("hv: {line}");
     }
-    hv_println!(
-        "hv: GIC distributor reports {} interrupt lines",
-        uart::gic_lines()
-    );
+    hv_println!("hv: GIC distributor reports {} interrupt lines", uart::gic_lines());
 }
 
 /// Hand vCPU `k` of `vm` to its pCPU, powering that pCPU on if needed. PSCI return code.
@@ -125,12 +114,7 @@ fn wait_for_vcpu(cpu: usize) -> ! {
     loop {
         if mb.full.swap(false, Ordering::AcqRel) {
             let Some((vm, k)) = CPU_VCPU[cpu] else { break };
-            el2::enter_vcpu(
-                &VMS[vm.0],
-                k,
-                mb.entry.load(Ordering::Relaxed),
-                mb.arg.load(Ordering::Relaxed),
-            );
+            el2::enter_vcpu(&VMS[vm.0], k, mb.entry.load(Ordering::Relaxed), mb.arg.load(Ordering::Relaxed));
         }
         aarch64_cpu::asm::wfe();
     }

@@ -16,10 +16,7 @@ impl ArchEl1 {
         while done < buf.len() {
             let at = va + done as u64;
             let n = ((0x1000 - (at & 0xFFF)) as usize).min(buf.len() - done);
-            let Some(pa) = self
-                .translate(at)
-                .filter(|&pa| self.vm.owns_pa(Pa(pa), n as u64))
-            else {
+            let Some(pa) = self.translate(at).filter(|&pa| self.vm.owns_pa(Pa(pa), n as u64)) else {
                 return false;
             };
             // SAFETY: `[pa, pa+n)` is inside this VM's RAM, which the EL2 identity map covers as

@@ -3,7 +3,7 @@
 use super::el1::ArchEl1;
 use super::{boot, cpu_id, firmware};
 use crate::exit::{self, Exit};
-use crate::hypercall::{self, Outcome, Services};
+use crate::hypercall::{self, Outcome, Services, SmcccRegs};
 use crate::inject::{self, Fault};
 use crate::machine::{route_mmio, CPU_VCPU, VMS};
 use crate::mmio::{self, Bus};
@@ -32,7 +32,7 @@ struct VmBus {
 }
 
 impl Bus for VmBus {
-    #[inline]
+    #[inline(always)]
     fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
         route_mmio(self.vm, &mut DevCtx { vm: self.vm }, ipa, width, op)
     }
@@ -93,10 +93,7 @@ fn finish(stop: Stop) -> ! {
 fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Fault) {
     let vector = inject::inject(regs, el1, fault);
     // A guest with no usable vector table would fault forever: stop it instead.
-    if el1
-        .translate(vector)
-        .is_none_or(|pa| !el1.vm.owns_pa(hv_types::Pa(pa), 4))
-    {
+    if el1.translate(vector).is_none_or(|pa| !el1.vm.owns_pa(hv_types::Pa(pa), 4)) {
         hv_println!(
             "hv: vm `{}` took {fault} at {:#x} with no exception vector mapped: stopping it",
             VMS[vm.0].name,
@@ -106,27 +103,70 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Faul
     }
 }
 
+/// Serve an SMCCC call (x0-x3) from the current vCPU; does not return if the vCPU stopped.
+#[inline(always)]
+fn call(vm: VmId, index: usize, x: &mut SmcccRegs) {
+    let mut v = Vcpu { vm, index, el1: ArchEl1 { vm: &VMS[vm.0] }, stop: None };
+    if hypercall::dispatch(x, &mut v) == Outcome::Stopped {
+        finish(v.stop.unwrap_or(Stop::Already));
+    }
+}
+
+/// The HVC fast path: only x0-x3 of `x` are valid (see vectors.rs).
+pub extern "C" fn hv_guest_hvc(x: &mut SmcccRegs) {
+    let (vm, index) = current();
+    if vm::is_stopped(vm) {
+        finish(Stop::Already);
+    }
+    call(vm, index, x);
+}
+
+/// Registers the fast paths save (vectors.rs): x0-x18, then x30 in x19's slot.
+pub type FastFrame = [u64; 20];
+
+/// The MMIO fast path: a translation fault with a valid syndrome, decoded by a device, whose
+/// transfer register is in the fast frame. Anything else returns false having changed nothing,
+/// and the stub completes the frame for `hv_guest_sync`, which performs it again; that is sound
+/// because a refused access has no side effects (`mmio::by_syndrome`).
+pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
+    let Some((s, write)) = exit::mmio_syndrome(ESR_EL2.get()) else { return false };
+    let slot = match s.reg {
+        0..=18 => s.reg as usize,
+        30 => 19,
+        31 => x.len(), // XZR
+        _ => return false,
+    };
+    let (vm, _) = current();
+    if vm::is_stopped(vm) {
+        return false;
+    }
+    let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
+    let rt = x.get(slot).copied().unwrap_or(0);
+    match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
+        None => return false,
+        Some(Some(v)) => {
+            if let Some(r) = x.get_mut(slot) {
+                *r = v;
+            }
+        }
+        Some(None) => {}
+    }
+    ELR_EL2.set(ELR_EL2.get() + 4);
+    true
+}
+
 pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     let (vm, index) = current();
     if vm::is_stopped(vm) {
         finish(Stop::Already);
     }
     let mut el1 = ArchEl1 { vm: &VMS[vm.0] };
-    let esr = ESR_EL2.get();
-    let fault = match exit::decode(esr) {
+    let fault = match exit::decode(ESR_EL2.get()) {
         Exit::Hvc { .. } | Exit::Smc { .. } => {
-            if matches!(exit::decode(esr), Exit::Smc { .. }) {
-                regs.elr += 4; // a trapped SMC returns to itself
-            }
-            let mut v = Vcpu {
-                vm,
-                index,
-                el1,
-                stop: None,
-            };
-            if hypercall::dispatch(regs, &mut v) == Outcome::Stopped {
-                finish(v.stop.unwrap_or(Stop::Already));
-            }
+            // Only SMC comes this way (HVC takes the fast path); a trapped SMC returns to itself.
+            regs.elr += 4;
+            let x = regs.x.first_chunk_mut::<4>().expect("31 registers");
+            call(vm, index, x);
             return;
         }
         Exit::DataAbort(da) => {
@@ -155,11 +195,7 @@ pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {}
 /// device), so its VM stops; the others run on.
 pub extern "C" fn hv_guest_serror(_regs: &mut GuestRegs) {
     let (vm, _) = current();
-    hv_println!(
-        "hv: vm `{}` raised an SError (ESR_EL2 {:#x})",
-        VMS[vm.0].name,
-        ESR_EL2.get()
-    );
+    hv_println!("hv: vm `{}` raised an SError (ESR_EL2 {:#x})", VMS[vm.0].name, ESR_EL2.get());
     finish(vm::stop_vm(vm, 254));
 }
 

@@ -1,7 +1,11 @@
-//! The EL2 vector table and the guest context switch. Every exit from a guest saves all 31
-//! general-purpose registers, ELR_EL2 and SPSR_EL2 into a `GuestRegs` frame on this pCPU's stack,
-//! calls the Rust handler with it, and restores from it (with whatever the handler changed).
-//! EL1 system registers are never switched: each pCPU runs exactly one vCPU, so they stay live.
+//! The EL2 vector table and the guest context switch. An exit saves the guest's general-purpose
+//! registers, ELR_EL2 and SPSR_EL2 into a `GuestRegs` frame on this pCPU's stack, calls the Rust
+//! handler with it, and restores from it (with whatever the handler changed).
+//!
+//! HVC, the most frequent exit, takes a shorter path: an SMCCC call reads and writes only x0-x3
+//! and never changes ELR/SPSR, and the Rust handler preserves x19-x29 itself (AAPCS64), so only
+//! x0-x18 and x30 are saved. Every other exit saves everything, since emulation may read or write
+//! any register. EL1 system registers are never switched: each pCPU runs exactly one vCPU.
 use crate::regs::FRAME_SIZE;
 
 core::arch::global_asm!(
@@ -10,6 +14,40 @@ core::arch::global_asm!(
     sub     sp, sp, #{frame}
     stp     x0, x1, [sp, #0]
     stp     x2, x3, [sp, #16]
+    SAVE_FROM_X4
+.endm
+
+// Fast paths: save what an AAPCS64 handler may clobber besides x0-x3 (already saved): x4-x18
+// and x30, the latter in x19's slot. x0 = the frame.
+.macro FAST_SAVE
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x30, [sp, #144]
+    mov     x0, sp
+.endm
+
+.macro FAST_RESTORE_ERET
+    ldp     x18, x30, [sp, #144]
+    ldp     x16, x17, [sp, #128]
+    ldp     x14, x15, [sp, #112]
+    ldp     x12, x13, [sp, #96]
+    ldp     x10, x11, [sp, #80]
+    ldp     x8, x9, [sp, #64]
+    ldp     x6, x7, [sp, #48]
+    ldp     x4, x5, [sp, #32]
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp, #0]
+    add     sp, sp, #{frame}
+    eret
+.endm
+
+// x4-x30, ELR and SPSR, completing a frame whose x0-x3 are saved.
+.macro SAVE_FROM_X4
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]
     stp     x8, x9, [sp, #64]
@@ -30,8 +68,10 @@ core::arch::global_asm!(
     mov     x0, sp
 .endm
 
-.macro VECTOR target
-.balign 0x80
+// Each slot sits at hv_vectors + 0x80 * n; `.org` makes an oversized slot an assembly error
+// instead of a silently shifted table.
+.macro VECTOR slot, target
+.org hv_vectors + \slot * 0x80
     b       \target
 .endm
 
@@ -39,22 +79,66 @@ core::arch::global_asm!(
 .balign 0x800
 .global hv_vectors
 hv_vectors:
-    VECTOR  hv_fatal_entry          // current EL, SP_EL0
-    VECTOR  hv_fatal_entry
-    VECTOR  hv_fatal_entry
-    VECTOR  hv_fatal_entry
-    VECTOR  hv_fatal_entry          // current EL, SP_ELx: a hypervisor bug
-    VECTOR  hv_fatal_entry
-    VECTOR  hv_fatal_entry
-    VECTOR  hv_fatal_entry
-    VECTOR  guest_sync_entry        // lower EL, AArch64
-    VECTOR  guest_irq_entry
-    VECTOR  guest_irq_entry
-    VECTOR  guest_serror_entry
-    VECTOR  guest_sync_entry        // lower EL, AArch32 (refused by the handler)
-    VECTOR  guest_irq_entry
-    VECTOR  guest_irq_entry
-    VECTOR  guest_serror_entry
+    VECTOR  0, hv_fatal_entry       // current EL, SP_EL0
+    VECTOR  1, hv_fatal_entry
+    VECTOR  2, hv_fatal_entry
+    VECTOR  3, hv_fatal_entry
+    VECTOR  4, hv_fatal_entry       // current EL, SP_ELx: a hypervisor bug
+    VECTOR  5, hv_fatal_entry
+    VECTOR  6, hv_fatal_entry
+    VECTOR  7, hv_fatal_entry
+
+// Lower EL, AArch64, synchronous: the HVC fast path fits in the slot itself (30 instructions).
+.org hv_vectors + 0x400
+    sub     sp, sp, #{frame}
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    mrs     x0, esr_el2
+    lsr     x0, x0, #26
+    cmp     x0, #0x16               // EC = HVC from AArch64
+    b.ne    guest_sync_other
+    FAST_SAVE
+    bl      {hvc}
+    FAST_RESTORE_ERET
+    VECTOR  9, guest_irq_entry
+    VECTOR  10, guest_irq_entry
+    VECTOR  11, guest_serror_entry
+    VECTOR  12, guest_sync_entry    // lower EL, AArch32 (refused by the handler)
+    VECTOR  13, guest_irq_entry
+    VECTOR  14, guest_irq_entry
+    VECTOR  15, guest_serror_entry
+.org hv_vectors + 0x800
+
+// Not an HVC (x0 = EC; x0-x3 saved). Data aborts try the MMIO fast path first.
+guest_sync_other:
+    cmp     x0, #0x24               // EC = data abort from a lower EL
+    b.ne    guest_sync_slow
+    FAST_SAVE
+    bl      {dabt}
+    cbz     w0, 1f
+    FAST_RESTORE_ERET
+1:  // Not handled. x19-x29 still hold the guest's values (the handler preserved them), and the
+    // frame still holds x0-x18 and x30: rearrange into the full layout and take the slow path.
+    ldp     x18, x30, [sp, #144]
+    stp     x18, x19, [sp, #144]
+    stp     x20, x21, [sp, #160]
+    stp     x22, x23, [sp, #176]
+    stp     x24, x25, [sp, #192]
+    stp     x26, x27, [sp, #208]
+    stp     x28, x29, [sp, #224]
+    mrs     x0, elr_el2
+    stp     x30, x0, [sp, #240]
+    mrs     x0, spsr_el2
+    str     x0, [sp, #256]
+    mov     x0, sp
+    bl      {sync}
+    b       guest_restore
+
+// Not an HVC or a data abort: x0-x3 are saved; complete the frame.
+guest_sync_slow:
+    SAVE_FROM_X4
+    bl      {sync}
+    b       guest_restore
 
 guest_sync_entry:
     SAVE_GUEST
@@ -110,6 +194,8 @@ guest_enter:
 "#,
     frame = const FRAME_SIZE,
     sync = sym super::trap::hv_guest_sync,
+    hvc = sym super::trap::hv_guest_hvc,
+    dabt = sym super::trap::hv_guest_dabt,
     irq = sym super::trap::hv_guest_irq,
     serror = sym super::trap::hv_guest_serror,
     fatal = sym super::trap::hv_fatal,
