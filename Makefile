@@ -6,7 +6,7 @@ HV_ELF := target/aarch64-unknown-none-softfloat/release/hv
 HVGEN := target/$(HOST)/release/hvgen
 HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
 
-.PHONY: setup build hvgen run run-qemu-virt check test test-host test-qemu lint fmt clean
+.PHONY: setup build hvgen run run-qemu-virt check test test-host test-qemu bench lint fmt clean
 
 setup:
 	@scripts/setup
@@ -35,6 +35,10 @@ test-host:
 
 test-qemu: hvgen
 	scripts/qemu-tests
+
+## Exit costs under -icount (deterministic), image size, static memory. See docs/performance.md.
+bench: setup hvgen
+	scripts/bench
 
 lint:
 	cargo fmt --all -- --check

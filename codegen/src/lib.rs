@@ -105,7 +105,7 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
     let report = emit::report::emit(&machine, built.arena.tables.len());
     let tokens = {
         let m = emit::machine::emit(&machine, &built, &req.out_dir);
-        let r = emit::routing::emit(&machine);
+        let r = emit::routing::emit(&machine, &built);
         let g = emit::regs::emit(&machine);
         quote::quote!(#m #r #g
             /// The memory map and routes, as `hvgen report` prints them.

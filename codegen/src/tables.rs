@@ -269,13 +269,17 @@ pub struct Built {
     pub arena: Arena,
     /// Stage-2 root per VM, by VM index.
     pub vm_roots: Vec<usize>,
+    /// 4 KiB tables each VM's stage 2 uses (root included), by VM index.
+    pub vm_tables: Vec<usize>,
     pub el2_root: usize,
 }
 
 pub fn build(b: &Board, vms: &[Vm], base: u64) -> Result<Built, String> {
     let mut arena = Arena::new(base);
     let mut vm_roots = Vec::new();
+    let mut vm_tables = Vec::new();
     for v in vms {
+        let before = arena.tables.len();
         let root = arena.alloc_root(Regime::Stage2);
         for (ipa, pa, size, attr) in stage2_plan(b, v) {
             arena
@@ -283,12 +287,13 @@ pub fn build(b: &Board, vms: &[Vm], base: u64) -> Result<Built, String> {
                 .map_err(|e| format!("VM `{}`: {e}", v.name))?;
         }
         vm_roots.push(root);
+        vm_tables.push(arena.tables.len() - before);
     }
     let el2_root = arena.alloc_root(Regime::El2);
     for (va, pa, size, attr) in el2_plan(b) {
         arena.map(Regime::El2, el2_root, va, pa, size, attr).map_err(|e| format!("EL2 map: {e}"))?;
     }
-    Ok(Built { arena, vm_roots, el2_root })
+    Ok(Built { arena, vm_roots, vm_tables, el2_root })
 }
 
 /// How many 4 KiB tables `build` will need (placement does not change the count).

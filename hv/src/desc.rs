@@ -21,6 +21,15 @@ pub struct BoardDesc {
     pub maintenance: u32,
 }
 
+/// Static memory a VM takes beyond its RAM (bytes).
+#[derive(Debug, Clone, Copy)]
+pub struct VmStatic {
+    /// Its stage-2 tables.
+    pub tables: usize,
+    /// Its emulated devices' state.
+    pub devices: usize,
+}
+
 /// One guest RAM window.
 #[derive(Debug)]
 pub struct RamDesc {

@@ -7,8 +7,9 @@ use crate::model::*;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub fn emit(m: &Machine) -> TokenStream {
+pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     let mut structs = Vec::new();
+    let mut sizes = Vec::new();
     let mut arms = Vec::new();
     for v in &m.vms {
         let sname = ident(&format!("{}Devices", camel(&v.name)));
@@ -28,6 +29,8 @@ pub fn emit(m: &Machine) -> TokenStream {
             pub struct #sname { #(pub #names: #tys),* }
             static #sstatic: crate::cell::#cell<#sname> = crate::cell::#cell::new(#sname { #(#names: <#tys>::new()),* });
         });
+        let tables = built.vm_tables[v.id.0] * 4096;
+        sizes.push(quote!(VmStatic { tables: #tables, devices: core::mem::size_of::<#sname>() }));
         let id = v.id.0;
         let take = if v.vcpus.len() == 1 {
             quote! {
@@ -50,6 +53,9 @@ pub fn emit(m: &Machine) -> TokenStream {
     }
     quote! {
         #(#structs)*
+
+        /// Static memory each VM takes, for the banner and `make bench`.
+        pub const VM_STATIC: [VmStatic; NUM_VMS] = [#(#sizes),*];
 
         /// Emulate an access by `vm` at `ipa`; `None` if no emulated device decodes it.
         #[inline(always)]

@@ -87,6 +87,17 @@ fn banner() {
         hv_println!("hv: {line}");
     }
     hv_println!("hv: GIC distributor reports {} interrupt lines", uart::gic_lines());
+    let frame = crate::regs::FRAME_SIZE;
+    hv_println!("hv: static memory per pCPU/vCPU: {STACK_SIZE} B stack (its {frame} B exit frame included)");
+    for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {
+        let state = core::mem::size_of::<vm::VmState>();
+        hv_println!(
+            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {state} B run state",
+            v.name,
+            s.tables,
+            s.devices
+        );
+    }
 }
 
 /// Hand vCPU `k` of `vm` to its pCPU, powering that pCPU on if needed. PSCI return code.
