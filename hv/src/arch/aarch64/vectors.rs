@@ -2,10 +2,11 @@
 //! registers, ELR_EL2 and SPSR_EL2 into a `GuestRegs` frame on this pCPU's stack, calls the Rust
 //! handler with it, and restores from it (with whatever the handler changed).
 //!
-//! HVC, the most frequent exit, takes a shorter path: an SMCCC call reads and writes only x0-x3
-//! and never changes ELR/SPSR, and the Rust handler preserves x19-x29 itself (AAPCS64), so only
-//! x0-x18 and x30 are saved. Every other exit saves everything, since emulation may read or write
-//! any register. EL1 system registers are never switched: each pCPU runs exactly one vCPU.
+//! The two most frequent exits take shorter paths that save only x0-x18 and x30: the Rust
+//! handlers preserve x19-x29 themselves (AAPCS64) and neither changes SPSR. HVC: an SMCCC call
+//! reads and writes only x0-x3. Data aborts: the common MMIO access (Rt in the saved registers)
+//! is done in place; anything else falls back to the full frame, whose x19-x29 are still live.
+//! EL1 system registers are never switched: each pCPU runs exactly one vCPU.
 use crate::regs::FRAME_SIZE;
 
 core::arch::global_asm!(
@@ -17,9 +18,7 @@ core::arch::global_asm!(
     SAVE_FROM_X4
 .endm
 
-// Fast paths: save what an AAPCS64 handler may clobber besides x0-x3 (already saved): x4-x18
-// and x30, the latter in x19's slot. x0 = the frame.
-.macro FAST_SAVE
+.macro SAVE_X4_X17
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]
     stp     x8, x9, [sp, #64]
@@ -27,6 +26,33 @@ core::arch::global_asm!(
     stp     x12, x13, [sp, #96]
     stp     x14, x15, [sp, #112]
     stp     x16, x17, [sp, #128]
+.endm
+
+// x18-x30, ELR and SPSR into the full layout; x0 = the frame.
+.macro SAVE_TAIL
+    stp     x18, x19, [sp, #144]
+    stp     x20, x21, [sp, #160]
+    stp     x22, x23, [sp, #176]
+    stp     x24, x25, [sp, #192]
+    stp     x26, x27, [sp, #208]
+    stp     x28, x29, [sp, #224]
+    mrs     x0, elr_el2
+    stp     x30, x0, [sp, #240]
+    mrs     x0, spsr_el2
+    str     x0, [sp, #256]
+    mov     x0, sp
+.endm
+
+// x4-x30, ELR and SPSR, completing a frame whose x0-x3 are saved.
+.macro SAVE_FROM_X4
+    SAVE_X4_X17
+    SAVE_TAIL
+.endm
+
+// Fast paths: save what an AAPCS64 handler may clobber besides x0-x3 (already saved): x4-x18
+// and x30, the latter in x19's slot. x0 = the frame.
+.macro FAST_SAVE
+    SAVE_X4_X17
     stp     x18, x30, [sp, #144]
     mov     x0, sp
 .endm
@@ -44,28 +70,6 @@ core::arch::global_asm!(
     ldp     x0, x1, [sp, #0]
     add     sp, sp, #{frame}
     eret
-.endm
-
-// x4-x30, ELR and SPSR, completing a frame whose x0-x3 are saved.
-.macro SAVE_FROM_X4
-    stp     x4, x5, [sp, #32]
-    stp     x6, x7, [sp, #48]
-    stp     x8, x9, [sp, #64]
-    stp     x10, x11, [sp, #80]
-    stp     x12, x13, [sp, #96]
-    stp     x14, x15, [sp, #112]
-    stp     x16, x17, [sp, #128]
-    stp     x18, x19, [sp, #144]
-    stp     x20, x21, [sp, #160]
-    stp     x22, x23, [sp, #176]
-    stp     x24, x25, [sp, #192]
-    stp     x26, x27, [sp, #208]
-    stp     x28, x29, [sp, #224]
-    mrs     x0, elr_el2
-    stp     x30, x0, [sp, #240]
-    mrs     x0, spsr_el2
-    str     x0, [sp, #256]
-    mov     x0, sp
 .endm
 
 // Each slot sits at hv_vectors + 0x80 * n; `.org` makes an oversized slot an assembly error
@@ -120,17 +124,7 @@ guest_sync_other:
 1:  // Not handled. x19-x29 still hold the guest's values (the handler preserved them), and the
     // frame still holds x0-x18 and x30: rearrange into the full layout and take the slow path.
     ldp     x18, x30, [sp, #144]
-    stp     x18, x19, [sp, #144]
-    stp     x20, x21, [sp, #160]
-    stp     x22, x23, [sp, #176]
-    stp     x24, x25, [sp, #192]
-    stp     x26, x27, [sp, #208]
-    stp     x28, x29, [sp, #224]
-    mrs     x0, elr_el2
-    stp     x30, x0, [sp, #240]
-    mrs     x0, spsr_el2
-    str     x0, [sp, #256]
-    mov     x0, sp
+    SAVE_TAIL
     bl      {sync}
     b       guest_restore
 
