@@ -112,7 +112,7 @@ fn call(vm: VmId, index: usize, x: &mut SmcccRegs) {
     }
 }
 
-/// The HVC fast path: only x0-x3 of `x` are valid (see vectors.rs).
+/// The HVC fast path: an SMCCC call sees x0-x3 of the fast frame (see vectors.rs).
 pub extern "C" fn hv_guest_hvc(x: &mut SmcccRegs) {
     let (vm, index) = current();
     if vm::is_stopped(vm) {
@@ -121,8 +121,9 @@ pub extern "C" fn hv_guest_hvc(x: &mut SmcccRegs) {
     call(vm, index, x);
 }
 
-/// Registers the fast paths save (vectors.rs): x0-x18, then x30 in x19's slot.
-pub type FastFrame = [u64; 20];
+/// What the fast paths save (vectors.rs): the full frame layout, of which only x0-x18 and x30
+/// are valid.
+pub type FastFrame = [u64; 31];
 
 /// The MMIO fast path: a translation fault with a valid syndrome, decoded by a device, whose
 /// transfer register is in the fast frame. Anything else returns false having changed nothing,
@@ -130,22 +131,21 @@ pub type FastFrame = [u64; 20];
 /// because a refused access has no side effects (`mmio::by_syndrome`).
 pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
     let Some((s, write)) = exit::mmio_syndrome(ESR_EL2.get()) else { return false };
-    let slot = match s.reg {
-        0..=18 => s.reg as usize,
-        30 => 19,
-        31 => x.len(), // XZR
-        _ => return false,
-    };
+    let reg = s.reg as usize;
+    // x19-x29 are live in the CPU, not in the fast frame; x31 is XZR.
+    if (19..=29).contains(&reg) {
+        return false;
+    }
     let (vm, _) = current();
     if vm::is_stopped(vm) {
         return false;
     }
     let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
-    let rt = x.get(slot).copied().unwrap_or(0);
+    let rt = x.get(reg).copied().unwrap_or(0);
     match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
         None => return false,
         Some(Some(v)) => {
-            if let Some(r) = x.get_mut(slot) {
+            if let Some(r) = x.get_mut(reg) {
                 *r = v;
             }
         }

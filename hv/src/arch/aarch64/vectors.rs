@@ -50,15 +50,27 @@ core::arch::global_asm!(
 .endm
 
 // Fast paths: save what an AAPCS64 handler may clobber besides x0-x3 (already saved): x4-x18
-// and x30, the latter in x19's slot. x0 = the frame.
-.macro FAST_SAVE
+// and x30. With `indexed` = 1 each sits in its full-layout slot, so a register number indexes the
+// frame (the MMIO path needs that); with 0 they share one pair store (HVC needs only x0-x3).
+// x0 = the frame.
+.macro FAST_SAVE indexed
     SAVE_X4_X17
+.if \indexed
+    str     x18, [sp, #144]
+    str     x30, [sp, #240]
+.else
     stp     x18, x30, [sp, #144]
+.endif
     mov     x0, sp
 .endm
 
-.macro FAST_RESTORE_ERET
+.macro FAST_RESTORE_ERET indexed
+.if \indexed
+    ldr     x18, [sp, #144]
+    ldr     x30, [sp, #240]
+.else
     ldp     x18, x30, [sp, #144]
+.endif
     ldp     x16, x17, [sp, #128]
     ldp     x14, x15, [sp, #112]
     ldp     x12, x13, [sp, #96]
@@ -101,9 +113,9 @@ hv_vectors:
     lsr     x0, x0, #26
     cmp     x0, #0x16               // EC = HVC from AArch64
     b.ne    guest_sync_other
-    FAST_SAVE
+    FAST_SAVE 0
     bl      {hvc}
-    FAST_RESTORE_ERET
+    FAST_RESTORE_ERET 0
     VECTOR  9, guest_irq_entry
     VECTOR  10, guest_irq_entry
     VECTOR  11, guest_serror_entry
@@ -117,13 +129,14 @@ hv_vectors:
 guest_sync_other:
     cmp     x0, #0x24               // EC = data abort from a lower EL
     b.ne    guest_sync_slow
-    FAST_SAVE
+    FAST_SAVE 1
     bl      {dabt}
     cbz     w0, 1f
-    FAST_RESTORE_ERET
+    FAST_RESTORE_ERET 1
 1:  // Not handled. x19-x29 still hold the guest's values (the handler preserved them), and the
-    // frame still holds x0-x18 and x30: rearrange into the full layout and take the slow path.
-    ldp     x18, x30, [sp, #144]
+    // frame still holds x0-x18 and x30: complete it and take the slow path.
+    ldr     x18, [sp, #144]
+    ldr     x30, [sp, #240]
     SAVE_TAIL
     bl      {sync}
     b       guest_restore
