@@ -21,12 +21,9 @@ pub fn fault_ipa(hpfar: u64, far: u64) -> Ipa {
 
 /// Zero- or sign-extend a loaded value into a W (`to64` false) or X register.
 fn extend(v: u64, width: Width, sign: bool, to64: bool) -> u64 {
-    let bits = width.bits();
-    let v = if sign && bits < 64 {
-        (((v << (64 - bits)) as i64) >> (64 - bits)) as u64
-    } else {
-        v & width.mask()
-    };
+    // Shift the value to the top and back: arithmetically to sign-extend, logically to zero-extend.
+    let sh = 64 - width.bits();
+    let v = if sign { (((v << sh) as i64) >> sh) as u64 } else { (v << sh) >> sh };
     if to64 {
         v
     } else {

@@ -34,11 +34,9 @@ impl Width {
         8 * self as u32
     }
     /// Mask of the low `bytes()` bytes.
+    /// Mask of the low `bytes()` bytes (a shift, no branch: this is on every MMIO access).
     pub const fn mask(self) -> u64 {
-        match self {
-            Width::B64 => u64::MAX,
-            w => (1u64 << w.bits()) - 1,
-        }
+        u64::MAX >> (64 - self.bits())
     }
 }
 

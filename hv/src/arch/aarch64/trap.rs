@@ -39,11 +39,10 @@ impl Bus for VmBus {
 }
 
 /// What a calling vCPU may do, for hypercalls and PSCI.
+/// Two words, so the hot calls do not build a larger struct on the stack.
 struct Vcpu {
     vm: VmId,
     index: usize,
-    el1: ArchEl1,
-    stop: Option<Stop>,
 }
 
 impl Services for Vcpu {
@@ -57,13 +56,14 @@ impl Services for Vcpu {
         console::vm_write(self.vm, bytes);
     }
     fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
-        self.el1.read_guest(va, buf)
+        ArchEl1 { vm: &VMS[self.vm.0] }.read_guest(va, buf)
     }
+    /// Never returns here: the stopped vCPU's pCPU (or the machine) powers off.
     fn stop_vm(&mut self, status: u8) {
-        self.stop = Some(vm::stop_vm(self.vm, status));
+        finish(vm::stop_vm(self.vm, status))
     }
     fn stop_vcpu(&mut self) {
-        self.stop = Some(vm::stop_vcpu(self.vm, self.index));
+        finish(vm::stop_vcpu(self.vm, self.index))
     }
     fn vcpu_on(&self, i: usize) -> bool {
         vm::vcpu_on(self.vm, i)
@@ -106,9 +106,10 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Faul
 /// Serve an SMCCC call (x0-x3) from the current vCPU; does not return if the vCPU stopped.
 #[inline(always)]
 fn call(vm: VmId, index: usize, x: &mut SmcccRegs) {
-    let mut v = Vcpu { vm, index, el1: ArchEl1 { vm: &VMS[vm.0] }, stop: None };
-    if hypercall::dispatch(x, &mut v) == Outcome::Stopped {
-        finish(v.stop.unwrap_or(Stop::Already));
+    // A call that stops the vCPU or VM does not come back (Vcpu::stop_vm), so Stopped never
+    // reaches here on the target.
+    if hypercall::dispatch(x, &mut Vcpu { vm, index }) == Outcome::Stopped {
+        finish(Stop::Already);
     }
 }
 
@@ -141,7 +142,8 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
         return false;
     }
     let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
-    let rt = x.get(reg).copied().unwrap_or(0);
+    // Only a store reads Rt; XZR (31) is not in the frame and reads as zero.
+    let rt = if write { x.get(reg).copied().unwrap_or(0) } else { 0 };
     match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
         None => return false,
         Some(Some(v)) => {

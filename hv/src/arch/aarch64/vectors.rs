@@ -104,15 +104,18 @@ hv_vectors:
     VECTOR  6, hv_fatal_entry
     VECTOR  7, hv_fatal_entry
 
-// Lower EL, AArch64, synchronous: the HVC fast path fits in the slot itself (30 instructions).
+// Lower EL, AArch64, synchronous: data aborts branch out first; the HVC fast path fits in the
+// slot itself (32 instructions at most).
 .org hv_vectors + 0x400
     sub     sp, sp, #{frame}
     stp     x0, x1, [sp, #0]
     stp     x2, x3, [sp, #16]
     mrs     x0, esr_el2
     lsr     x0, x0, #26
+    cmp     x0, #0x24               // EC = data abort from a lower EL
+    b.eq    guest_dabt
     cmp     x0, #0x16               // EC = HVC from AArch64
-    b.ne    guest_sync_other
+    b.ne    guest_sync_slow
     FAST_SAVE 0
     bl      {hvc}
     FAST_RESTORE_ERET 0
@@ -125,10 +128,8 @@ hv_vectors:
     VECTOR  15, guest_serror_entry
 .org hv_vectors + 0x800
 
-// Not an HVC (x0 = EC; x0-x3 saved). Data aborts try the MMIO fast path first.
-guest_sync_other:
-    cmp     x0, #0x24               // EC = data abort from a lower EL
-    b.ne    guest_sync_slow
+// A data abort (x0-x3 saved): try the MMIO fast path first.
+guest_dabt:
     FAST_SAVE 1
     bl      {dabt}
     cbz     w0, 1f
