@@ -44,11 +44,13 @@ pub fn inject(regs: &mut GuestRegs, el1: &mut impl El1, fault: Fault) -> u64 {
         Fault::Undefined => (0x00, 0, 0),
     };
     el1.set_exception((ec << 26) | IL | iss, far, regs.elr, regs.spsr);
-    // Vector offset: current EL with SP_EL0 (M=EL1t) 0x000, with SP_ELx 0x200, lower EL 0x400.
-    let offset = match (from_el1, regs.spsr & 1) {
-        (true, 0) => 0x000,
-        (true, _) => 0x200,
-        (false, _) => 0x400,
+    // Vector offset: current EL with SP_EL0 (M=EL1t) 0x000, with SP_ELx 0x200; lower EL in
+    // AArch64 0x400, in AArch32 (SPSR.M[4]) 0x600.
+    let offset = match (from_el1, regs.spsr & 1, regs.spsr & 0x10 != 0) {
+        (true, 0, _) => 0x000,
+        (true, _, _) => 0x200,
+        (false, _, false) => 0x400,
+        (false, _, true) => 0x600,
     };
     let vector = el1.vbar() + offset;
     regs.elr = vector;
@@ -128,6 +130,9 @@ mod tests {
         assert_eq!(e.exception.unwrap().0 >> 26, 0x20);
         let mut r = GuestRegs { spsr: 0x3C4, ..Default::default() };
         assert_eq!(inject(&mut r, &mut e, Fault::Undefined), 0x8000);
+        // An AArch32 EL0 (SPSR.M = 0b10000, User) uses the lower-EL AArch32 vector.
+        let mut r = GuestRegs { spsr: 0x10, ..Default::default() };
+        assert_eq!(inject(&mut r, &mut e, Fault::Undefined), 0x8600);
         assert_eq!(e.exception.unwrap().0, 1 << 25);
     }
 }
