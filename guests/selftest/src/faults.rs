@@ -43,6 +43,17 @@ pub fn run(fdt: &Fdt) {
         fetch.is_some_and(|c| c.ec() == 0x21 && c.fsc() == SEA),
     );
 
+    // Implementation-defined system registers trap to the hypervisor (HCR_EL2.TIDCP), which
+    // answers with an undefined-instruction exception (EC 0x00).
+    let undef = catch(Resume::Next, || {
+        // SAFETY: a deliberate read of an IMPLEMENTATION DEFINED register; the exception is caught.
+        unsafe { core::arch::asm!("mrs {t}, s3_0_c15_c0_0", t = out(reg) _) };
+    });
+    check(
+        "a trapped IMPLEMENTATION DEFINED register is an undefined instruction",
+        undef.is_some_and(|c| c.ec() == 0),
+    );
+
     // A second memory region, when the machine gives one, is read-only.
     if let Some(ro) = fdt.memory().regions().nth(1) {
         let addr = ro.starting_address as u64;
