@@ -35,6 +35,13 @@ pub fn claim_vcpu(vm: VmId, i: usize) -> bool {
     STATE[vm.0].vcpu_on.get(i).is_some_and(|b| !b.swap(true, Ordering::AcqRel))
 }
 
+/// Undo `claim_vcpu` when the vCPU could not be started.
+pub fn release_vcpu(vm: VmId, i: usize) {
+    if let Some(b) = STATE[vm.0].vcpu_on.get(i) {
+        b.store(false, Ordering::Release);
+    }
+}
+
 pub fn is_stopped(vm: VmId) -> bool {
     STATE[vm.0].stopped.load(Ordering::Acquire) != 0
 }

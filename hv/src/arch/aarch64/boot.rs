@@ -116,7 +116,13 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
         aarch64_cpu::asm::sev();
         return 0;
     }
-    firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64)
+    let r = firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64);
+    if r != 0 {
+        // The pCPU never came up: the vCPU is not running, so a later CPU_ON may try again.
+        mb.full.store(false, Ordering::Release);
+        vm::release_vcpu(vm, k);
+    }
+    r
 }
 
 /// Sleep until a vCPU is handed to this pCPU, then run it.

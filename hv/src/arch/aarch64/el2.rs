@@ -54,7 +54,13 @@ pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
     CNTVOFF_EL2.set(0);
     CPTR_EL2.set(CPTR_EL2_RES1);
-    MDCR_EL2.set(0);
+    // No debug or PMU traps; HPMN = PMCR_EL0.N gives the guest every counter (HPMN = 0 is
+    // UNPREDICTABLE without FEAT_HPMN0).
+    // SAFETY: reads PMCR_EL0 and writes MDCR_EL2, which only configure traps and counter
+    // ownership for EL1/EL0.
+    unsafe {
+        core::arch::asm!("mrs {t}, pmcr_el0", "ubfx {t}, {t}, #11, #5", "msr mdcr_el2, {t}", t = out(reg) _)
+    };
     SCTLR_EL1.set(SCTLR_EL1_RESET);
     CPACR_EL1.set(0);
     // SAFETY: drop any stale stage-1+2 translations for this VMID before its first run.
