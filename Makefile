@@ -45,6 +45,7 @@ lint:
 	cd guests && cargo fmt --all -- --check
 	cargo clippy --target $(HOST) $(HOST_CRATES) --all-targets -- -D warnings
 	cargo clippy -p hv -- -D warnings
+	cargo clippy --target $(HOST) -p hv --all-targets -- -D warnings
 	cd guests && cargo clippy --target aarch64-unknown-none -- -D warnings
 
 fmt:

@@ -22,10 +22,6 @@ static RUNNING_VMS: AtomicUsize = AtomicUsize::new(NUM_VMS);
 /// First non-zero VM exit status, the machine's exit status.
 static FIRST_FAILURE: AtomicU32 = AtomicU32::new(0);
 
-pub fn state(vm: VmId) -> &'static VmState {
-    &STATE[vm.0]
-}
-
 pub fn vcpu_on(vm: VmId, i: usize) -> bool {
     STATE[vm.0].vcpu_on.get(i).is_some_and(|b| b.load(Ordering::Acquire))
 }
@@ -86,5 +82,29 @@ pub fn stop_vcpu(vm: VmId, i: usize) -> Stop {
         Stop::Stopped
     } else {
         stop_vm(vm, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One test owns the (global) run state of the default machine's single VM.
+    #[test]
+    fn claim_release_and_stop() {
+        let vm = VmId(0);
+        assert!(claim_vcpu(vm, 0));
+        assert!(!claim_vcpu(vm, 0), "a running vCPU cannot be claimed twice");
+        assert!(!claim_vcpu(vm, MAX_VCPUS), "no such vCPU");
+        release_vcpu(vm, 0);
+        assert!(!vcpu_on(vm, 0));
+        assert!(claim_vcpu(vm, 0));
+        assert!(!is_stopped(vm));
+        // The last vCPU stopping stops the VM (status 0); with one VM the machine is done.
+        let want = if NUM_VMS == 1 { Stop::Last(0) } else { Stop::Stopped };
+        assert_eq!(stop_vcpu(vm, 0), want);
+        assert!(is_stopped(vm));
+        assert!(!vcpu_on(vm, 0));
+        assert_eq!(stop_vm(vm, 3), Stop::Already, "a VM stops once");
     }
 }
