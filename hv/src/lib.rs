@@ -18,6 +18,7 @@ pub mod insn;
 pub mod mmio;
 pub mod psci;
 pub mod regs;
+pub mod vgic;
 pub mod vm;
 
 /// Generated from the machine description by codegen (see hv/build.rs).

@@ -43,6 +43,13 @@ pub enum Resume {
 }
 
 static ARMED: AtomicBool = AtomicBool::new(false);
+/// The IRQ handler (`fn()` as usize), 0 for none.
+static IRQ_HANDLER: AtomicU64 = AtomicU64::new(0);
+
+/// Call `f` for every IRQ taken at EL1 (the guest unmasks IRQs itself).
+pub fn set_irq_handler(f: fn()) {
+    IRQ_HANDLER.store(f as usize as u64, Ordering::SeqCst);
+}
 static RESUME_LR: AtomicBool = AtomicBool::new(false);
 static HITS: AtomicU64 = AtomicU64::new(0);
 static LAST: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
@@ -68,6 +75,13 @@ extern "C" fn guest_exception(vector: u64, frame: &mut Frame) {
     // SAFETY: reading EL1 syndrome registers has no side effects.
     unsafe {
         core::arch::asm!("mrs {}, esr_el1", "mrs {}, far_el1", out(reg) esr, out(reg) far);
+    }
+    let handler = IRQ_HANDLER.load(Ordering::SeqCst);
+    if vector % 4 == 1 && handler != 0 {
+        // SAFETY: only `set_irq_handler` stores here, always a valid `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler as usize) };
+        f();
+        return;
     }
     if ARMED.load(Ordering::SeqCst) && vector.is_multiple_of(4) {
         for (slot, v) in LAST.iter().zip([vector, esr, far, frame.elr]) {

@@ -3,6 +3,8 @@ pub mod boot;
 pub mod el1;
 pub mod el2;
 pub mod firmware;
+pub mod gicv3;
+pub mod irq;
 pub mod trap;
 pub mod uart;
 pub mod vectors;

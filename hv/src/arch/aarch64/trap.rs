@@ -180,8 +180,11 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
             }
         }
         Exit::InstrAbort { .. } => Fault::Instr { far: FAR_EL2.get() },
-        Exit::Wfx { .. } => {
+        Exit::Wfx { wfe } => {
             regs.elr += 4;
+            if !wfe {
+                super::irq::wait();
+            }
             return;
         }
         Exit::SysReg { .. } | Exit::Other { .. } => Fault::Undefined,
@@ -189,9 +192,10 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     inject_or_stop(regs, &mut el1, vm, fault);
 }
 
-/// Physical interrupts are routed to EL2 (HCR_EL2.IMO) but none is enabled until the vGIC
-/// exists; returning resumes the guest.
-pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {}
+/// A physical interrupt while the guest ran (HCR_EL2.IMO routes them to EL2).
+pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {
+    super::irq::handle();
+}
 
 /// An SError while the guest ran: it caused it (e.g. an external abort on a passthrough
 /// device), so its VM stops; the others run on.

@@ -1,0 +1,165 @@
+//! The physical GICv3 as hv drives it: the distributor once, each pCPU's redistributor and CPU
+//! interface (ICC system registers), and the hypervisor interface (ICH list registers) that
+//! delivers virtual interrupts. Addresses come from the machine description.
+use crate::desc::GicDesc;
+use crate::machine::BOARD;
+use crate::vgic::{Lr, LrBank};
+use aarch64_cpu::registers::*;
+use core::ptr::{read_volatile, write_volatile};
+
+/// True when the board's GIC is a v3; hv delivers interrupts to guests only there so far.
+pub const PRESENT: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
+
+const GICD_CTLR: usize = 0x0;
+const CTLR_RWP: u32 = 1 << 31;
+const CTLR_ENABLE_GRP1: u32 = 1 << 1;
+const CTLR_ARE: u32 = 1 << 4;
+const GICR_STRIDE: usize = 0x2_0000;
+const GICR_WAKER: usize = 0x14;
+const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
+const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
+const SGI_BASE: usize = 0x1_0000;
+const GICR_IGROUPR0: usize = SGI_BASE + 0x80;
+const GICR_ISENABLER0: usize = SGI_BASE + 0x100;
+const GICR_IPRIORITYR: usize = SGI_BASE + 0x400;
+
+/// Priority of the PPIs hv takes for its guests.
+const PRIORITY: u8 = 0x80;
+
+fn bases() -> (usize, usize) {
+    match BOARD.gic {
+        GicDesc::V3 { dist, redist } => (dist.0 as usize, redist.0 as usize),
+        GicDesc::V2 { .. } => unreachable!("gicv3 used on a GICv2 board"),
+    }
+}
+
+fn rd32(addr: usize) -> u32 {
+    // SAFETY: `addr` is inside the GIC frames the description gives, identity-mapped as Device
+    // memory at EL2; GIC registers take aligned 32-bit accesses.
+    unsafe { read_volatile(addr as *const u32) }
+}
+
+fn wr32(addr: usize, v: u32) {
+    // SAFETY: as for `rd32`.
+    unsafe { write_volatile(addr as *mut u32, v) }
+}
+
+fn wr8(addr: usize, v: u8) {
+    // SAFETY: as for `rd32`; the priority registers are byte-accessible.
+    unsafe { write_volatile(addr as *mut u8, v) }
+}
+
+/// Enable the distributor with affinity routing (boot CPU, once).
+pub fn init_distributor() {
+    let (dist, _) = bases();
+    wr32(dist + GICD_CTLR, CTLR_ARE | CTLR_ENABLE_GRP1);
+    while rd32(dist + GICD_CTLR) & CTLR_RWP != 0 {}
+}
+
+/// Wake this pCPU's redistributor, route the virtual-timer and maintenance PPIs to hv, and
+/// turn on the system-register CPU interface with split priority drop and deactivation.
+pub fn init_cpu(cpu: usize) {
+    let (_, redist) = bases();
+    let rd = redist + cpu * GICR_STRIDE;
+    wr32(rd + GICR_WAKER, rd32(rd + GICR_WAKER) & !WAKER_PROCESSOR_SLEEP);
+    while rd32(rd + GICR_WAKER) & WAKER_CHILDREN_ASLEEP != 0 {}
+    wr32(rd + GICR_IGROUPR0, u32::MAX);
+    for intid in [BOARD.timer_virt, BOARD.maintenance] {
+        wr8(rd + GICR_IPRIORITYR + intid as usize, PRIORITY);
+        wr32(rd + GICR_ISENABLER0, 1 << intid);
+    }
+    // SRE | DFB | DIB | Enable: system registers at EL2, and EL1 may use ICC_SRE_EL1.
+    ICC_SRE_EL2.set(0xF);
+    // SAFETY: GICv3 CPU-interface set-up at EL2: priority mask open, EOImode = 1 (EOIR only
+    // drops priority so a guest's HW-linked EOI deactivates), Group 1 on. No memory effects.
+    unsafe {
+        core::arch::asm!(
+            "isb",
+            "msr icc_pmr_el1, {pmr}",
+            "msr icc_ctlr_el1, {ctlr}",
+            "msr icc_igrpen1_el1, {one}",
+            "isb",
+            pmr = in(reg) 0xFFu64,
+            ctlr = in(reg) 1u64 << 1,
+            one = in(reg) 1u64,
+        )
+    };
+}
+
+/// Acknowledge the highest-priority pending interrupt; 1020..=1023 mean none.
+pub fn ack() -> u32 {
+    let v: u64;
+    // SAFETY: reading ICC_IAR1_EL1 acknowledges an interrupt; the caller drops its priority.
+    unsafe { core::arch::asm!("mrs {}, icc_iar1_el1", out(reg) v) };
+    v as u32
+}
+
+/// Drop the running priority (EOImode = 1: the interrupt stays active).
+pub fn priority_drop(intid: u32) {
+    // SAFETY: ends the acknowledged interrupt's priority on this CPU interface.
+    unsafe { core::arch::asm!("msr icc_eoir1_el1, {}", in(reg) intid as u64) };
+}
+
+/// Deactivate an interrupt hv handled itself (not one handed to a guest as HW).
+pub fn deactivate(intid: u32) {
+    // SAFETY: deactivates `intid` on this CPU interface.
+    unsafe { core::arch::asm!("msr icc_dir_el1, {}", in(reg) intid as u64) };
+}
+
+/// Enable the virtual CPU interface for the vCPU about to run on this pCPU.
+pub fn enable_virtual_interface() {
+    ICH_VMCR_EL2.set(0);
+    ICH_HCR_EL2.write(ICH_HCR_EL2::En::SET);
+}
+
+/// This pCPU's list registers (ICH_LR<n>_EL2).
+pub struct IchBank;
+
+macro_rules! lr_access {
+    ($i:expr, $read:expr, $($n:literal => $reg:ident),*) => {
+        match $i {
+            $($n => $read($reg.get()),)*
+            _ => unreachable!("list register index checked against ICH_VTR_EL2"),
+        }
+    };
+}
+
+impl LrBank for IchBank {
+    fn count(&self) -> usize {
+        (ICH_VTR_EL2.get() as usize & 0x1F) + 1
+    }
+
+    fn read(&self, i: usize) -> Lr {
+        lr_access!(i, Lr, 0 => ICH_LR0_EL2, 1 => ICH_LR1_EL2, 2 => ICH_LR2_EL2, 3 => ICH_LR3_EL2,
+            4 => ICH_LR4_EL2, 5 => ICH_LR5_EL2, 6 => ICH_LR6_EL2, 7 => ICH_LR7_EL2,
+            8 => ICH_LR8_EL2, 9 => ICH_LR9_EL2, 10 => ICH_LR10_EL2, 11 => ICH_LR11_EL2,
+            12 => ICH_LR12_EL2, 13 => ICH_LR13_EL2, 14 => ICH_LR14_EL2, 15 => ICH_LR15_EL2)
+    }
+
+    fn write(&mut self, i: usize, lr: Lr) {
+        match i {
+            0 => ICH_LR0_EL2.set(lr.0),
+            1 => ICH_LR1_EL2.set(lr.0),
+            2 => ICH_LR2_EL2.set(lr.0),
+            3 => ICH_LR3_EL2.set(lr.0),
+            4 => ICH_LR4_EL2.set(lr.0),
+            5 => ICH_LR5_EL2.set(lr.0),
+            6 => ICH_LR6_EL2.set(lr.0),
+            7 => ICH_LR7_EL2.set(lr.0),
+            8 => ICH_LR8_EL2.set(lr.0),
+            9 => ICH_LR9_EL2.set(lr.0),
+            10 => ICH_LR10_EL2.set(lr.0),
+            11 => ICH_LR11_EL2.set(lr.0),
+            12 => ICH_LR12_EL2.set(lr.0),
+            13 => ICH_LR13_EL2.set(lr.0),
+            14 => ICH_LR14_EL2.set(lr.0),
+            15 => ICH_LR15_EL2.set(lr.0),
+            _ => unreachable!("list register index checked against ICH_VTR_EL2"),
+        }
+    }
+
+    fn set_underflow_irq(&mut self, on: bool) {
+        let v = if on { ICH_HCR_EL2::UIE::SET } else { ICH_HCR_EL2::UIE::CLEAR };
+        ICH_HCR_EL2.modify(v);
+    }
+}
