@@ -4,6 +4,7 @@
 #![no_std]
 #![no_main]
 
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use guest_rt::hvc::{HV_NOP, PSCI_VERSION};
 use guest_rt::println;
 
@@ -44,7 +45,56 @@ fn report(name: &str, ns: u64, base: u64) {
     println!("BENCH {name} n={N} instr_per_op={}.{:02}", hundredths / 100, hundredths % 100);
 }
 
+/// Interrupts timed for `virq_latency`.
+const N_IRQ: u64 = 1000;
+static FIRED_AT: AtomicU64 = AtomicU64::new(0);
+static FIRED: AtomicBool = AtomicBool::new(false);
+
+/// First thing on handler entry: read the counter. Then acknowledge, stop the timer, EOI.
+fn on_timer() {
+    let (t, intid): (u64, u64);
+    // SAFETY: counter read, GICv3 virtual CPU interface acknowledge, timer off, EOI.
+    unsafe {
+        core::arch::asm!("mrs {t}, cntvct_el0", "mrs {i}, icc_iar1_el1", t = out(reg) t, i = out(reg) intid);
+        core::arch::asm!("msr cntv_ctl_el0, {z}", "isb", "msr icc_eoir1_el1, {i}", z = in(reg) 0u64, i = in(reg) intid);
+    }
+    FIRED_AT.store(t, Ordering::SeqCst);
+    FIRED.store(true, Ordering::SeqCst);
+}
+
+/// Virtual nanoseconds from the virtual timer's deadline to the guest handler's first
+/// instruction, summed over N_IRQ interrupts (GICv3 boards only).
+fn virq_latency() -> u64 {
+    // SAFETY: GICv3 system-register interface on, priority mask open, Group 1 on, IRQs unmasked.
+    unsafe {
+        core::arch::asm!("msr icc_sre_el1, {o}", "isb", "msr icc_pmr_el1, {p}", "msr icc_igrpen1_el1, {o}", "isb",
+            "msr daifclr, #2", o = in(reg) 1u64, p = in(reg) 0xFFu64);
+    }
+    guest_rt::exception::set_irq_handler(on_timer);
+    let mut total_ticks = 0;
+    for _ in 0..N_IRQ {
+        FIRED.store(false, Ordering::SeqCst);
+        let deadline = counter() + 64;
+        // SAFETY: arm this vCPU's virtual timer at `deadline`, enabled and unmasked.
+        unsafe {
+            core::arch::asm!("msr cntv_cval_el0, {d}", "msr cntv_ctl_el0, {c}", "isb", d = in(reg) deadline, c = in(reg) 1u64)
+        };
+        while !FIRED.load(Ordering::SeqCst) {
+            core::hint::spin_loop();
+        }
+        total_ticks += FIRED_AT.load(Ordering::SeqCst) - deadline;
+    }
+    // SAFETY: mask IRQs again.
+    unsafe { core::arch::asm!("msr daifset, #2") };
+    total_ticks * 1_000_000_000 / freq()
+}
+
 fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
+    let pfr0: u64;
+    // SAFETY: reading an ID register has no side effects.
+    unsafe { core::arch::asm!("mrs {}, id_aa64pfr0_el1", out(reg) pfr0) };
+    // ID_AA64PFR0_EL1.GIC: the GICv3 system-register interface exists.
+    let gicv3 = (pfr0 >> 24) & 0xF != 0;
     let uart = guest_rt::console::uart_base();
     let empty = time(|| {
         // SAFETY: an empty asm block the compiler cannot remove; it stands in for one operation.
@@ -65,6 +115,11 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
         }),
         empty,
     );
+    if gicv3 {
+        // Not a loop of N: N_IRQ interrupts, each timed from its own deadline.
+        let per = virq_latency() / N_IRQ;
+        println!("BENCH virq_latency n={N_IRQ} instr_per_op={per}.00");
+    }
     if uart != 0 {
         report(
             "mmio_vuart_read",
