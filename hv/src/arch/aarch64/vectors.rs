@@ -18,6 +18,16 @@ core::arch::global_asm!(
     SAVE_FROM_X4
 .endm
 
+.macro RESTORE_X4_X17
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+.endm
+
 .macro SAVE_X4_X17
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]
@@ -71,13 +81,7 @@ core::arch::global_asm!(
 .else
     ldp     x18, x30, [sp, #144]
 .endif
-    ldp     x16, x17, [sp, #128]
-    ldp     x14, x15, [sp, #112]
-    ldp     x12, x13, [sp, #96]
-    ldp     x10, x11, [sp, #80]
-    ldp     x8, x9, [sp, #64]
-    ldp     x6, x7, [sp, #48]
-    ldp     x4, x5, [sp, #32]
+    RESTORE_X4_X17
     ldp     x2, x3, [sp, #16]
     ldp     x0, x1, [sp, #0]
     add     sp, sp, #{frame}
@@ -171,13 +175,7 @@ guest_restore:
     ldr     x0, [sp, #256]
     msr     spsr_el2, x0
     ldp     x2, x3, [sp, #16]
-    ldp     x4, x5, [sp, #32]
-    ldp     x6, x7, [sp, #48]
-    ldp     x8, x9, [sp, #64]
-    ldp     x10, x11, [sp, #80]
-    ldp     x12, x13, [sp, #96]
-    ldp     x14, x15, [sp, #112]
-    ldp     x16, x17, [sp, #128]
+    RESTORE_X4_X17
     ldp     x18, x19, [sp, #144]
     ldp     x20, x21, [sp, #160]
     ldp     x22, x23, [sp, #176]
