@@ -44,10 +44,12 @@ impl ImageSource for CargoGuests {
                 self.available().join(", ")
             ));
         }
-        self.inputs.push(guests.join("Cargo.toml"));
-        self.inputs.push(guests.join("Cargo.lock"));
-        self.inputs.push(guests.join(name));
-        self.inputs.push(guests.join("rt"));
+        for p in [guests.join("Cargo.toml"), guests.join("Cargo.lock"), guests.join(name), guests.join("rt")]
+        {
+            if !self.inputs.contains(&p) {
+                self.inputs.push(p);
+            }
+        }
         let target_dir = self.root.join("target/guests").join(format!("base-{:x}", base.0));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);

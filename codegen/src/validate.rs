@@ -451,12 +451,11 @@ pub fn validate(
         }
         vms.push(vm(d, i, v, &board, kinds, &mut cpu_owner));
     }
-    // An SPI of a board device belongs to at most one VM.
-    let mut spi_owner: HashMap<usize, usize> = HashMap::new();
+    // A board device, and so its SPIs, belongs to at most one VM.
+    let mut device_owner: HashMap<usize, usize> = HashMap::new();
     for v in &vms {
-        for (k, &bi) in v.passthrough.iter().enumerate() {
-            let _ = k;
-            if let Some(&o) = spi_owner.get(&bi) {
+        for &bi in &v.passthrough {
+            if let Some(&o) = device_owner.get(&bi) {
                 let path = passthrough_path(&m.vms[v.id.0], v.id.0, &board.devices[bi].name);
                 let other = passthrough_path(&m.vms[o], o, &board.devices[bi].name);
                 d.clash(
@@ -466,16 +465,15 @@ pub fn validate(
                     "first claimed here",
                 );
             } else {
-                spi_owner.insert(bi, v.id.0);
+                device_owner.insert(bi, v.id.0);
             }
         }
     }
-    let errors_before_layout = d.list.len();
     layout::place_ram(d, &board, &mut vms);
     for (v, rv) in vms.iter_mut().zip(&m.vms) {
         images::resolve(d, v, rv, images);
     }
-    if !d.list.is_empty() || errors_before_layout > 0 {
+    if !d.list.is_empty() {
         return None;
     }
     let tables_pa = layout::tables_pa(&board, &vms);

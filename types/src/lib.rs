@@ -51,12 +51,6 @@ impl IntId {
     }
 }
 
-impl Ipa {
-    pub const fn offset_from(self, base: Ipa) -> u64 {
-        self.0 - base.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,11 +164,14 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     }
     let mut el1 = ArchEl1 { vm: &VMS[vm.0] };
     let fault = match exit::decode(ESR_EL2.get()) {
-        Exit::Hvc { .. } | Exit::Smc { .. } => {
-            // Only SMC comes this way (HVC takes the fast path); a trapped SMC returns to itself.
-            regs.elr += 4;
-            let x = regs.x.first_chunk_mut::<4>().expect("31 registers");
-            call(vm, index, x);
+        // HVC normally takes the fast path; ELR already points past it.
+        Exit::Hvc { .. } => {
+            call(vm, index, regs.x.first_chunk_mut::<4>().expect("31 registers"));
+            return;
+        }
+        Exit::Smc { .. } => {
+            regs.elr += 4; // a trapped SMC returns to itself
+            call(vm, index, regs.x.first_chunk_mut::<4>().expect("31 registers"));
             return;
         }
         Exit::DataAbort(da) => {
