@@ -63,6 +63,12 @@ impl Console {
     }
 }
 
+/// Bytes of a GIC distributor frame, and of one GICv3 redistributor (RD_base + SGI_base).
+pub const GICD_SIZE: u64 = 0x1_0000;
+pub const GICR_STRIDE: u64 = 0x2_0000;
+/// Bytes of a GICv2 CPU interface (and of the GICV frame that stands in for it in a VM).
+pub const GICC_SIZE: u64 = 0x2000;
+
 #[derive(Debug, Clone, Copy)]
 pub enum Gic {
     V2 { dist: Pa, cpu: Pa, hyp: Pa, vcpu: Pa },
@@ -85,14 +91,14 @@ impl Gic {
     pub fn frames(&self, cpus: usize) -> Vec<(&'static str, Region)> {
         match *self {
             Gic::V2 { dist, cpu, hyp, vcpu } => vec![
-                ("GIC distributor", Region { base: dist.0, size: 0x1_0000 }),
-                ("GIC CPU interface", Region { base: cpu.0, size: 0x2000 }),
+                ("GIC distributor", Region { base: dist.0, size: GICD_SIZE }),
+                ("GIC CPU interface", Region { base: cpu.0, size: GICC_SIZE }),
                 ("GIC hypervisor interface", Region { base: hyp.0, size: 0x1000 }),
-                ("GIC virtual CPU interface", Region { base: vcpu.0, size: 0x2000 }),
+                ("GIC virtual CPU interface", Region { base: vcpu.0, size: GICC_SIZE }),
             ],
             Gic::V3 { dist, redist } => vec![
-                ("GIC distributor", Region { base: dist.0, size: 0x1_0000 }),
-                ("GIC redistributors", Region { base: redist.0, size: 0x2_0000 * cpus as u64 }),
+                ("GIC distributor", Region { base: dist.0, size: GICD_SIZE }),
+                ("GIC redistributors", Region { base: redist.0, size: GICR_STRIDE * cpus as u64 }),
             ],
         }
     }

@@ -249,6 +249,11 @@ pub fn stage2_plan(b: &Board, v: &Vm) -> Vec<(u64, u64, u64, Attr)> {
             (r.base, r.base, r.size, Attr::Device)
         }))
         .collect();
+    // GICv2: the guest's CPU interface is the GICV frame, at the address of the real GICC, so
+    // its acknowledges and EOIs never trap.
+    if let Gic::V2 { cpu, vcpu, .. } = b.gic {
+        plan.push((cpu.0, vcpu.0, GICC_SIZE, Attr::Device));
+    }
     plan.sort_by_key(|p| p.0);
     plan
 }

@@ -47,6 +47,33 @@ pub enum Exit {
     Other { ec: u8 },
 }
 
+/// A trapped MSR/MRS (EC 0x18): the register's encoding, the transfer register, direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SysRegAccess {
+    /// (op0, op1, CRn, CRm, op2)
+    pub reg: (u8, u8, u8, u8, u8),
+    pub rt: u8,
+    pub read: bool,
+}
+
+/// ICC_SGI1R_EL1: generate Group 1 SGIs (GICv3). Writes trap to EL2 while HCR_EL2.IMO is set.
+pub const ICC_SGI1R_EL1: (u8, u8, u8, u8, u8) = (3, 0, 12, 11, 5);
+/// ICC_ASGI1R_EL1 and ICC_SGI0R_EL1: SGIs for the other security state / Group 0.
+pub const ICC_ASGI1R_EL1: (u8, u8, u8, u8, u8) = (3, 0, 12, 11, 6);
+pub const ICC_SGI0R_EL1: (u8, u8, u8, u8, u8) = (3, 0, 12, 11, 7);
+
+impl SysRegAccess {
+    /// ISS: Op0 21:20, Op2 19:17, Op1 16:14, CRn 13:10, Rt 9:5, CRm 4:1, Direction 0 (1 = read).
+    pub fn decode(iss: u32) -> Self {
+        let f = |sh: u32, bits: u32| ((iss >> sh) & ((1 << bits) - 1)) as u8;
+        SysRegAccess {
+            reg: (f(20, 2), f(14, 3), f(10, 4), f(1, 4), f(17, 3)),
+            rt: ((iss >> 5) & 0x1F) as u8,
+            read: iss & 1 != 0,
+        }
+    }
+}
+
 impl DataAbort {
     /// Translation fault at any level: nothing is mapped, so it may be emulated MMIO.
     pub fn is_translation(&self) -> bool {
@@ -105,6 +132,14 @@ pub fn decode(esr: u64) -> Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sgi1r_write() {
+        // msr icc_sgi1r_el1, x3
+        let iss = (3 << 20) | (5 << 17) | (12 << 10) | (3 << 5) | (11 << 1);
+        assert_eq!(SysRegAccess::decode(iss), SysRegAccess { reg: ICC_SGI1R_EL1, rt: 3, read: false });
+        assert!(SysRegAccess::decode(iss | 1).read);
+    }
 
     #[test]
     fn hvc_and_smc() {

@@ -91,6 +91,73 @@ pub trait MmioCtx {
     /// Assert (`true`) or deassert (`false`) the device's `line`-th interrupt as the VM's
     /// description routes it.
     fn set_irq(&mut self, line: usize, level: bool);
+
+    // What the virtual interrupt controller asks of the hypervisor. Other devices never call
+    // these; the defaults describe a machine with no interrupt delivery (host tests).
+
+    /// Index of the vCPU making this access (for banked registers).
+    fn vcpu(&self) -> usize {
+        0
+    }
+    /// Make `intid` pending for `vcpu`: put it in a list register or queue it there.
+    fn irq_deliver(&mut self, _vcpu: usize, _irq: Delivery) {}
+    /// What `vcpu` holds of `intid` (delivered, not yet retired).
+    fn irq_held(&mut self, _vcpu: usize, _intid: u32) -> Held {
+        Held::default()
+    }
+    /// Take back the pending and/or active state `vcpu` holds of `intid`; returns what it had.
+    fn irq_take(&mut self, _vcpu: usize, _intid: u32, _pending: bool, _active: bool) -> Held {
+        Held::default()
+    }
+    /// Mark a delivered `intid` active on `vcpu`; false if `vcpu` holds no copy hv can change.
+    fn irq_activate(&mut self, _vcpu: usize, _intid: u32) -> bool {
+        false
+    }
+    /// Interrupt `intid` of an emulated device changed level.
+    fn irq_level(&mut self, _intid: u32, _level: bool) {}
+    /// A hardware interrupt held back from `vcpu` was cleared: deactivate the physical one (it
+    /// fires again if its source is still asserted).
+    fn irq_release_hw(&mut self, _vcpu: usize, _intid: u32) {}
+}
+
+/// The context one device sees: its interrupt lines wired to the INTIDs its VM's description
+/// gives it. Generated routing wraps the hypervisor's context in it per device.
+pub struct Wired<'a, C> {
+    pub ctx: &'a mut C,
+    /// INTID of line 0, 1, ...
+    pub intids: &'static [u32],
+}
+
+impl<C: MmioCtx> MmioCtx for Wired<'_, C> {
+    #[inline(always)]
+    fn console_write(&mut self, bytes: &[u8]) {
+        self.ctx.console_write(bytes)
+    }
+    /// A line the description leaves unconnected goes nowhere.
+    fn set_irq(&mut self, line: usize, level: bool) {
+        if let Some(&intid) = self.intids.get(line) {
+            self.ctx.irq_level(intid, level)
+        }
+    }
+}
+
+/// A virtual interrupt on its way to a vCPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub intid: u32,
+    pub priority: u8,
+    /// Linked to the same physical INTID: the guest's deactivation deactivates it.
+    pub hw: bool,
+    /// The sending vCPU of an SGI (GICv2 guests read it from IAR).
+    pub source: u8,
+}
+
+/// What a vCPU holds of one delivered interrupt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    pub pending: bool,
+    pub active: bool,
+    pub hw: bool,
 }
 
 /// An emulated device. Implemented by `#[derive(MmioDevice)]`; see docs/adding-a-device.md.

@@ -11,6 +11,8 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     let mut structs = Vec::new();
     let mut sizes = Vec::new();
     let mut arms = Vec::new();
+    let mut vgics = Vec::new();
+    let mut hw_spis = Vec::new();
     for v in &m.vms {
         let sname = ident(&format!("{}Devices", camel(&v.name)));
         let sstatic = ident(&format!("{}_DEVICES", v.ident()));
@@ -30,7 +32,11 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             static #sstatic: crate::cell::#cell<#sname> = crate::cell::#cell::new(#sname { #(#names: <#tys>::new()),* });
         });
         let tables = built.vm_tables[v.id.0] * 4096;
-        sizes.push(quote!(VmStatic { tables: #tables, devices: core::mem::size_of::<#sname>() }));
+        sizes.push(quote!(VmStatic {
+            tables: #tables,
+            devices: core::mem::size_of::<#sname>(),
+            vgic: core::mem::size_of::<spin::Mutex<crate::vgic::VGicd<MAX_VCPUS>>>(),
+        }));
         let id = v.id.0;
         let take = if v.vcpus.len() == 1 {
             quote! {
@@ -43,16 +49,33 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
         for (e, f) in v.emulated.iter().zip(&names) {
             let w = e.window();
             let (lo, hi) = (hex(w.base), hex(w.end() - 1));
+            let intids = e.irq.iter().map(|i| i.0);
             arms.push(quote! {
                 (#id, #lo..=#hi) => {
                     #take
+                    let ctx = &mut hv_mmio::Wired { ctx, intids: &[#(#intids),*] };
                     Some(hv_mmio::access(&mut d.#f, ctx, (ipa.0 - #lo) as usize, width, op))
                 }
             });
         }
+        arms.extend(vgic_arms(m, v));
+        vgics.push(vgic_static(m, v));
+        for &bi in &v.passthrough {
+            for i in &m.board.devices[bi].irqs {
+                let intid = i.0;
+                hw_spis.push(quote!((#intid, VmId(#id))));
+            }
+        }
     }
+    let nspis = hw_spis.len();
     quote! {
         #(#structs)*
+
+        /// Each VM's virtual GIC: distributor state, and its vCPUs' private interrupts.
+        pub static VGIC: [spin::Mutex<crate::vgic::VGicd<MAX_VCPUS>>; NUM_VMS] = [#(#vgics),*];
+
+        /// Passthrough SPIs (INTID, owning VM): hv routes them to the VM's virtual GIC.
+        pub static HW_SPIS: [(u32, VmId); #nspis] = [#(#hw_spis),*];
 
         /// Static memory each VM takes, for the banner and `make bench`.
         pub const VM_STATIC: [VmStatic; NUM_VMS] = [#(#sizes),*];
@@ -79,4 +102,42 @@ pub fn camel(s: &str) -> String {
             c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect()
+}
+
+/// The VM's virtual GIC at the board's GIC addresses: the distributor and, on GICv3, one
+/// redistributor frame pair per vCPU. (On GICv2 the CPU interface is the GICV frame, mapped.)
+fn vgic_arms(m: &Machine, v: &Vm) -> Vec<TokenStream> {
+    let id = v.id.0;
+    let dist = m.board.gic.dist().0;
+    let (dlo, dhi) = (hex(dist), hex(dist + crate::model::GICD_SIZE - 1));
+    let mut arms = vec![quote! {
+        (#id, #dlo..=#dhi) => Some(VGIC[#id].lock().access(ctx, (ipa.0 - #dlo) as usize, width, op)),
+    }];
+    if let Gic::V3 { redist, .. } = m.board.gic {
+        let size = crate::model::GICR_STRIDE * v.vcpus.len() as u64;
+        let (rlo, rhi) = (hex(redist.0), hex(redist.0 + size - 1));
+        let stride = crate::model::GICR_STRIDE as usize;
+        arms.push(quote! {
+            (#id, #rlo..=#rhi) => {
+                let off = (ipa.0 - #rlo) as usize;
+                Some(VGIC[#id].lock().access_redist(ctx, off / #stride, off % #stride, width, op))
+            }
+        });
+    }
+    arms
+}
+
+fn vgic_static(m: &Machine, v: &Vm) -> TokenStream {
+    let version = ident(if matches!(m.board.gic, Gic::V3 { .. }) { "V3" } else { "V2" });
+    let n = v.vcpus.len();
+    let mut words = [0u32; 4];
+    for &bi in &v.passthrough {
+        for i in &m.board.devices[bi].irqs {
+            if let Some(w) = words.get_mut(i.0 as usize / 32) {
+                *w |= 1 << (i.0 % 32);
+            }
+        }
+    }
+    let hw_ppis = 1u32 << m.board.timer.virt.0;
+    quote!(spin::Mutex::new(crate::vgic::VGicd::new(crate::vgic::Version::#version, #n, [#(#words),*], #hw_ppis)))
 }

@@ -1,19 +1,27 @@
-//! Interrupts from inside a VM (GICv3): the virtual timer fires N times and each tick reaches
-//! the guest's IRQ handler as INTID 27 through the virtual CPU interface; between ticks the vCPU
-//! sleeps in WFI. Ends with `N passed, N failed`.
+//! Interrupts from inside a VM, on either GIC version (read from GICD_PIDR2): the virtual timer
+//! ticks N times into the IRQ handler while the vCPU sleeps in WFI; SGIs sent to itself arrive
+//! with the right INTID; enable, pending and active state set through the virtual distributor
+//! and redistributor read back; the priority mask holds back a low-priority SGI; the virtual
+//! UART's interrupt reaches the guest. Ends with `N passed, N failed`.
 #![no_std]
 #![no_main]
 
 use core::sync::atomic::{AtomicU32, Ordering};
+use guest_rt::gic::{self, ICACTIVER, ICENABLER, ICPENDR, IPRIORITYR, ISACTIVER, ISENABLER, ISPENDR};
 use guest_rt::test::{check, check_eq};
 
 guest_rt::entry!(main);
 
 const TICKS: u32 = 10;
 const VTIMER: u32 = 27;
+/// The virtual UART's line (SPI 1) and two free SPIs.
+const UART_IRQ: u32 = 33;
+const SPI_A: u32 = 72;
+const SPI_B: u32 = 73;
+const UART: usize = 0x0900_0000;
 
-static TICKS_SEEN: AtomicU32 = AtomicU32::new(0);
-static OTHER: AtomicU32 = AtomicU32::new(0);
+static COUNT: [AtomicU32; 128] = [const { AtomicU32::new(0) }; 128];
+static LAST_IAR: AtomicU32 = AtomicU32::new(1023);
 static INTERVAL: AtomicU32 = AtomicU32::new(0);
 
 fn arm_timer(ticks: u32) {
@@ -24,64 +32,194 @@ fn arm_timer(ticks: u32) {
 }
 
 fn on_irq() {
-    let intid: u64;
-    // SAFETY: acknowledge the interrupt at the (virtual) GICv3 CPU interface.
-    unsafe { core::arch::asm!("mrs {}, icc_iar1_el1", out(reg) intid) };
-    if intid as u32 == VTIMER {
-        TICKS_SEEN.fetch_add(1, Ordering::SeqCst);
-        if TICKS_SEEN.load(Ordering::SeqCst) < TICKS {
+    let iar = gic::ack();
+    let intid = iar & 0x3FF;
+    if intid >= 1020 {
+        return;
+    }
+    LAST_IAR.store(iar, Ordering::SeqCst);
+    if let Some(c) = COUNT.get(intid as usize) {
+        c.fetch_add(1, Ordering::SeqCst);
+    }
+    if intid == VTIMER {
+        if count(VTIMER) < TICKS {
             arm_timer(INTERVAL.load(Ordering::SeqCst));
         } else {
             // SAFETY: disable the timer so its level interrupt stops.
             unsafe { core::arch::asm!("msr cntv_ctl_el0, {}", "isb", in(reg) 0u64) };
         }
-    } else if intid < 1020 {
-        OTHER.fetch_add(1, Ordering::SeqCst);
+    } else if intid == UART_IRQ {
+        gic::wr(UART + 0x44, 0x7FF); // UARTICR: clear, so the line drops
     }
-    // SAFETY: end-of-interrupt (priority drop and deactivation: EOImode 0).
-    unsafe { core::arch::asm!("msr icc_eoir1_el1, {}", "isb", in(reg) intid) };
+    gic::eoi(iar);
 }
 
-fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
-    let (sre, freq): (u64, u64);
-    // SAFETY: enable the system-register interface to the virtual GIC CPU interface, open the
-    // priority mask and Group 1; read the counter frequency.
-    unsafe {
-        core::arch::asm!(
-            "mrs {f}, cntfrq_el0",
-            "msr icc_sre_el1, {one}",
-            "isb",
-            "mrs {sre}, icc_sre_el1",
-            "msr icc_pmr_el1, {pmr}",
-            "msr icc_igrpen1_el1, {one}",
-            "isb",
-            f = out(reg) freq, sre = out(reg) sre, one = in(reg) 1u64, pmr = in(reg) 0xFFu64,
-        )
-    };
-    check("ICC_SRE_EL1.SRE sticks (system-register GIC interface)", sre & 1 == 1);
-    guest_rt::exception::set_irq_handler(on_irq);
+fn count(intid: u32) -> u32 {
+    COUNT[intid as usize].load(Ordering::SeqCst)
+}
+
+/// Give a just-triggered interrupt time to arrive (it normally has by the next instruction).
+fn settle() {
+    for _ in 0..1000 {
+        core::hint::spin_loop();
+    }
+}
+
+fn vcounter() -> u64 {
+    let v: u64;
+    // SAFETY: reads the virtual counter.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) v) };
+    v
+}
+
+fn timer_ticks() {
+    let freq: u64;
+    // SAFETY: reads the counter frequency.
+    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) freq) };
     let interval = (freq / 1000) as u32; // 1 ms
     INTERVAL.store(interval, Ordering::SeqCst);
-    let start: u64;
-    // SAFETY: read the virtual counter.
-    unsafe { core::arch::asm!("mrs {}, cntvct_el0", out(reg) start) };
+    let start = vcounter();
     arm_timer(interval);
     let mut sleeps = 0u32;
-    // SAFETY: unmask IRQs at EL1; WFI until the handler has seen every tick (bounded).
-    unsafe { core::arch::asm!("msr daifclr, #2") };
-    while TICKS_SEEN.load(Ordering::SeqCst) < TICKS && sleeps < 100_000 {
+    gic::irqs(true);
+    while count(VTIMER) < TICKS && sleeps < 100_000 {
         // SAFETY: wait for an interrupt; trapped and handled by the hypervisor.
         unsafe { core::arch::asm!("wfi") };
         sleeps += 1;
     }
-    // SAFETY: mask IRQs again.
-    unsafe { core::arch::asm!("msr daifset, #2") };
-    let end: u64;
-    // SAFETY: read the virtual counter.
-    unsafe { core::arch::asm!("mrs {}, cntvct_el0", out(reg) end) };
-    check_eq("virtual timer ticks delivered as INTID 27", TICKS_SEEN.load(Ordering::SeqCst), TICKS);
-    check_eq("no other interrupt arrived", OTHER.load(Ordering::SeqCst), 0);
-    check("the vCPU slept in WFI between ticks (not a busy loop)", (TICKS..10 * TICKS).contains(&sleeps));
+    gic::irqs(false);
+    let end = vcounter();
+    check_eq("virtual timer ticks delivered as INTID 27", count(VTIMER), TICKS);
+    guest_rt::println!("irqtest: {sleeps} WFIs for {TICKS} ticks");
+    check("the vCPU slept in WFI between ticks (not a busy loop)", (TICKS / 2..10 * TICKS).contains(&sleeps));
     check("ticks took at least TICKS timer intervals", end - start >= (TICKS as u64) * interval as u64);
+}
+
+fn sgis(private: usize) {
+    gic::irqs(true);
+    for intid in [0, 7, 15] {
+        let before = count(intid);
+        gic::send_sgi(intid, 1 << gic::cpu());
+        settle();
+        let iar = LAST_IAR.load(Ordering::SeqCst);
+        check_eq(
+            "an SGI sent to myself arrives once, with its INTID",
+            (count(intid) - before, iar & 0x3FF),
+            (1, intid),
+        );
+        if !gic::is_v3() {
+            check_eq("GICv2: IAR names the sending vCPU", (iar >> 10) & 7, gic::cpu() as u32);
+        }
+    }
+    // Disabled: latched as pending, not delivered; cleared, it never comes.
+    gic::set_bit(private + ICENABLER, 3);
+    check("ICENABLER disables SGI 3", !gic::get_bit(private + ISENABLER, 3));
+    gic::send_sgi(3, 1 << gic::cpu());
+    settle();
+    check_eq("a disabled SGI is not delivered", count(3), 0);
+    check("ISPENDR shows the disabled SGI pending", gic::get_bit(private + ISPENDR, 3));
+    if gic::is_v3() {
+        gic::set_bit(private + ICPENDR, 3);
+    } else {
+        // GICv2 SGIs have per-source pending bits, cleared through GICD_CPENDSGIR.
+        check("GICD_SPENDSGIR shows it pending from me", gic::rd(gic::GICD + 0xF20) >> 24 == 1 << gic::cpu());
+        gic::wr8(gic::GICD + 0xF10 + 3, 0xFF);
+    }
+    check("ICPENDR (GICv2: CPENDSGIR) clears it", !gic::get_bit(private + ISPENDR, 3));
+    gic::set_bit(private + ISENABLER, 3);
+    settle();
+    check_eq("a cleared SGI does not arrive when re-enabled", count(3), 0);
+    // Disabled, then enabled while pending: delivered on enable.
+    gic::set_bit(private + ICENABLER, 4);
+    gic::send_sgi(4, 1 << gic::cpu());
+    settle();
+    let held = count(4);
+    gic::set_bit(private + ISENABLER, 4);
+    settle();
+    check_eq("a pending SGI arrives when enabled", (held, count(4)), (0, 1));
+    gic::irqs(false);
+}
+
+fn priority_mask(private: usize) {
+    gic::wr8(private + IPRIORITYR + 5, 0xC0);
+    gic::wr8(private + IPRIORITYR + 6, 0x40);
+    check_eq("SGI priorities read back", (gic::rd(private + IPRIORITYR + 4) >> 8) & 0xFFFF, 0x40C0);
+    gic::set_pmr(0x80);
+    gic::irqs(true);
+    gic::send_sgi(5, 1 << gic::cpu());
+    gic::send_sgi(6, 1 << gic::cpu());
+    settle();
+    check_eq("PMR 0x80 holds back priority 0xC0 and lets 0x40 through", (count(5), count(6)), (0, 1));
+    check("the masked SGI reads as pending", gic::get_bit(private + ISPENDR, 5));
+    gic::set_pmr(0xFF);
+    settle();
+    check_eq("opening the mask delivers it", count(5), 1);
+    gic::irqs(false);
+}
+
+fn spis() {
+    let d = gic::GICD;
+    for intid in [SPI_A, SPI_B, UART_IRQ] {
+        gic::wr8(d + IPRIORITYR + intid as usize, 0x80);
+        if gic::is_v3() {
+            gic::wr(d + gic::IROUTER + 8 * intid as usize, gic::cpu() as u32);
+        } else {
+            gic::wr8(d + gic::ITARGETSR + intid as usize, 1 << gic::cpu());
+        }
+    }
+    gic::set_bit(d + ISENABLER, SPI_A);
+    check("ISENABLER enables an SPI", gic::get_bit(d + ISENABLER, SPI_A));
+    // Pending with IRQs masked: visible in ISPENDR, delivered once unmasked.
+    gic::set_bit(d + ISPENDR, SPI_A);
+    check("an SPI set pending reads as pending", gic::get_bit(d + ISPENDR, SPI_A));
+    gic::irqs(true);
+    settle();
+    gic::irqs(false);
+    check_eq(
+        "the SPI arrives with its INTID",
+        (count(SPI_A), LAST_IAR.load(Ordering::SeqCst) & 0x3FF),
+        (1, SPI_A),
+    );
+    check("and is no longer pending", !gic::get_bit(d + ISPENDR, SPI_A));
+    // Active state on a disabled SPI.
+    gic::set_bit(d + ISACTIVER, SPI_B);
+    check("ISACTIVER sets an SPI active", gic::get_bit(d + ISACTIVER, SPI_B));
+    gic::set_bit(d + ICACTIVER, SPI_B);
+    check("ICACTIVER clears it", !gic::get_bit(d + ISACTIVER, SPI_B));
+    gic::set_bit(d + ICENABLER, SPI_A);
+    check("ICENABLER disables the SPI", !gic::get_bit(d + ISENABLER, SPI_A));
+    // An emulated device's line: the virtual UART's TX interrupt.
+    gic::set_bit(d + ISENABLER, UART_IRQ);
+    gic::irqs(true);
+    gic::wr(UART + 0x38, 1 << 5); // UARTIMSC.TXIM: TX already done, so the line rises
+    settle();
+    gic::wr(UART + 0x38, 0);
+    gic::irqs(false);
+    check("the virtual UART's TX interrupt arrives as INTID 33", count(UART_IRQ) >= 1);
+}
+
+fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
+    let v = gic::version();
+    guest_rt::println!("irqtest: GICv{v}, vCPU {}", gic::cpu());
+    check("GICD_PIDR2 names GICv2 or GICv3", v == 2 || v == 3);
+    check_eq("GICD_TYPER.ITLinesNumber: 128 INTIDs", gic::rd(gic::GICD + 4) & 0x1F, 3);
+    gic::init_cpu_interface();
+    gic::enable_distributor();
+    let ctlr = gic::rd(gic::GICD);
+    check(
+        "GICD_CTLR enabled (GICv3: with ARE)",
+        if gic::is_v3() { ctlr & 0x12 == 0x12 } else { ctlr & 1 == 1 },
+    );
+    guest_rt::exception::set_irq_handler(on_irq);
+    let private = gic::private_base();
+    gic::wr(private + ISENABLER, 0xFFFF | (1 << VTIMER));
+    check_eq("SGIs and the timer PPI enabled", gic::rd(private + ISENABLER), 0xFFFF | (1 << VTIMER));
+    check_eq("unused SPIs start disabled", gic::rd(gic::GICD + ISENABLER + 8), 0);
+    timer_ticks();
+    sgis(private);
+    priority_mask(private);
+    spis();
+    let stray: u32 = (0..128).filter(|&i| ![0, 4, 5, 6, 7, 15, 27, 33, 72].contains(&i)).map(count).sum();
+    check_eq("no other interrupt arrived", stray, 0);
     guest_rt::test::summary()
 }

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod exception;
+pub mod gic;
 pub mod hvc;
 mod start;
 pub mod test;

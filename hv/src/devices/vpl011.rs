@@ -41,6 +41,8 @@ pub struct VirtPl011 {
     dmacr: u32,
     #[reg(offset = 0xFE0, read_only)]
     id: [u32; 8],
+    /// The interrupt line's level, so only changes are signalled.
+    level: bool,
 }
 
 impl Default for VirtPl011 {
@@ -67,6 +69,7 @@ impl VirtPl011 {
             icr: 0,
             dmacr: 0,
             id: [0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1],
+            level: false,
         }
     }
 
@@ -101,7 +104,11 @@ impl VirtPl011 {
     }
 
     fn update_irq<C: MmioCtx>(&mut self, ctx: &mut C) {
-        ctx.set_irq(0, self.ris & self.imsc != 0);
+        let level = self.ris & self.imsc != 0;
+        if level != self.level {
+            self.level = level;
+            ctx.set_irq(0, level);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
-//! List-register values in the GICv3 ICH_LR<n>_EL2 layout.
+//! List-register values. hv keeps them in the GICv3 ICH_LR<n>_EL2 layout; the GICv2 bank
+//! converts to and from GICH_LR<n> (`to_v2`/`from_v2`), so the injection logic is written once.
 use hv_types::IntId;
 
-/// One list register.
+/// One list register (ICH_LR<n>_EL2 layout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Lr(pub u64);
 
@@ -14,20 +15,28 @@ pub enum LrState {
 }
 
 const STATE_SHIFT: u32 = 62;
+const STATE_MASK: u64 = 3 << STATE_SHIFT;
+const PENDING: u64 = 1 << STATE_SHIFT;
+const ACTIVE: u64 = 2 << STATE_SHIFT;
 const HW: u64 = 1 << 61;
 const GROUP1: u64 = 1 << 60;
 const PRIO_SHIFT: u32 = 48;
+/// GICv2 only: the SGI's source CPU rides in vINTID bits 12:10, as the guest's IAR shows it.
+const SOURCE_SHIFT: u32 = 10;
 
 impl Lr {
-    /// A pending Group 1 interrupt. With `hw`, the guest's deactivation of `intid` deactivates
-    /// the same physical INTID, so its EOI needs no trap.
-    pub const fn pending(intid: IntId, priority: u8, hw: bool) -> Lr {
+    /// A pending interrupt. With `hw`, the guest's deactivation of `intid` deactivates the
+    /// same physical INTID, so its EOI needs no trap. `source` is the sending vCPU of an SGI
+    /// (GICv2 shows it to the guest; GICv3 ignores it).
+    pub const fn pending(intid: IntId, priority: u8, hw: bool, source: u8) -> Lr {
         let phys = if hw { HW | ((intid.0 as u64 & 0x3FF) << 32) } else { 0 };
-        Lr((1 << STATE_SHIFT) | phys | GROUP1 | ((priority as u64) << PRIO_SHIFT) | intid.0 as u64)
+        let src = if !hw && intid.0 < 16 { ((source as u64) & 7) << SOURCE_SHIFT } else { 0 };
+        Lr(PENDING | phys | GROUP1 | ((priority as u64) << PRIO_SHIFT) | src | intid.0 as u64)
     }
 
+    /// The virtual INTID, without an SGI's source bits.
     pub const fn intid(self) -> IntId {
-        IntId(self.0 as u32)
+        IntId(self.0 as u32 & 0x3FF)
     }
 
     pub const fn state(self) -> LrState {
@@ -39,8 +48,54 @@ impl Lr {
         }
     }
 
+    pub const fn is_pending(self) -> bool {
+        self.0 & PENDING != 0
+    }
+
+    pub const fn is_active(self) -> bool {
+        self.0 & ACTIVE != 0
+    }
+
+    /// The same interrupt with its pending and active bits replaced.
+    pub const fn with_state(self, pending: bool, active: bool) -> Lr {
+        let s = if pending { PENDING } else { 0 } | if active { ACTIVE } else { 0 };
+        if s == 0 {
+            Lr(0)
+        } else {
+            Lr((self.0 & !STATE_MASK) | s)
+        }
+    }
+
     pub const fn is_hw(self) -> bool {
         self.0 & HW != 0
+    }
+
+    pub const fn priority(self) -> u8 {
+        (self.0 >> PRIO_SHIFT) as u8
+    }
+
+    /// GICH_LR<n> (GICv2): VirtualID 9:0, PhysicalID 19:10 (HW) or CPUID 12:10, Priority 27:23
+    /// (top five bits), State 29:28, Grp1 30 (clear: a GICv2 guest enables Group 0), HW 31.
+    pub const fn to_v2(self) -> u32 {
+        let low = if self.is_hw() { ((self.0 >> 32) as u32 & 0x3FF) << 10 } else { self.0 as u32 & 0x1C00 };
+        ((self.is_hw() as u32) << 31)
+            | (((self.0 >> STATE_SHIFT) as u32 & 3) << 28)
+            | ((self.priority() as u32 >> 3) << 23)
+            | low
+            | (self.0 as u32 & 0x3FF)
+    }
+
+    pub const fn from_v2(v: u32) -> Lr {
+        if (v >> 28) & 3 == 0 {
+            return Lr(0);
+        }
+        let hw = v & (1 << 31) != 0;
+        let low = if hw { HW | (((v >> 10) as u64 & 0x3FF) << 32) } else { (v & 0x1C00) as u64 };
+        Lr((((v >> 28) as u64 & 3) << STATE_SHIFT)
+            | GROUP1
+            | ((((v >> 23) & 0x1F) as u64) << (PRIO_SHIFT + 3))
+            | low
+            | (v & 0x3FF) as u64)
     }
 }
 
@@ -50,13 +105,27 @@ mod tests {
 
     #[test]
     fn encoding() {
-        let lr = Lr::pending(IntId(27), 0xA0, true);
+        let lr = Lr::pending(IntId(27), 0xA0, true, 0);
         assert_eq!(lr.0, (1 << 62) | (1 << 61) | (1 << 60) | (0xA0 << 48) | (27 << 32) | 27);
         assert_eq!((lr.intid(), lr.state(), lr.is_hw()), (IntId(27), LrState::Pending, true));
-        let sw = Lr::pending(IntId(3), 0x80, false);
+        let sw = Lr::pending(IntId(3), 0x80, false, 2);
         assert_eq!(sw.0 >> 32 & 0x3FF, 0);
+        assert_eq!((sw.intid(), sw.0 & 0x1FFF), (IntId(3), 2 << 10 | 3), "SGI source in 12:10");
         assert!(!sw.is_hw());
         assert_eq!(Lr(2 << 62).state(), LrState::Active);
         assert_eq!(Lr::default().state(), LrState::Invalid);
+        assert_eq!(lr.with_state(true, true).state(), LrState::PendingActive);
+        assert_eq!(lr.with_state(false, false), Lr(0), "no state is an empty register");
+    }
+
+    #[test]
+    fn gicv2_layout_round_trips() {
+        let hw = Lr::pending(IntId(27), 0xA0, true, 0);
+        assert_eq!(hw.to_v2(), 1 << 31 | 1 << 28 | (0xA0 >> 3) << 23 | 27 << 10 | 27);
+        assert_eq!(Lr::from_v2(hw.to_v2()), hw);
+        let sgi = Lr::pending(IntId(5), 0x80, false, 3).with_state(true, true);
+        assert_eq!(sgi.to_v2(), 3 << 28 | (0x80 >> 3) << 23 | 3 << 10 | 5);
+        assert_eq!(Lr::from_v2(sgi.to_v2()), sgi);
+        assert_eq!(Lr::from_v2(0).state(), LrState::Invalid);
     }
 }

@@ -1,7 +1,9 @@
 //! Per-vCPU injection: put a virtual interrupt in a free list register, or queue it when all are
-//! busy and ask for a maintenance interrupt on underflow, which refills them. The guest's EOIs
-//! never trap: list registers retire by themselves, and HW ones deactivate the physical INTID.
+//! busy (or when it comes from another pCPU, which cannot write this one's list registers) and
+//! refill from the queue on the maintenance interrupt or a kick. The guest's EOIs never trap:
+//! list registers retire by themselves, and HW ones deactivate the physical INTID.
 use super::lr::{Lr, LrState};
+use hv_mmio::Held;
 use hv_types::IntId;
 
 /// Interrupts a vCPU can have waiting beyond its list registers. More than this many distinct
@@ -16,20 +18,13 @@ pub trait LrBank {
     fn read(&self, i: usize) -> Lr;
     fn write(&mut self, i: usize, lr: Lr);
     /// Ask for (or stop asking for) a maintenance interrupt when at most one list register holds
-    /// a valid interrupt (ICH_HCR_EL2.UIE).
+    /// a valid interrupt (ICH_HCR_EL2.UIE / GICH_HCR.UIE).
     fn set_underflow_irq(&mut self, on: bool);
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Waiting {
-    intid: IntId,
-    priority: u8,
-    hw: bool,
 }
 
 /// Pending virtual interrupts of one vCPU that are not in a list register yet.
 pub struct VgicCpu {
-    queue: heapless::Deque<Waiting, QUEUE>,
+    queue: heapless::Deque<Lr, QUEUE>,
     /// Interrupts dropped because the queue was full (a misbehaving or flooded guest).
     pub dropped: u32,
 }
@@ -45,53 +40,142 @@ impl VgicCpu {
         VgicCpu { queue: heapless::Deque::new(), dropped: 0 }
     }
 
-    /// Make `intid` pending for the guest.
-    pub fn inject(&mut self, bank: &mut impl LrBank, intid: IntId, priority: u8, hw: bool) {
+    /// Make `lr` (a pending interrupt) pending for the guest on this pCPU.
+    pub fn inject(&mut self, bank: &mut impl LrBank, lr: Lr) {
         let mut free = None;
         for i in 0..bank.count() {
-            let lr = bank.read(i);
-            match lr.state() {
+            let cur = bank.read(i);
+            match cur.state() {
                 LrState::Invalid => {
                     free.get_or_insert(i);
                 }
                 // Already pending: interrupts are level-merged, nothing to add.
-                LrState::Pending | LrState::PendingActive if lr.intid() == intid => return,
+                LrState::Pending | LrState::PendingActive if cur.intid() == lr.intid() => return,
                 _ => {}
             }
         }
-        let w = Waiting { intid, priority, hw };
         match free {
-            Some(i) => bank.write(i, Lr::pending(intid, priority, hw)),
+            Some(i) => bank.write(i, lr),
             None => {
-                if !self.queue.iter().any(|q| q.intid == intid) && self.queue.push_back(w).is_err() {
-                    self.dropped += 1;
-                }
+                self.post(lr);
                 bank.set_underflow_irq(true);
             }
         }
     }
 
-    /// Move queued interrupts into free list registers (on the maintenance interrupt).
+    /// Queue `lr` without touching list registers (the sender is another pCPU, which then kicks
+    /// this one). False if it was already queued or had to be dropped.
+    pub fn post(&mut self, lr: Lr) -> bool {
+        if self.queue.iter().any(|q| q.intid() == lr.intid()) {
+            return false;
+        }
+        let pushed = self.queue.push_back(lr).is_ok();
+        if !pushed {
+            self.dropped += 1;
+        }
+        pushed
+    }
+
+    /// Move queued interrupts into free list registers (maintenance interrupt, kick, resume).
     pub fn refill(&mut self, bank: &mut impl LrBank) {
-        for i in 0..bank.count() {
-            if self.queue.is_empty() {
-                break;
+        let mut kept = 0;
+        while kept < self.queue.len() {
+            let Some(lr) = self.queue.pop_front() else { break };
+            // An interrupt pending in a list register needs no second copy.
+            let dup = (0..bank.count()).any(|i| {
+                let cur = bank.read(i);
+                cur.is_pending() && cur.intid() == lr.intid()
+            });
+            if dup {
+                continue;
             }
-            if bank.read(i).state() == LrState::Invalid {
-                if let Some(w) = self.queue.pop_front() {
-                    bank.write(i, Lr::pending(w.intid, w.priority, w.hw));
+            match (0..bank.count()).find(|&i| bank.read(i).state() == LrState::Invalid) {
+                Some(i) => bank.write(i, lr),
+                None => {
+                    // Rotate it to the back so the loop ends; order among the rest is kept.
+                    let _ = self.queue.push_back(lr);
+                    kept += 1;
                 }
             }
         }
         bank.set_underflow_irq(!self.queue.is_empty());
     }
 
+    /// What this vCPU holds of `intid`. `bank` is its list registers when it runs on the
+    /// calling pCPU; a remote vCPU's list registers cannot be read, only its queue.
+    pub fn held<B: LrBank>(&self, bank: Option<&B>, intid: IntId) -> Held {
+        let mut h = Held::default();
+        if let Some(q) = self.queue.iter().find(|q| q.intid() == intid) {
+            h.pending = true;
+            h.hw = q.is_hw();
+        }
+        if let Some(b) = bank {
+            for i in 0..b.count() {
+                let lr = b.read(i);
+                if lr.state() != LrState::Invalid && lr.intid() == intid {
+                    h.pending |= lr.is_pending();
+                    h.active |= lr.is_active();
+                    h.hw |= lr.is_hw();
+                }
+            }
+        }
+        h
+    }
+
+    /// Take back the pending and/or active state of `intid` (the guest cleared it, disabled it,
+    /// or retargeted it). Returns what there was.
+    pub fn take<B: LrBank>(
+        &mut self,
+        bank: Option<&mut B>,
+        intid: IntId,
+        pending: bool,
+        active: bool,
+    ) -> Held {
+        let mut h = Held::default();
+        if pending {
+            let n = self.queue.len();
+            for _ in 0..n {
+                if let Some(q) = self.queue.pop_front() {
+                    if q.intid() == intid {
+                        h.pending = true;
+                        h.hw |= q.is_hw();
+                    } else {
+                        let _ = self.queue.push_back(q);
+                    }
+                }
+            }
+        }
+        if let Some(b) = bank {
+            for i in 0..b.count() {
+                let lr = b.read(i);
+                if lr.state() == LrState::Invalid || lr.intid() != intid {
+                    continue;
+                }
+                h.pending |= pending && lr.is_pending();
+                h.active |= active && lr.is_active();
+                h.hw |= lr.is_hw();
+                b.write(i, lr.with_state(lr.is_pending() && !pending, lr.is_active() && !active));
+            }
+        }
+        h
+    }
+
+    /// Mark `intid` active in the list register holding it; false if none does.
+    pub fn activate(&mut self, bank: &mut impl LrBank, intid: IntId) -> bool {
+        for i in 0..bank.count() {
+            let lr = bank.read(i);
+            if lr.state() != LrState::Invalid && lr.intid() == intid {
+                bank.write(i, lr.with_state(lr.is_pending(), true));
+                return true;
+            }
+        }
+        false
+    }
+
     /// Does the guest have an interrupt waiting (in a list register or queued)? WFI must not
     /// sleep the pCPU then.
     pub fn has_pending(&self, bank: &impl LrBank) -> bool {
-        !self.queue.is_empty()
-            || (0..bank.count())
-                .any(|i| matches!(bank.read(i).state(), LrState::Pending | LrState::PendingActive))
+        !self.queue.is_empty() || (0..bank.count()).any(|i| bank.read(i).is_pending())
     }
 
     pub fn queued(&self) -> usize {
@@ -138,11 +222,15 @@ mod tests {
     use super::fake::FakeBank;
     use super::*;
 
+    fn sw(n: u32) -> Lr {
+        Lr::pending(IntId(n), 0x80, false, 0)
+    }
+
     #[test]
     fn fills_free_registers_then_queues() {
         let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
         for n in 0..6 {
-            v.inject(&mut b, IntId(32 + n), 0x80, false);
+            v.inject(&mut b, sw(32 + n));
         }
         assert_eq!(b.lrs.map(|l| l.intid().0), [32, 33, 34, 35]);
         assert_eq!(v.queued(), 2);
@@ -159,14 +247,14 @@ mod tests {
     #[test]
     fn pending_twice_is_merged() {
         let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
-        v.inject(&mut b, IntId(27), 0xA0, true);
-        v.inject(&mut b, IntId(27), 0xA0, true);
+        v.inject(&mut b, Lr::pending(IntId(27), 0xA0, true, 0));
+        v.inject(&mut b, Lr::pending(IntId(27), 0xA0, true, 0));
         assert_eq!(b.lrs.iter().filter(|l| l.state() == LrState::Pending).count(), 1);
         for n in 0..3 {
-            v.inject(&mut b, IntId(40 + n), 0x80, false);
+            v.inject(&mut b, sw(40 + n));
         }
-        v.inject(&mut b, IntId(50), 0x80, false);
-        v.inject(&mut b, IntId(50), 0x80, false);
+        v.inject(&mut b, sw(50));
+        v.inject(&mut b, sw(50));
         assert_eq!(v.queued(), 1);
     }
 
@@ -174,7 +262,7 @@ mod tests {
     fn flood_is_bounded_and_counted() {
         let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
         for n in 0..(4 + QUEUE as u32 + 10) {
-            v.inject(&mut b, IntId(32 + n), 0x80, false);
+            v.inject(&mut b, sw(32 + n));
         }
         assert_eq!(v.queued(), QUEUE);
         assert_eq!(v.dropped, 10);
@@ -184,9 +272,43 @@ mod tests {
     fn pending_view_for_wfi() {
         let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
         assert!(!v.has_pending(&b));
-        v.inject(&mut b, IntId(27), 0xA0, true);
+        v.inject(&mut b, Lr::pending(IntId(27), 0xA0, true, 0));
         assert!(v.has_pending(&b));
         b.lrs[0] = Lr(2 << 62 | 27); // active only: the guest is handling it
         assert!(!v.has_pending(&b));
+    }
+
+    #[test]
+    fn remote_posts_wait_for_a_refill() {
+        let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
+        assert!(v.post(sw(3)));
+        assert!(!v.post(sw(3)), "already queued");
+        assert!(v.held::<FakeBank>(None, IntId(3)).pending);
+        v.refill(&mut b);
+        assert_eq!(b.lrs[0].intid(), IntId(3));
+        // A copy still pending in a list register is not queued a second time.
+        assert!(v.post(sw(3)));
+        v.refill(&mut b);
+        assert_eq!(b.lrs.iter().filter(|l| l.intid() == IntId(3)).count(), 1);
+        assert_eq!(v.queued(), 0);
+    }
+
+    #[test]
+    fn take_and_activate() {
+        let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
+        v.inject(&mut b, sw(5));
+        assert!(v.activate(&mut b, IntId(5)));
+        assert_eq!(b.lrs[0].state(), LrState::PendingActive);
+        let h = v.take(Some(&mut b), IntId(5), true, false);
+        assert_eq!((h.pending, h.active), (true, false));
+        assert_eq!(b.lrs[0].state(), LrState::Active);
+        assert_eq!(v.held(Some(&b), IntId(5)), Held { pending: false, active: true, hw: false });
+        v.take(Some(&mut b), IntId(5), false, true);
+        assert_eq!(b.lrs[0], Lr(0));
+        assert!(!v.activate(&mut b, IntId(5)));
+        // Queued copies are taken too.
+        v.post(sw(6));
+        assert!(v.take(Some(&mut b), IntId(6), true, false).pending);
+        assert_eq!(v.queued(), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! Entry at EL2 with the MMU off: pick this pCPU's stack, zero .bss once, install the vectors,
 //! turn on the EL2 MMU, then wait for a vCPU to run. The boot CPU starts every VM's vCPU 0.
-use super::{el2, firmware, gicv3, uart};
+use super::{el2, firmware, gic, uart};
 use crate::machine::{self, CPU_VCPU, NUM_CPUS, STACK_SIZE, VMS};
 use crate::regs::FRAME_SIZE;
 use crate::{hv_println, vm};
@@ -68,12 +68,7 @@ static POWERED: [AtomicBool; NUM_CPUS] = [const { AtomicBool::new(false) }; NUM_
 
 extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     el2::init_mmu();
-    if gicv3::PRESENT {
-        if primary {
-            gicv3::init_distributor();
-        }
-        gicv3::init_cpu(cpu);
-    }
+    gic::init(cpu, primary);
     POWERED[cpu].store(true, Ordering::Release);
     if primary {
         banner();
@@ -98,10 +93,11 @@ fn banner() {
     for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {
         let state = core::mem::size_of::<vm::VmState>();
         hv_println!(
-            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {state} B run state",
+            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {} B vGIC, {state} B run state",
             v.name,
             s.tables,
-            s.devices
+            s.devices,
+            s.vgic
         );
     }
 }

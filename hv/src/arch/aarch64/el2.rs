@@ -29,9 +29,8 @@ pub fn init_mmu() {
 /// HCR_EL2 for guests: stage 2 on, EL1 is AArch64, physical IRQ/FIQ/SError come to EL2, SMC,
 /// WFI and implementation-defined registers trap, pointer-auth keys do not.
 fn hcr() -> u64 {
-    // WFI traps only where hv delivers interrupts: elsewhere nothing would wake a sleeping pCPU.
-    let twi = if super::gicv3::PRESENT { HCR_EL2::TWI::SET.value } else { 0 };
-    twi | (HCR_EL2::VM::Enable
+    (HCR_EL2::VM::Enable
+        + HCR_EL2::TWI::SET
         + HCR_EL2::SWIO::SET
         + HCR_EL2::FMO::EnableVirtualFIQ
         + HCR_EL2::IMO::EnableVirtualIRQ
@@ -47,9 +46,9 @@ fn hcr() -> u64 {
 /// Program the EL2 controls for vCPU `k` of `vm` and enter it at `entry` with x0 = `arg`.
 pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     HCR_EL2.set(hcr());
-    if super::gicv3::PRESENT {
-        super::gicv3::enable_virtual_interface();
-    }
+    super::gic::enable_virtual_interface();
+    // Interrupts posted to this vCPU before it first ran.
+    super::irq::resume();
     VTCR_EL2.set(VTCR);
     VTTBR_EL2.set(vm.vttbr);
     // MPIDR as the DTB's cpu `reg`: Aff0 = vCPU index, bit 31 RES1.

@@ -7,9 +7,6 @@ use crate::vgic::{Lr, LrBank};
 use aarch64_cpu::registers::*;
 use core::ptr::{read_volatile, write_volatile};
 
-/// True when the board's GIC is a v3; hv delivers interrupts to guests only there so far.
-pub const PRESENT: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
-
 const GICD_CTLR: usize = 0x0;
 const CTLR_RWP: u32 = 1 << 31;
 const CTLR_ENABLE_GRP1: u32 = 1 << 1;
@@ -21,10 +18,13 @@ const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
 const SGI_BASE: usize = 0x1_0000;
 const GICR_IGROUPR0: usize = SGI_BASE + 0x80;
 const GICR_ISENABLER0: usize = SGI_BASE + 0x100;
+const GICR_ICACTIVER0: usize = SGI_BASE + 0x380;
 const GICR_IPRIORITYR: usize = SGI_BASE + 0x400;
-
-/// Priority of the PPIs hv takes for its guests.
-const PRIORITY: u8 = 0x80;
+const GICD_IGROUPR: usize = 0x80;
+const GICD_ISENABLER: usize = 0x100;
+const GICD_ICACTIVER: usize = 0x380;
+const GICD_IPRIORITYR: usize = 0x400;
+const GICD_IROUTER: usize = 0x6000;
 
 fn bases() -> (usize, usize) {
     match BOARD.gic {
@@ -56,16 +56,16 @@ pub fn init_distributor() {
     while rd32(dist + GICD_CTLR) & CTLR_RWP != 0 {}
 }
 
-/// Wake this pCPU's redistributor, route the virtual-timer and maintenance PPIs to hv, and
+/// Wake this pCPU's redistributor, enable its private interrupts `intids` at `priority`, and
 /// turn on the system-register CPU interface with split priority drop and deactivation.
-pub fn init_cpu(cpu: usize) {
+pub fn init_cpu(cpu: usize, intids: &[u32], priority: u8) {
     let (_, redist) = bases();
     let rd = redist + cpu * GICR_STRIDE;
     wr32(rd + GICR_WAKER, rd32(rd + GICR_WAKER) & !WAKER_PROCESSOR_SLEEP);
     while rd32(rd + GICR_WAKER) & WAKER_CHILDREN_ASLEEP != 0 {}
     wr32(rd + GICR_IGROUPR0, u32::MAX);
-    for intid in [BOARD.timer_virt, BOARD.maintenance] {
-        wr8(rd + GICR_IPRIORITYR + intid as usize, PRIORITY);
+    for &intid in intids {
+        wr8(rd + GICR_IPRIORITYR + intid as usize, priority);
         wr32(rd + GICR_ISENABLER0, 1 << intid);
     }
     // SRE | DFB | DIB | Enable: system registers at EL2, and EL1 may use ICC_SRE_EL1.
@@ -84,6 +84,35 @@ pub fn init_cpu(cpu: usize) {
             one = in(reg) 1u64,
         )
     };
+}
+
+/// Route SPI `intid` (Group 1) to `pcpu` (Aff0) and enable it.
+pub fn route_spi(intid: u32, pcpu: usize, priority: u8) {
+    let (dist, _) = bases();
+    let (word, bit) = (4 * (intid as usize / 32), 1u32 << (intid % 32));
+    wr32(dist + GICD_IGROUPR + word, rd32(dist + GICD_IGROUPR + word) | bit);
+    wr8(dist + GICD_IPRIORITYR + intid as usize, priority);
+    // SAFETY: as for `rd32`; IROUTER<n> is a 64-bit register.
+    unsafe { write_volatile((dist + GICD_IROUTER + 8 * intid as usize) as *mut u64, pcpu as u64) };
+    wr32(dist + GICD_ISENABLER + word, bit);
+}
+
+/// Deactivate `intid` held back from a guest: a PPI in `pcpu`'s redistributor, an SPI in the
+/// distributor. Works from any pCPU.
+pub fn release(intid: u32, pcpu: usize, _this: usize) {
+    let (dist, redist) = bases();
+    if intid < 32 {
+        wr32(redist + pcpu * GICR_STRIDE + GICR_ICACTIVER0, 1 << intid);
+    } else {
+        wr32(dist + GICD_ICACTIVER + 4 * (intid as usize / 32), 1 << (intid % 32));
+    }
+}
+
+/// Send SGI `intid` to `pcpu` (Aff0 = index, Aff1-3 = 0 on the boards we support).
+pub fn send_sgi(intid: u32, pcpu: usize) {
+    let v = ((intid as u64 & 0xF) << 24) | (1u64 << pcpu);
+    // SAFETY: generates a physical SGI; no memory effects.
+    unsafe { core::arch::asm!("msr icc_sgi1r_el1, {}", "isb", in(reg) v) };
 }
 
 /// Acknowledge the highest-priority pending interrupt; 1020..=1023 mean none.

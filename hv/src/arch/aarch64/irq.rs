@@ -1,38 +1,99 @@
-//! Physical interrupts taken while a guest runs, and guest WFI. The virtual timer's PPI becomes
-//! a HW-linked virtual interrupt of the running vCPU (the guest's EOI deactivates it, no trap);
-//! the maintenance interrupt refills list registers from the vCPU's queue.
+//! Physical interrupts taken while a guest runs, virtual-interrupt delivery between pCPUs, and
+//! guest WFI. A hardware interrupt a VM owns (its virtual timer, a passthrough SPI) goes through
+//! the VM's virtual distributor and reaches the guest HW-linked, so the guest's EOI deactivates
+//! it with no trap. The maintenance interrupt and the kick SGI refill list registers.
 use super::cpu_id;
-use super::gicv3::{self, IchBank};
-use crate::machine::{BOARD, NUM_CPUS};
-use crate::vgic::VgicCpu;
-use hv_types::IntId;
+use super::gic::{self, Bank};
+use crate::machine::{BOARD, HW_SPIS, NUM_CPUS, VGIC, VMS};
+use crate::vgic::{Lr, VgicCpu};
+use crate::vm;
+use hv_mmio::{Delivery, Held, MmioCtx};
+use hv_types::{IntId, VmId};
 
-/// Priority the guest sees for the virtual timer.
-const VTIMER_PRIORITY: u8 = 0xA0;
+/// Each pCPU's vCPU list-register overflow queue. Other pCPUs post into it, hence the lock.
+static QUEUES: [spin::Mutex<VgicCpu>; NUM_CPUS] = [const { spin::Mutex::new(VgicCpu::new()) }; NUM_CPUS];
 
-/// Each pCPU's vCPU interrupt state (a lock, because later other pCPUs inject too).
-static VGIC: [spin::Mutex<VgicCpu>; NUM_CPUS] = [const { spin::Mutex::new(VgicCpu::new()) }; NUM_CPUS];
+/// The pCPU running vCPU `k` of `vm`.
+fn pcpu(vm: VmId, k: usize) -> Option<usize> {
+    VMS[vm.0].vcpus.get(k).map(|c| c.0)
+}
 
-/// Drain the physical CPU interface: acknowledge every pending interrupt and route it.
-pub fn handle() {
-    if !gicv3::PRESENT {
-        return;
+/// Make an interrupt pending for vCPU `k` of `vm`: straight into a list register when it runs
+/// here, else into its queue with a kick to its pCPU.
+pub fn deliver(vm: VmId, k: usize, d: Delivery) {
+    let Some(p) = pcpu(vm, k) else { return };
+    let lr = Lr::pending(IntId(d.intid), d.priority, d.hw, d.source);
+    if p == cpu_id() {
+        QUEUES[p].lock().inject(&mut Bank, lr);
+    } else if QUEUES[p].lock().post(lr) {
+        gic::kick(p);
     }
-    let mut vgic = VGIC[cpu_id()].lock();
-    loop {
-        let intid = gicv3::ack();
-        if intid >= 1020 {
-            break;
+}
+
+/// What vCPU `k` holds of `intid`; a vCPU on another pCPU shows only its queue.
+pub fn held(vm: VmId, k: usize, intid: u32) -> Held {
+    let Some(p) = pcpu(vm, k) else { return Held::default() };
+    let local = (p == cpu_id()).then_some(&Bank);
+    QUEUES[p].lock().held(local, IntId(intid))
+}
+
+pub fn take(vm: VmId, k: usize, intid: u32, pending: bool, active: bool) -> Held {
+    let Some(p) = pcpu(vm, k) else { return Held::default() };
+    let mut bank = Bank;
+    let local = (p == cpu_id()).then_some(&mut bank);
+    QUEUES[p].lock().take(local, IntId(intid), pending, active)
+}
+
+pub fn activate(vm: VmId, k: usize, intid: u32) -> bool {
+    pcpu(vm, k) == Some(cpu_id()) && QUEUES[cpu_id()].lock().activate(&mut Bank, IntId(intid))
+}
+
+pub fn release_hw(vm: VmId, k: usize, intid: u32) {
+    if let Some(p) = pcpu(vm, k) {
+        gic::release(intid, p, cpu_id());
+    }
+}
+
+/// Interrupt every other pCPU running a vCPU of `vm` (it stopped: they must leave it).
+pub fn kick_vm(vm: VmId) {
+    for c in VMS[vm.0].vcpus {
+        if c.0 != cpu_id() {
+            gic::kick(c.0);
         }
-        gicv3::priority_drop(intid);
+    }
+}
+
+/// The vCPU about to (re)enter the guest picks up what was posted while it was away.
+pub fn resume() {
+    QUEUES[cpu_id()].lock().refill(&mut Bank);
+}
+
+/// The owner of passthrough SPI `intid`.
+fn spi_owner(intid: u32) -> Option<VmId> {
+    HW_SPIS.iter().find(|s| s.0 == intid).map(|s| s.1)
+}
+
+/// Drain the physical CPU interface: acknowledge every pending interrupt and route it. True
+/// when this pCPU's VM has stopped (a kick from the vCPU that stopped it).
+pub fn handle(vm: VmId, k: usize, ctx: &mut impl MmioCtx) -> bool {
+    loop {
+        let iar = gic::ack();
+        let intid = iar & 0x3FF;
+        if intid >= 1020 {
+            return vm::is_stopped(vm);
+        }
+        gic::priority_drop(iar);
+        // A HW interrupt stays active until the guest deactivates its virtual twin (or hv
+        // releases it), so it cannot fire again meanwhile.
         if intid == BOARD.timer_virt {
-            // Stays active until the guest deactivates its virtual twin.
-            vgic.inject(&mut IchBank, IntId(intid), VTIMER_PRIORITY, true);
+            VGIC[vm.0].lock().fire(ctx, k, intid);
+        } else if let Some(owner) = spi_owner(intid) {
+            VGIC[owner.0].lock().fire(&mut super::trap::DevCtx { vm: owner, vcpu: 0 }, 0, intid);
         } else {
-            if intid == BOARD.maintenance {
-                vgic.refill(&mut IchBank);
+            gic::deactivate(iar);
+            if intid == gic::KICK || intid == BOARD.maintenance {
+                QUEUES[cpu_id()].lock().refill(&mut Bank);
             }
-            gicv3::deactivate(intid);
         }
     }
 }
@@ -41,7 +102,7 @@ pub fn handle() {
 /// interrupt wakes `wfi` even though hv runs with IRQs masked; it is taken as soon as the guest
 /// resumes.
 pub fn wait() {
-    if gicv3::PRESENT && !VGIC[cpu_id()].lock().has_pending(&IchBank) {
+    if !QUEUES[cpu_id()].lock().has_pending(&Bank) {
         aarch64_cpu::asm::wfi();
     }
 }

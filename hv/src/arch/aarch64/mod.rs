@@ -3,6 +3,8 @@ pub mod boot;
 pub mod el1;
 pub mod el2;
 pub mod firmware;
+pub mod gic;
+pub mod gicv2;
 pub mod gicv3;
 pub mod irq;
 pub mod trap;

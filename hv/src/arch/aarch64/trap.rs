@@ -1,40 +1,63 @@
 //! Exit handlers: decode why the guest stopped, serve it, and return to it. A guest can make
 //! hv refuse an access (an injected abort) or stop its own VM, never crash hv.
 use super::el1::ArchEl1;
-use super::{boot, cpu_id, firmware};
-use crate::exit::{self, Exit};
+use super::{boot, cpu_id, firmware, irq};
+use crate::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
 use crate::hypercall::{self, Outcome, Services, SmcccRegs};
 use crate::inject::{self, Fault};
-use crate::machine::{route_mmio, CPU_VCPU, VMS};
+use crate::machine::{route_mmio, CPU_VCPU, VGIC, VMS};
 use crate::mmio::{self, Bus};
 use crate::regs::{El1, GuestRegs};
 use crate::vm::{self, Stop};
 use crate::{console, hv_println};
 use aarch64_cpu::registers::*;
-use hv_mmio::{MmioCtx, MmioFault, MmioOp, Width};
+use hv_mmio::{Delivery, Held, MmioCtx, MmioFault, MmioOp, Width};
 use hv_types::{Ipa, VmId};
 
-/// Device context for one access: output to the VM's console.
-struct DevCtx {
-    vm: VmId,
+/// What a device access (or an interrupt) may ask of hv on behalf of vCPU `vcpu` of `vm`.
+pub(super) struct DevCtx {
+    pub vm: VmId,
+    pub vcpu: usize,
 }
 
 impl MmioCtx for DevCtx {
     fn console_write(&mut self, bytes: &[u8]) {
         console::vm_write(self.vm, bytes);
     }
-    /// No virtual interrupt controller yet: device lines have nowhere to go.
+    /// Devices reach this through `hv_mmio::Wired`, which turns lines into INTIDs.
     fn set_irq(&mut self, _line: usize, _level: bool) {}
+    fn vcpu(&self) -> usize {
+        self.vcpu
+    }
+    fn irq_deliver(&mut self, k: usize, d: Delivery) {
+        irq::deliver(self.vm, k, d)
+    }
+    fn irq_held(&mut self, k: usize, intid: u32) -> Held {
+        irq::held(self.vm, k, intid)
+    }
+    fn irq_take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
+        irq::take(self.vm, k, intid, pending, active)
+    }
+    fn irq_activate(&mut self, k: usize, intid: u32) -> bool {
+        irq::activate(self.vm, k, intid)
+    }
+    fn irq_level(&mut self, intid: u32, level: bool) {
+        VGIC[self.vm.0].lock().set_level(self, intid, level);
+    }
+    fn irq_release_hw(&mut self, k: usize, intid: u32) {
+        irq::release_hw(self.vm, k, intid)
+    }
 }
 
 struct VmBus {
     vm: VmId,
+    vcpu: usize,
 }
 
 impl Bus for VmBus {
     #[inline(always)]
     fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
-        route_mmio(self.vm, &mut DevCtx { vm: self.vm }, ipa, width, op)
+        route_mmio(self.vm, &mut DevCtx { vm: self.vm, vcpu: self.vcpu }, ipa, width, op)
     }
 }
 
@@ -58,9 +81,12 @@ impl Services for Vcpu {
     fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
         ArchEl1 { vm: &VMS[self.vm.0] }.read_guest(va, buf)
     }
-    /// Never returns here: the stopped vCPU's pCPU (or the machine) powers off.
+    /// Never returns here: the stopped vCPU's pCPU (or the machine) powers off, and the VM's
+    /// other pCPUs are kicked out of it.
     fn stop_vm(&mut self, status: u8) {
-        finish(vm::stop_vm(self.vm, status))
+        let stop = vm::stop_vm(self.vm, status);
+        irq::kick_vm(self.vm);
+        finish(stop)
     }
     fn stop_vcpu(&mut self) {
         finish(vm::stop_vcpu(self.vm, self.index))
@@ -99,7 +125,9 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Faul
             VMS[vm.0].name,
             ELR_EL1.get()
         );
-        finish(vm::stop_vm(vm, 255));
+        let stop = vm::stop_vm(vm, 255);
+        irq::kick_vm(vm);
+        finish(stop);
     }
 }
 
@@ -114,11 +142,9 @@ fn call(vm: VmId, index: usize, x: &mut SmcccRegs) {
 }
 
 /// The HVC fast path: an SMCCC call sees x0-x3 of the fast frame (see vectors.rs).
+/// A VM stopped by one vCPU kicks its others (`irq::kick_vm`), so the fast paths need not look.
 pub extern "C" fn hv_guest_hvc(x: &mut SmcccRegs) {
     let (vm, index) = current();
-    if vm::is_stopped(vm) {
-        finish(Stop::Already);
-    }
     call(vm, index, x);
 }
 
@@ -137,14 +163,11 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
     if (19..=29).contains(&reg) {
         return false;
     }
-    let (vm, _) = current();
-    if vm::is_stopped(vm) {
-        return false;
-    }
+    let (vm, vcpu) = current();
     let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
     // Only a store reads Rt; XZR (31) is not in the frame and reads as zero.
     let rt = if write { x.get(reg).copied().unwrap_or(0) } else { 0 };
-    match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
+    match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm, vcpu }) {
         None => return false,
         Some(Some(v)) => {
             if let Some(r) = x.get_mut(reg) {
@@ -177,7 +200,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         Exit::DataAbort(da) => {
             let far = FAR_EL2.get();
             let ipa = mmio::fault_ipa(HPFAR_EL2.get(), far);
-            match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
+            match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm, vcpu: index }) {
                 Ok(()) => return,
                 Err(f) => f,
             }
@@ -186,18 +209,38 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         Exit::Wfx { wfe } => {
             regs.elr += 4;
             if !wfe {
-                super::irq::wait();
+                irq::wait();
             }
             return;
         }
-        Exit::SysReg { .. } | Exit::Other { .. } => Fault::Undefined,
+        Exit::SysReg { iss } => {
+            let a = SysRegAccess::decode(iss);
+            match a.reg {
+                ICC_SGI1R_EL1 if !a.read => {
+                    let v = regs.get(a.rt);
+                    VGIC[vm.0].lock().sgi1r(&mut DevCtx { vm, vcpu: index }, index, v);
+                }
+                // Group 0 and other-security-state SGIs: the guest has neither, so WI.
+                ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 if !a.read => {}
+                _ => {
+                    inject_or_stop(regs, &mut el1, vm, Fault::Undefined);
+                    return;
+                }
+            }
+            regs.elr += 4;
+            return;
+        }
+        Exit::Other { .. } => Fault::Undefined,
     };
     inject_or_stop(regs, &mut el1, vm, fault);
 }
 
 /// A physical interrupt while the guest ran (HCR_EL2.IMO routes them to EL2).
 pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {
-    super::irq::handle();
+    let (vm, vcpu) = current();
+    if irq::handle(vm, vcpu, &mut DevCtx { vm, vcpu }) {
+        finish(Stop::Already);
+    }
 }
 
 /// An SError while the guest ran: it caused it (e.g. an external abort on a passthrough
@@ -205,7 +248,9 @@ pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {
 pub extern "C" fn hv_guest_serror(_regs: &mut GuestRegs) {
     let (vm, _) = current();
     hv_println!("hv: vm `{}` raised an SError (ESR_EL2 {:#x})", VMS[vm.0].name, ESR_EL2.get());
-    finish(vm::stop_vm(vm, 254));
+    let stop = vm::stop_vm(vm, 254);
+    irq::kick_vm(vm);
+    finish(stop);
 }
 
 /// An exception taken from EL2 itself: a hypervisor bug.

@@ -1,0 +1,135 @@
+//! The board's physical GIC, whichever version the description names, behind one set of calls
+//! so the interrupt path is written once. The version is a build-time constant: the other
+//! driver is never reached and the optimiser drops it.
+use super::{gicv2, gicv3};
+use crate::desc::GicDesc;
+use crate::machine::{BOARD, HW_SPIS, VMS};
+use crate::vgic::{Lr, LrBank};
+
+pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
+
+/// The physical SGI one pCPU sends another: "your vCPU has queued interrupts, or its VM has
+/// stopped". Guests never see physical SGIs, so any number would do.
+pub const KICK: u32 = 15;
+/// Priority of every interrupt hv takes; all equal, so none preempts another.
+const PRIORITY: u8 = 0x80;
+
+/// Bring up the GIC for pCPU `cpu`: the distributor and passthrough SPIs once (boot CPU), then
+/// this pCPU's kick SGI, virtual-timer and maintenance PPIs and its CPU interface.
+pub fn init(cpu: usize, primary: bool) {
+    let private = [KICK, BOARD.timer_virt, BOARD.maintenance];
+    if V3 {
+        if primary {
+            gicv3::init_distributor();
+        }
+        gicv3::init_cpu(cpu, &private, PRIORITY);
+    } else {
+        if primary {
+            gicv2::init_distributor();
+        }
+        gicv2::init_cpu(&private, PRIORITY);
+    }
+    if primary {
+        // Each passthrough SPI starts at its VM's vCPU 0 (the guest may retarget it).
+        for &(intid, vm) in &HW_SPIS {
+            let pcpu = VMS[vm.0].vcpus[0].0;
+            if V3 {
+                gicv3::route_spi(intid, pcpu, PRIORITY)
+            } else {
+                gicv2::route_spi(intid, pcpu, PRIORITY)
+            }
+        }
+    }
+}
+
+/// Acknowledge; the raw value goes back to `priority_drop`/`deactivate`.
+#[inline(always)]
+pub fn ack() -> u32 {
+    if V3 {
+        gicv3::ack()
+    } else {
+        gicv2::ack()
+    }
+}
+
+#[inline(always)]
+pub fn priority_drop(iar: u32) {
+    if V3 {
+        gicv3::priority_drop(iar)
+    } else {
+        gicv2::priority_drop(iar)
+    }
+}
+
+#[inline(always)]
+pub fn deactivate(iar: u32) {
+    if V3 {
+        gicv3::deactivate(iar)
+    } else {
+        gicv2::deactivate(iar)
+    }
+}
+
+/// Deactivate physical `intid`, held back from the vCPU on `pcpu`, from pCPU `this`.
+pub fn release(intid: u32, pcpu: usize, this: usize) {
+    if V3 {
+        gicv3::release(intid, pcpu, this)
+    } else {
+        gicv2::release(intid, pcpu, this)
+    }
+}
+
+/// Interrupt `pcpu` (see `KICK`).
+pub fn kick(pcpu: usize) {
+    if V3 {
+        gicv3::send_sgi(KICK, pcpu)
+    } else {
+        gicv2::send_sgi(KICK, pcpu)
+    }
+}
+
+pub fn enable_virtual_interface() {
+    if V3 {
+        gicv3::enable_virtual_interface()
+    } else {
+        gicv2::enable_virtual_interface()
+    }
+}
+
+/// This pCPU's list registers.
+pub struct Bank;
+
+impl LrBank for Bank {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        if V3 {
+            gicv3::IchBank.count()
+        } else {
+            gicv2::GichBank.count()
+        }
+    }
+    #[inline(always)]
+    fn read(&self, i: usize) -> Lr {
+        if V3 {
+            gicv3::IchBank.read(i)
+        } else {
+            gicv2::GichBank.read(i)
+        }
+    }
+    #[inline(always)]
+    fn write(&mut self, i: usize, lr: Lr) {
+        if V3 {
+            gicv3::IchBank.write(i, lr)
+        } else {
+            gicv2::GichBank.write(i, lr)
+        }
+    }
+    #[inline(always)]
+    fn set_underflow_irq(&mut self, on: bool) {
+        if V3 {
+            gicv3::IchBank.set_underflow_irq(on)
+        } else {
+            gicv2::GichBank.set_underflow_irq(on)
+        }
+    }
+}

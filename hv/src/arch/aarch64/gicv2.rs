@@ -1,0 +1,136 @@
+//! The physical GICv2 as hv drives it: the distributor once, each pCPU's banked interrupts and
+//! CPU interface (EOImode = 1, so a guest's HW-linked EOI deactivates), and the hypervisor
+//! interface (GICH list registers). The guest's GICC window is the GICV frame, mapped by stage 2,
+//! so guest acknowledges and EOIs never trap. Addresses come from the machine description.
+use crate::desc::GicDesc;
+use crate::machine::BOARD;
+use crate::vgic::{Lr, LrBank};
+use core::ptr::{read_volatile, write_volatile};
+
+const GICD_CTLR: usize = 0x0;
+const GICD_ISENABLER: usize = 0x100;
+const GICD_ICACTIVER: usize = 0x380;
+const GICD_IPRIORITYR: usize = 0x400;
+const GICD_ITARGETSR: usize = 0x800;
+const GICD_SGIR: usize = 0xF00;
+const GICC_CTLR: usize = 0x0;
+const GICC_PMR: usize = 0x4;
+const GICC_IAR: usize = 0xC;
+const GICC_EOIR: usize = 0x10;
+const GICC_DIR: usize = 0x1000;
+const GICH_HCR: usize = 0x0;
+const GICH_VTR: usize = 0x4;
+const GICH_VMCR: usize = 0x8;
+const GICH_LR: usize = 0x100;
+const HCR_EN: u32 = 1;
+const HCR_UIE: u32 = 1 << 1;
+/// EnableGrp0 | EnableGrp1 | EOImodeS | EOImodeNS: whichever view the GIC gives EL2, priority
+/// drop and deactivation are split.
+const GICC_CTLR_ON: u32 = 1 | (1 << 1) | (1 << 9) | (1 << 10);
+
+struct Frames {
+    dist: usize,
+    cpu: usize,
+    hyp: usize,
+}
+
+fn frames() -> Frames {
+    match BOARD.gic {
+        GicDesc::V2 { dist, cpu, hyp, .. } => {
+            Frames { dist: dist.0 as usize, cpu: cpu.0 as usize, hyp: hyp.0 as usize }
+        }
+        GicDesc::V3 { .. } => unreachable!("gicv2 used on a GICv3 board"),
+    }
+}
+
+fn rd32(addr: usize) -> u32 {
+    // SAFETY: `addr` is inside the GIC frames the description gives, identity-mapped as Device
+    // memory at EL2; GIC registers take aligned 32-bit accesses.
+    unsafe { read_volatile(addr as *const u32) }
+}
+
+fn wr32(addr: usize, v: u32) {
+    // SAFETY: as for `rd32`.
+    unsafe { write_volatile(addr as *mut u32, v) }
+}
+
+fn wr8(addr: usize, v: u8) {
+    // SAFETY: as for `rd32`; priority and target registers are byte-accessible.
+    unsafe { write_volatile(addr as *mut u8, v) }
+}
+
+/// Enable the distributor (boot CPU, once). Everything stays Group 0, signalled as IRQ.
+pub fn init_distributor() {
+    wr32(frames().dist + GICD_CTLR, 0b11);
+}
+
+/// Enable this pCPU's banked interrupts `intids` at `priority` and its CPU interface.
+pub fn init_cpu(intids: &[u32], priority: u8) {
+    let f = frames();
+    for &i in intids {
+        wr8(f.dist + GICD_IPRIORITYR + i as usize, priority);
+        wr32(f.dist + GICD_ISENABLER, 1 << i);
+    }
+    wr32(f.cpu + GICC_PMR, 0xFF);
+    wr32(f.cpu + GICC_CTLR, GICC_CTLR_ON);
+}
+
+/// Route SPI `intid` to `pcpu` and enable it.
+pub fn route_spi(intid: u32, pcpu: usize, priority: u8) {
+    let f = frames();
+    wr8(f.dist + GICD_IPRIORITYR + intid as usize, priority);
+    wr8(f.dist + GICD_ITARGETSR + intid as usize, 1 << pcpu);
+    wr32(f.dist + GICD_ISENABLER + 4 * (intid as usize / 32), 1 << (intid % 32));
+}
+
+/// Acknowledge: the full IAR (an SGI carries its source CPU), 1020..=1023 when none.
+pub fn ack() -> u32 {
+    rd32(frames().cpu + GICC_IAR)
+}
+
+pub fn priority_drop(iar: u32) {
+    wr32(frames().cpu + GICC_EOIR, iar);
+}
+
+pub fn deactivate(iar: u32) {
+    wr32(frames().cpu + GICC_DIR, iar);
+}
+
+/// Deactivate `intid` held back from a guest. Private interrupts are banked, so only the pCPU
+/// that owns one can (its vCPU is the only one that sees it on GICv2).
+pub fn release(intid: u32, pcpu: usize, this: usize) {
+    if intid >= 32 || pcpu == this {
+        wr32(frames().dist + GICD_ICACTIVER + 4 * (intid as usize / 32), 1 << (intid % 32));
+    }
+}
+
+/// Send SGI `intid` to `pcpu`.
+pub fn send_sgi(intid: u32, pcpu: usize) {
+    wr32(frames().dist + GICD_SGIR, (1 << (16 + pcpu)) | (intid & 0xF));
+}
+
+/// Enable the virtual CPU interface for the vCPU about to run on this pCPU.
+pub fn enable_virtual_interface() {
+    let h = frames().hyp;
+    wr32(h + GICH_VMCR, 0);
+    wr32(h + GICH_HCR, HCR_EN);
+}
+
+/// This pCPU's list registers (GICH_LR<n>, translated to the common layout).
+pub struct GichBank;
+
+impl LrBank for GichBank {
+    fn count(&self) -> usize {
+        (rd32(frames().hyp + GICH_VTR) as usize & 0x3F) + 1
+    }
+    fn read(&self, i: usize) -> Lr {
+        Lr::from_v2(rd32(frames().hyp + GICH_LR + 4 * i))
+    }
+    fn write(&mut self, i: usize, lr: Lr) {
+        wr32(frames().hyp + GICH_LR + 4 * i, lr.to_v2());
+    }
+    fn set_underflow_irq(&mut self, on: bool) {
+        let h = frames().hyp + GICH_HCR;
+        wr32(h, if on { HCR_EN | HCR_UIE } else { HCR_EN });
+    }
+}

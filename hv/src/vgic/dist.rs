@@ -1,0 +1,480 @@
+//! A VM's virtual GIC distributor (GICv2 or GICv3 programming model), with its vCPUs' private
+//! state. Guest-visible state lives here, per VM and per vCPU; delivery goes through the
+//! hardware list registers (see lines.rs). Reserved and unimplemented registers are RAZ/WI, as
+//! the GIC architecture says of reserved space.
+use super::lines::{self, byte, Op, Route, View, Word};
+use super::redist::VGicr;
+use hv_mmio::{MmioCtx, MmioDevice, MmioFault, MmioOp, Width};
+
+/// INTIDs each VM's virtual GIC implements: SGIs, PPIs and 96 SPIs (INTID 32..=127).
+pub const LINES: usize = 128;
+const WORDS: usize = LINES / 32;
+/// ARM as the implementer, product 0, revision 0.
+pub const IIDR: u32 = 0x43B;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    V2,
+    V3,
+}
+
+const CTLR_V2_ENABLE: u32 = 1;
+/// GICv3, single security state: EnableGrp1 (bit 1); ARE and DS read as one.
+const CTLR_V3_GRP1: u32 = 1 << 1;
+const CTLR_V3_ARE: u32 = 1 << 4;
+const CTLR_V3_DS: u32 = 1 << 6;
+const IROUTER_IRM: u64 = 1 << 31;
+
+// Array lengths are literals (the derive reads them): WORDS, LINES / 4, LINES / 16, LINES.
+const _: () = assert!(WORDS == 4 && LINES == 128);
+
+/// The registers of the distributor. For the set/clear pairs, the set field holds the state of
+/// the SPIs (word 0 is per vCPU, in `cpus`) and the clear twin has none of its own.
+#[derive(MmioDevice)]
+#[mmio(size = 0x1_0000, compatible = ["arm,gic-400"], unmapped = RazWi)]
+pub struct VGicd<const N: usize> {
+    #[reg(offset = 0x000, read = Self::read_ctlr, write = Self::write_ctlr)]
+    ctlr: u32,
+    #[reg(offset = 0x004, read_only)]
+    typer: u32,
+    #[reg(offset = 0x008, read_only)]
+    iidr: u32,
+    #[reg(offset = 0x080, read = Self::read_group, write = Self::ignore)]
+    igroupr: [u32; 4],
+    #[reg(offset = 0x100, read = Self::read_enable, write = Self::write_isenabler)]
+    isenabler: [u32; 4],
+    #[reg(offset = 0x180, read = Self::read_enable, write = Self::write_icenabler)]
+    icenabler: [u32; 4],
+    #[reg(offset = 0x200, read = Self::read_pending, write = Self::write_ispendr)]
+    ispendr: [u32; 4],
+    #[reg(offset = 0x280, read = Self::read_pending, write = Self::write_icpendr)]
+    icpendr: [u32; 4],
+    #[reg(offset = 0x300, read = Self::read_active, write = Self::write_isactiver)]
+    isactiver: [u32; 4],
+    #[reg(offset = 0x380, read = Self::read_active, write = Self::write_icactiver)]
+    icactiver: [u32; 4],
+    #[reg(offset = 0x400, read = Self::read_priority, write = Self::write_priority, widths(8, 32))]
+    ipriorityr: [u32; 32],
+    /// GICv2 only (GICv3 routes with `irouter`).
+    #[reg(offset = 0x800, read = Self::read_targets, write = Self::write_targets, widths(8, 32))]
+    itargetsr: [u32; 32],
+    #[reg(offset = 0xC00, read = Self::read_cfg, write = Self::write_cfg)]
+    icfgr: [u32; 8],
+    /// GICv2 software-generated interrupts (write-only).
+    #[reg(offset = 0xF00, read = Self::zero, write = Self::write_sgir)]
+    sgir: u32,
+    /// GICv2: clear / set SGI pending state, a byte per SGI, a bit per source vCPU.
+    #[reg(offset = 0xF10, read = Self::read_sgi_pending, write = Self::write_cpendsgir, widths(8, 32))]
+    cpendsgir: [u32; 4],
+    #[reg(offset = 0xF20, read = Self::read_sgi_pending, write = Self::write_spendsgir, widths(8, 32))]
+    spendsgir: [u32; 4],
+    /// GICv3 only; entries below INTID 32 are reserved.
+    #[reg(offset = 0x6000, read = Self::read_router, write = Self::write_router, widths(32, 64))]
+    irouter: [u64; 128],
+    #[reg(offset = 0xFFE8, read_only)]
+    pidr2: u32,
+    version: Version,
+    /// vCPUs of the VM (the first `n` of `cpus`).
+    n: usize,
+    /// SPIs backed by the same physical INTID (passthrough devices).
+    hw_spis: [u32; WORDS],
+    /// Private interrupts of each vCPU.
+    cpus: [VGicr; N],
+}
+
+impl<const N: usize> VGicd<N> {
+    /// A reset distributor for `vcpus` (1..=N) vCPUs. `hw_spis` and `hw_ppis` name (as INTID
+    /// bits) the interrupts hardware delivers: passthrough SPIs and the virtual timer.
+    pub const fn new(version: Version, vcpus: usize, hw_spis: [u32; WORDS], hw_ppis: u32) -> Self {
+        assert!(vcpus >= 1 && vcpus <= N && N <= 8, "a GIC names at most 8 CPUs by target bits");
+        let pidr2 = match version {
+            Version::V2 => 0x2B,
+            Version::V3 => 0x3B,
+        };
+        let mut cpus = [VGicr::new(0, vcpus, hw_ppis, pidr2); N];
+        let mut k = 0;
+        while k < N {
+            cpus[k] = VGicr::new(k, vcpus, hw_ppis, pidr2);
+            k += 1;
+        }
+        // GICv3 reports 10 INTID bits (IDbits = 9); both report the lines and, for GICv2, CPUs.
+        let v3_bits = if matches!(version, Version::V3) { 9 << 19 } else { 0 };
+        VGicd {
+            ctlr: 0,
+            typer: v3_bits | (((vcpus as u32 - 1) & 7) << 5) | (WORDS as u32 - 1),
+            iidr: IIDR,
+            igroupr: [0; WORDS],
+            isenabler: [0; WORDS],
+            icenabler: [0; WORDS],
+            ispendr: [0; WORDS],
+            icpendr: [0; WORDS],
+            isactiver: [0; WORDS],
+            icactiver: [0; WORDS],
+            ipriorityr: [0; LINES / 4],
+            // GICv2 SPIs start out aimed at vCPU 0, so a uniprocessor guest works untouched.
+            itargetsr: [0x0101_0101; LINES / 4],
+            icfgr: [0; LINES / 16],
+            sgir: 0,
+            cpendsgir: [0; 4],
+            spendsgir: [0; 4],
+            irouter: [0; LINES],
+            pidr2,
+            version,
+            n: vcpus,
+            hw_spis,
+            cpus,
+        }
+    }
+
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// A guest access to the distributor frame by vCPU `ctx.vcpu()`.
+    pub fn access<C: MmioCtx>(
+        &mut self,
+        ctx: &mut C,
+        offset: usize,
+        width: Width,
+        op: MmioOp,
+    ) -> Result<u64, MmioFault> {
+        let k = ctx.vcpu().min(self.n - 1);
+        if self.version == Version::V2 {
+            // Byte writes to the banked priority words merge with the caller's bank.
+            self.ipriorityr[..8].copy_from_slice(self.cpus[k].priorities());
+        }
+        hv_mmio::access(self, ctx, offset, width, op)
+    }
+
+    /// A guest access to the redistributor of vCPU `k` (GICv3).
+    pub fn access_redist<C: MmioCtx>(
+        &mut self,
+        ctx: &mut C,
+        k: usize,
+        offset: usize,
+        width: Width,
+        op: MmioOp,
+    ) -> Result<u64, MmioFault> {
+        match self.cpus[..self.n].get_mut(k) {
+            Some(r) => hv_mmio::access(r, ctx, offset, width, op),
+            None => Ok(0), // beyond the last redistributor: reserved, RAZ/WI
+        }
+    }
+
+    fn on(&self) -> bool {
+        self.ctlr
+            & match self.version {
+                Version::V2 => CTLR_V2_ENABLE,
+                Version::V3 => CTLR_V3_GRP1,
+            }
+            != 0
+    }
+
+    /// Where SPI `intid` goes, as the guest programmed it.
+    fn route(&self, intid: u32) -> Route {
+        let i = intid as usize;
+        let vcpu = match self.version {
+            Version::V2 => {
+                let t = byte(self.itargetsr[i / 4], intid);
+                (t != 0).then(|| t.trailing_zeros() as usize).filter(|&k| k < self.n)
+            }
+            Version::V3 => {
+                let r = self.irouter[i];
+                if r & IROUTER_IRM != 0 {
+                    Some(0)
+                } else {
+                    (r & 0xFF_0000_FF00 == 0).then_some((r & 0xFF) as usize).filter(|&k| k < self.n)
+                }
+            }
+        };
+        Route {
+            vcpu,
+            priority: byte(self.ipriorityr[i / 4], intid),
+            hw: self.hw_spis[i / 32] & (1 << (i % 32)) != 0,
+            source: 0,
+        }
+    }
+
+    /// Perform `op` on the SPIs set in `mask` of word `w` (>= 1).
+    fn op<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, mask: u32, op: Op) {
+        let on = self.on();
+        let this = &*self;
+        let routes: [Route; 32] = core::array::from_fn(|b| this.route((w * 32 + b) as u32));
+        let mut word = Word {
+            enabled: &mut self.isenabler[w],
+            pending: &mut self.ispendr[w],
+            active: &mut self.isactiver[w],
+        };
+        lines::apply(ctx, &mut word, (w * 32) as u32, mask, op, on, |i| routes[i as usize % 32]);
+    }
+
+    /// Set/clear register word `w`: word 0 is the caller's private interrupts on GICv2 and
+    /// RAZ/WI on GICv3 (where the redistributor has them).
+    fn word_op<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, mask: u32, op: Op) {
+        match (w, self.version) {
+            (0, Version::V2) => {
+                let k = ctx.vcpu().min(self.n - 1);
+                self.cpus[k].op(ctx, mask, op)
+            }
+            (0, Version::V3) => {}
+            _ => self.op(ctx, w, mask, op),
+        }
+    }
+
+    fn word_view<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, which: View) -> u32 {
+        match (w, self.version) {
+            (0, Version::V2) => {
+                let k = ctx.vcpu().min(self.n - 1);
+                self.cpus[k].view(ctx, which)
+            }
+            (0, Version::V3) => 0,
+            _ => {
+                let latched = if which == View::Pending { self.ispendr[w] } else { self.isactiver[w] };
+                let routes: [Route; 32] = core::array::from_fn(|b| self.route((w * 32 + b) as u32));
+                lines::view(ctx, latched, (w * 32) as u32, which, |i| routes[i as usize % 32])
+            }
+        }
+    }
+
+    /// A hardware interrupt owned by this VM fired: a passthrough SPI, or a PPI of vCPU `k`.
+    pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, k: usize, intid: u32) {
+        match intid {
+            0..=31 => {
+                if let Some(c) = self.cpus[..self.n].get_mut(k) {
+                    c.fire(ctx, intid)
+                }
+            }
+            _ if (intid as usize) < LINES => {
+                self.op(ctx, intid as usize / 32, 1 << (intid % 32), Op::SetPending)
+            }
+            _ => {}
+        }
+    }
+
+    /// An emulated device's SPI `intid` changed level: raise it, or withdraw it while it is
+    /// still only pending.
+    pub fn set_level<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32, level: bool) {
+        if (32..LINES as u32).contains(&intid) {
+            let op = if level { Op::SetPending } else { Op::ClearPending };
+            self.op(ctx, intid as usize / 32, 1 << (intid % 32), op);
+        }
+    }
+
+    /// GICv3 ICC_SGI1R_EL1 written by vCPU `sender`: TargetList 15:0, Aff1 23:16, INTID 27:24,
+    /// Aff2 39:32, IRM 40, RS 47:44, Aff3 55:48. vCPU k has Aff0 = k and no higher affinity.
+    pub fn sgi1r<C: MmioCtx>(&mut self, ctx: &mut C, sender: usize, v: u64) {
+        let intid = ((v >> 24) & 0xF) as u32;
+        let targets = if v & (1 << 40) != 0 {
+            !(1u32 << sender)
+        } else if v & 0xFF_F0FF_00FF_0000 == 0 {
+            (v & 0xFFFF) as u32
+        } else {
+            0 // a cluster this VM does not have
+        };
+        self.send_sgi(ctx, sender, intid, targets);
+    }
+
+    fn send_sgi<C: MmioCtx>(&mut self, ctx: &mut C, sender: usize, intid: u32, targets: u32) {
+        for k in 0..self.n {
+            if targets & (1 << k) != 0 {
+                self.cpus[k].send_sgi(ctx, intid, sender);
+            }
+        }
+    }
+
+    fn zero<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+        0
+    }
+    fn ignore<C: MmioCtx>(&mut self, _: &mut C, _: usize, _: u32) {}
+
+    fn read_ctlr<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+        match self.version {
+            Version::V2 => self.ctlr,
+            Version::V3 => self.ctlr | CTLR_V3_ARE | CTLR_V3_DS,
+        }
+    }
+
+    fn write_ctlr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        let was = self.on();
+        self.ctlr = v & match self.version {
+            Version::V2 => CTLR_V2_ENABLE,
+            Version::V3 => CTLR_V3_GRP1,
+        };
+        let on = self.on();
+        for c in &mut self.cpus {
+            c.group_on = on;
+        }
+        if on && !was {
+            for c in &mut self.cpus {
+                c.sweep(ctx);
+            }
+            for w in 1..WORDS {
+                let latched = self.ispendr[w];
+                self.op(ctx, w, latched, Op::SetPending);
+            }
+        }
+    }
+
+    /// GICv2 guests use Group 0 (RAZ); GICv3 guests are all Group 1 (RAO).
+    fn read_group<C: MmioCtx>(&mut self, _: &mut C, _: usize) -> u32 {
+        match self.version {
+            Version::V2 => 0,
+            Version::V3 => u32::MAX,
+        }
+    }
+
+    fn read_enable<C: MmioCtx>(&mut self, ctx: &mut C, w: usize) -> u32 {
+        match (w, self.version) {
+            (0, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].enabled(),
+            (0, Version::V3) => 0,
+            _ => self.isenabler[w],
+        }
+    }
+    fn write_isenabler<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+        self.word_op(ctx, w, v, Op::Enable);
+    }
+    fn write_icenabler<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+        self.word_op(ctx, w, v, Op::Disable);
+    }
+    fn read_pending<C: MmioCtx>(&mut self, ctx: &mut C, w: usize) -> u32 {
+        self.word_view(ctx, w, View::Pending)
+    }
+    fn write_ispendr<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+        // SGIs are made pending through GICD_SGIR / ICC_SGI1R_EL1, not here.
+        let v = if w == 0 { v & !0xFFFF } else { v };
+        self.word_op(ctx, w, v, Op::SetPending);
+    }
+    fn write_icpendr<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+        let v = if w == 0 { v & !0xFFFF } else { v };
+        self.word_op(ctx, w, v, Op::ClearPending);
+    }
+    fn read_active<C: MmioCtx>(&mut self, ctx: &mut C, w: usize) -> u32 {
+        self.word_view(ctx, w, View::Active)
+    }
+    fn write_isactiver<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+        self.word_op(ctx, w, v, Op::SetActive);
+    }
+    fn write_icactiver<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+        self.word_op(ctx, w, v, Op::ClearActive);
+    }
+
+    fn read_priority<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+        match (i, self.version) {
+            (0..8, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].priorities()[i],
+            (0..8, Version::V3) => 0,
+            _ => self.ipriorityr[i],
+        }
+    }
+    fn write_priority<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+        match (i, self.version) {
+            (0..8, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].priorities()[i] = v,
+            (0..8, Version::V3) => {}
+            _ => self.ipriorityr[i] = v,
+        }
+    }
+
+    fn read_targets<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+        match (i, self.version) {
+            (_, Version::V3) => 0,
+            // Banked, read-only: each private interrupt targets the reading vCPU.
+            (0..8, Version::V2) => 0x0101_0101 << ctx.vcpu().min(self.n - 1),
+            _ => self.itargetsr[i],
+        }
+    }
+    fn write_targets<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+        if self.version == Version::V3 || i < 8 {
+            return;
+        }
+        // Only vCPUs that exist can be targets.
+        let exist = 0x0101_0101 * ((1u32 << self.n) - 1);
+        self.itargetsr[i] = v & exist;
+        // A latched interrupt may have gained a target.
+        let w = i / 8;
+        let mask = self.ispendr[w] & (0xF << ((i % 8) * 4));
+        self.op(ctx, w, mask, Op::SetPending);
+    }
+
+    fn read_cfg<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+        match (i, self.version) {
+            (0 | 1, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].icfgr(i),
+            (0 | 1, Version::V3) => 0,
+            _ => self.icfgr[i],
+        }
+    }
+    /// SPIs' Int_config bits (odd bits) are writable; the rest read as written by reset.
+    fn write_cfg<C: MmioCtx>(&mut self, _: &mut C, i: usize, v: u32) {
+        if i >= 2 {
+            self.icfgr[i] = v & 0xAAAA_AAAA;
+        }
+    }
+
+    /// GICD_SGIR: TargetListFilter 25:24, CPUTargetList 23:16, INTID 3:0.
+    fn write_sgir<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        if self.version == Version::V3 {
+            return;
+        }
+        let me = ctx.vcpu().min(self.n - 1);
+        let targets = match (v >> 24) & 3 {
+            0 => (v >> 16) & 0xFF,
+            1 => !(1 << me),
+            2 => 1 << me,
+            _ => 0,
+        };
+        self.send_sgi(ctx, me, v & 0xF, targets);
+    }
+
+    /// Byte n of word i: SGI 4i+n, with the bit of the vCPU that sent its pending instance.
+    fn read_sgi_pending<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+        if self.version == Version::V3 {
+            return 0;
+        }
+        let k = ctx.vcpu().min(self.n - 1);
+        let pending = self.cpus[k].view(ctx, View::Pending);
+        (0..4u32)
+            .filter(|b| pending & (1 << (4 * i as u32 + b)) != 0)
+            .map(|b| (1u32 << self.cpus[k].route(4 * i as u32 + b).source) << (8 * b))
+            .sum()
+    }
+    fn write_cpendsgir<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+        self.sgi_pending(ctx, i, v, false);
+    }
+    fn write_spendsgir<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+        self.sgi_pending(ctx, i, v, true);
+    }
+    /// One pending instance per SGI is kept, so any source bit sets or clears it.
+    fn sgi_pending<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32, set: bool) {
+        if self.version == Version::V3 {
+            return;
+        }
+        let k = ctx.vcpu().min(self.n - 1);
+        for b in 0..4 {
+            let sources = (v >> (8 * b)) & 0xFF;
+            let intid = 4 * i as u32 + b;
+            if sources == 0 {
+                continue;
+            }
+            if set {
+                self.cpus[k].send_sgi(ctx, intid, sources.trailing_zeros() as usize);
+            } else {
+                self.cpus[k].op(ctx, 1 << intid, Op::ClearPending);
+            }
+        }
+    }
+
+    fn read_router<C: MmioCtx>(&mut self, _: &mut C, i: usize) -> u64 {
+        if self.version == Version::V3 && i >= 32 {
+            self.irouter[i]
+        } else {
+            0
+        }
+    }
+    fn write_router<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u64) {
+        if self.version == Version::V2 || i < 32 {
+            return;
+        }
+        // Interrupt_Routing_Mode and Aff3/2/1/0 are kept; the rest is RES0.
+        self.irouter[i] = v & 0xFF_0000_80FF_FFFF;
+        let mask = self.ispendr[i / 32] & (1 << (i % 32));
+        self.op(ctx, i / 32, mask, Op::SetPending);
+    }
+}

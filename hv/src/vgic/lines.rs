@@ -1,0 +1,137 @@
+//! The state machine behind every set/clear register pair of a virtual GIC (enable, pending,
+//! active), for 32 INTIDs at a time. Interrupts that can be delivered go to a vCPU at once
+//! (`MmioCtx::irq_deliver`); the rest stay latched here until they can. Once delivered, the
+//! vCPU's list registers (or its queue) hold the truth, so reads merge both.
+use hv_mmio::{Delivery, MmioCtx};
+
+/// The operation a set/clear register write performs on each bit written as 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Enable,
+    Disable,
+    SetPending,
+    ClearPending,
+    SetActive,
+    ClearActive,
+}
+
+/// Which state a read returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Pending,
+    Active,
+}
+
+/// One word (32 INTIDs) of latched state, borrowed from a distributor or redistributor.
+pub struct Word<'a> {
+    pub enabled: &'a mut u32,
+    pub pending: &'a mut u32,
+    pub active: &'a mut u32,
+}
+
+/// Where and how one INTID is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The target vCPU, `None` when the guest routed it nowhere that exists.
+    pub vcpu: Option<usize>,
+    pub priority: u8,
+    /// Backed by the same physical INTID (virtual timer, passthrough SPI).
+    pub hw: bool,
+    /// Sender of an SGI.
+    pub source: u8,
+}
+
+fn bits(v: u32) -> impl Iterator<Item = u32> {
+    (0..32).filter(move |b| v & (1 << b) != 0)
+}
+
+/// Apply `op` to each INTID `base + b` for the bits `b` set in `mask`. `on`: the distributor
+/// forwards interrupts (its group is enabled).
+pub fn apply<C: MmioCtx>(
+    ctx: &mut C,
+    w: &mut Word,
+    base: u32,
+    mask: u32,
+    op: Op,
+    on: bool,
+    route: impl Fn(u32) -> Route,
+) {
+    for b in bits(mask) {
+        let (m, intid) = (1u32 << b, base + b);
+        let r = route(intid);
+        match op {
+            Op::Enable => *w.enabled |= m,
+            Op::Disable => {
+                *w.enabled &= !m;
+                // A disabled interrupt stays pending but is not forwarded: take it back.
+                if r.vcpu.is_some_and(|k| ctx.irq_take(k, intid, true, false).pending) {
+                    *w.pending |= m;
+                }
+            }
+            Op::SetPending => *w.pending |= m,
+            Op::ClearPending => {
+                let latched = *w.pending & m != 0;
+                *w.pending &= !m;
+                let taken = r.vcpu.is_some_and(|k| ctx.irq_take(k, intid, true, false).pending);
+                if r.hw && (latched || taken) {
+                    ctx.irq_release_hw(r.vcpu.unwrap_or(0), intid);
+                }
+            }
+            Op::SetActive => {
+                if !r.vcpu.is_some_and(|k| ctx.irq_activate(k, intid)) {
+                    *w.active |= m;
+                }
+            }
+            Op::ClearActive => {
+                *w.active &= !m;
+                if let Some(k) = r.vcpu {
+                    let h = ctx.irq_take(k, intid, false, true);
+                    if h.active && h.hw {
+                        ctx.irq_release_hw(k, intid);
+                    }
+                }
+            }
+        }
+        deliver_if_ready(ctx, w, intid, m, on, r);
+    }
+}
+
+/// Forward a latched interrupt if it is pending, enabled and not active.
+pub fn deliver_if_ready<C: MmioCtx>(ctx: &mut C, w: &mut Word, intid: u32, m: u32, on: bool, r: Route) {
+    if !on || *w.pending & m == 0 || *w.enabled & m == 0 || *w.active & m != 0 {
+        return;
+    }
+    if let Some(k) = r.vcpu {
+        *w.pending &= !m;
+        ctx.irq_deliver(k, Delivery { intid, priority: r.priority, hw: r.hw, source: r.source });
+    }
+}
+
+/// The pending or active bits of 32 INTIDs: latched here, or held by the target vCPU.
+pub fn view<C: MmioCtx>(
+    ctx: &mut C,
+    latched: u32,
+    base: u32,
+    which: View,
+    route: impl Fn(u32) -> Route,
+) -> u32 {
+    let mut v = latched;
+    for b in 0..32 {
+        let intid = base + b;
+        if let Some(k) = route(intid).vcpu {
+            let h = ctx.irq_held(k, intid);
+            if match which {
+                View::Pending => h.pending,
+                View::Active => h.active,
+            } {
+                v |= 1 << b;
+            }
+        }
+    }
+    v
+}
+
+/// Byte `i` of a priority or target register word.
+pub const fn byte(word: u32, i: u32) -> u8 {
+    (word >> (8 * (i % 4))) as u8
+}

@@ -1,0 +1,174 @@
+//! One vCPU's private interrupts (SGIs 0-15, PPIs 16-31). On GICv3 this is the vCPU's emulated
+//! redistributor (RD_base and SGI_base frames); on GICv2 the distributor shows the same state
+//! as its banked first words.
+use super::lines::{self, byte, Op, Route, View, Word};
+use hv_mmio::{MmioCtx, MmioDevice};
+
+/// GICR_TYPER.Last: the highest redistributor in the guest's region.
+const TYPER_LAST: u64 = 1 << 4;
+const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
+const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
+/// GICR_ICFGR0/1: SGIs are edge-triggered, PPIs level (fixed, read-only).
+const ICFGR_SGI_EDGE: u32 = 0xAAAA_AAAA;
+
+/// The `isenabler0`, `ispendr0` and `isactiver0` fields hold the enabled bits and the latched
+/// pending and active bits. Their clear twins (`icenabler0`, ...) have no state of their own:
+/// they read the same as the set register and write-1-to-clear it.
+#[derive(MmioDevice, Clone, Copy)]
+#[mmio(size = 0x2_0000, compatible = ["arm,gic-v3"], unmapped = RazWi)]
+pub struct VGicr {
+    /// EnableLPIs is RES0 without LPIs.
+    #[reg(offset = 0x0000, read_only)]
+    ctlr: u32,
+    #[reg(offset = 0x0004, read_only)]
+    iidr: u32,
+    #[reg(offset = 0x0008, read_only, widths(32, 64))]
+    typer: u64,
+    #[reg(offset = 0x0014, write = Self::write_waker)]
+    waker: u32,
+    #[reg(offset = 0xFFE8, read_only)]
+    pidr2: u32,
+    /// Every interrupt is Group 1 (non-secure); RAO/WI.
+    #[reg(offset = 0x1_0080, read_only)]
+    igroupr0: u32,
+    #[reg(offset = 0x1_0100, read = Self::read_enable, write = Self::write_isenabler)]
+    isenabler0: u32,
+    #[reg(offset = 0x1_0180, read = Self::read_enable, write = Self::write_icenabler)]
+    icenabler0: u32,
+    #[reg(offset = 0x1_0200, read = Self::read_pending, write = Self::write_ispendr)]
+    ispendr0: u32,
+    #[reg(offset = 0x1_0280, read = Self::read_pending, write = Self::write_icpendr)]
+    icpendr0: u32,
+    #[reg(offset = 0x1_0300, read = Self::read_active, write = Self::write_isactiver)]
+    isactiver0: u32,
+    #[reg(offset = 0x1_0380, read = Self::read_active, write = Self::write_icactiver)]
+    icactiver0: u32,
+    #[reg(offset = 0x1_0400, widths(8, 32))]
+    ipriorityr: [u32; 8],
+    #[reg(offset = 0x1_0C00, read_only)]
+    icfgr: [u32; 2],
+    /// This vCPU's index in its VM.
+    index: u8,
+    /// The distributor forwards interrupts (GICD_CTLR's group enable), mirrored here.
+    pub(super) group_on: bool,
+    /// PPIs backed by the same physical INTID (the virtual timer).
+    hw_ppis: u32,
+    /// Sender of each SGI's latest pending instance.
+    sgi_source: [u8; 16],
+}
+
+impl VGicr {
+    /// vCPU `index` of `vcpus`; `hw_ppis` are the PPIs (as INTID bits) hardware delivers.
+    pub const fn new(index: usize, vcpus: usize, hw_ppis: u32, pidr2: u32) -> Self {
+        let last = if index + 1 == vcpus { TYPER_LAST } else { 0 };
+        VGicr {
+            ctlr: 0,
+            iidr: super::dist::IIDR,
+            // Affinity (Aff0 = vCPU index, as VMPIDR_EL2 says) and processor number.
+            typer: ((index as u64) << 32) | ((index as u64) << 8) | last,
+            waker: WAKER_PROCESSOR_SLEEP | WAKER_CHILDREN_ASLEEP,
+            pidr2,
+            igroupr0: u32::MAX,
+            isenabler0: 0,
+            icenabler0: 0,
+            ispendr0: 0,
+            icpendr0: 0,
+            isactiver0: 0,
+            icactiver0: 0,
+            ipriorityr: [0; 8],
+            icfgr: [ICFGR_SGI_EDGE, 0],
+            index: index as u8,
+            group_on: false,
+            hw_ppis,
+            sgi_source: [0; 16],
+        }
+    }
+
+    fn write_waker<C: MmioCtx>(&mut self, _: &mut C, v: u32) {
+        // ChildrenAsleep follows ProcessorSleep at once: there is nothing to quiesce.
+        let sleep = v & WAKER_PROCESSOR_SLEEP;
+        self.waker = sleep | if sleep != 0 { WAKER_CHILDREN_ASLEEP } else { 0 };
+    }
+
+    /// How private INTID `intid` (< 32) of this vCPU is delivered.
+    pub fn route(&self, intid: u32) -> Route {
+        Route {
+            vcpu: Some(self.index as usize),
+            priority: byte(self.ipriorityr[intid as usize / 4], intid),
+            hw: self.hw_ppis & (1 << intid) != 0,
+            source: if intid < 16 { self.sgi_source[intid as usize] } else { 0 },
+        }
+    }
+
+    /// Perform `op` on the private INTIDs set in `mask`.
+    pub fn op<C: MmioCtx>(&mut self, ctx: &mut C, mask: u32, op: Op) {
+        let on = self.group_on;
+        let me = *self;
+        let mut w =
+            Word { enabled: &mut self.isenabler0, pending: &mut self.ispendr0, active: &mut self.isactiver0 };
+        lines::apply(ctx, &mut w, 0, mask, op, on, |i| me.route(i));
+    }
+
+    /// Read the pending or active view of the private INTIDs.
+    pub fn view<C: MmioCtx>(&mut self, ctx: &mut C, which: View) -> u32 {
+        let latched = if which == View::Pending { self.ispendr0 } else { self.isactiver0 };
+        let me = *self;
+        lines::view(ctx, latched, 0, which, |i| me.route(i))
+    }
+
+    /// SGI `intid` from vCPU `source`.
+    pub fn send_sgi<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32, source: usize) {
+        self.sgi_source[intid as usize & 15] = source as u8;
+        self.op(ctx, 1 << (intid & 15), Op::SetPending);
+    }
+
+    /// A hardware PPI fired for this vCPU: forward it, or latch it (its physical twin stays
+    /// active, so it cannot fire again before the guest can take it).
+    pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32) {
+        self.op(ctx, 1 << (intid & 31), Op::SetPending);
+    }
+
+    /// Retry latched interrupts (the distributor was just enabled).
+    pub fn sweep<C: MmioCtx>(&mut self, ctx: &mut C) {
+        let latched = self.ispendr0;
+        self.op(ctx, latched, Op::SetPending);
+    }
+
+    pub fn enabled(&self) -> u32 {
+        self.isenabler0
+    }
+    pub fn priorities(&mut self) -> &mut [u32; 8] {
+        &mut self.ipriorityr
+    }
+    pub fn icfgr(&self, i: usize) -> u32 {
+        self.icfgr[i]
+    }
+
+    fn read_enable<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+        self.isenabler0
+    }
+    fn write_isenabler<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.op(ctx, v, Op::Enable);
+    }
+    fn write_icenabler<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.op(ctx, v, Op::Disable);
+    }
+    fn read_pending<C: MmioCtx>(&mut self, ctx: &mut C) -> u32 {
+        self.view(ctx, View::Pending)
+    }
+    fn write_ispendr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.op(ctx, v, Op::SetPending);
+    }
+    fn write_icpendr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.op(ctx, v, Op::ClearPending);
+    }
+    fn read_active<C: MmioCtx>(&mut self, ctx: &mut C) -> u32 {
+        self.view(ctx, View::Active)
+    }
+    fn write_isactiver<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.op(ctx, v, Op::SetActive);
+    }
+    fn write_icactiver<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.op(ctx, v, Op::ClearActive);
+    }
+}

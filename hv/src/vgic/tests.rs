@@ -1,0 +1,181 @@
+//! Host tests of the virtual GIC: guest register accesses against a fake hypervisor whose vCPUs
+//! all have visible list registers.
+extern crate std;
+use super::dist::{VGicd, Version};
+use super::lr::{Lr, LrState};
+use super::vcpu::fake::FakeBank;
+use super::vcpu::VgicCpu;
+use hv_mmio::{Delivery, Held, MmioCtx, MmioOp, Width};
+use hv_types::IntId;
+use std::vec::Vec;
+
+#[derive(Default)]
+struct Fake {
+    me: usize,
+    cpus: [(VgicCpu, FakeBank); 2],
+    released: Vec<(usize, u32)>,
+}
+
+impl MmioCtx for Fake {
+    fn console_write(&mut self, _: &[u8]) {}
+    fn set_irq(&mut self, _: usize, _: bool) {}
+    fn vcpu(&self) -> usize {
+        self.me
+    }
+    fn irq_deliver(&mut self, k: usize, d: Delivery) {
+        let (v, b) = &mut self.cpus[k];
+        v.inject(b, Lr::pending(IntId(d.intid), d.priority, d.hw, d.source));
+    }
+    fn irq_held(&mut self, k: usize, intid: u32) -> Held {
+        let (v, b) = &self.cpus[k];
+        v.held(Some(b), IntId(intid))
+    }
+    fn irq_take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
+        let (v, b) = &mut self.cpus[k];
+        v.take(Some(b), IntId(intid), pending, active)
+    }
+    fn irq_activate(&mut self, k: usize, intid: u32) -> bool {
+        let (v, b) = &mut self.cpus[k];
+        v.activate(b, IntId(intid))
+    }
+    fn irq_release_hw(&mut self, k: usize, intid: u32) {
+        self.released.push((k, intid));
+    }
+}
+
+impl Fake {
+    fn lrs(&self, k: usize) -> Vec<(u32, LrState, u8)> {
+        self.cpus[k]
+            .1
+            .lrs
+            .iter()
+            .filter(|l| l.state() != LrState::Invalid)
+            .map(|l| (l.0 as u32 & 0x1FFF, l.state(), l.priority()))
+            .collect()
+    }
+}
+
+fn w32(g: &mut VGicd<2>, c: &mut Fake, off: usize, v: u32) {
+    g.access(c, off, Width::B32, MmioOp::Write(v as u64)).unwrap();
+}
+fn r32(g: &mut VGicd<2>, c: &mut Fake, off: usize) -> u32 {
+    g.access(c, off, Width::B32, MmioOp::Read).unwrap() as u32
+}
+fn rw32(g: &mut VGicd<2>, c: &mut Fake, k: usize, off: usize, v: u32) {
+    g.access_redist(c, k, off, Width::B32, MmioOp::Write(v as u64)).unwrap();
+}
+fn rr32(g: &mut VGicd<2>, c: &mut Fake, k: usize, off: usize) -> u32 {
+    g.access_redist(c, k, off, Width::B32, MmioOp::Read).unwrap() as u32
+}
+
+const SGI: usize = 0x1_0000;
+
+#[test]
+fn gicv3_sgi_through_redistributor_state() {
+    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 1 << 27), Fake::default());
+    assert_eq!(r32(&mut g, &mut c, 0xFFE8) >> 4 & 0xF, 3, "PIDR2.ArchRev");
+    assert_eq!(rr32(&mut g, &mut c, 1, 0x8) & 0x10, 0x10, "vCPU 1's redistributor is the last");
+    w32(&mut g, &mut c, 0x0, 0x2);
+    // SGI 5 enabled on vCPU 0 at priority 0x90 (byte write), sent to itself.
+    rw32(&mut g, &mut c, 0, SGI + 0x100, 1 << 5);
+    g.access_redist(&mut c, 0, SGI + 0x405, Width::B8, MmioOp::Write(0x90)).unwrap();
+    g.sgi1r(&mut c, 0, 5 << 24 | 1);
+    assert_eq!(c.lrs(0), [(5, LrState::Pending, 0x90)]);
+    assert_eq!(rr32(&mut g, &mut c, 0, SGI + 0x200), 1 << 5, "ISPENDR0 sees the list register");
+    rw32(&mut g, &mut c, 0, SGI + 0x280, 1 << 5);
+    assert!(c.lrs(0).is_empty(), "ICPENDR0 takes it back");
+    // Broadcast (IRM) reaches the other vCPU only, and only once it enables the SGI.
+    g.sgi1r(&mut c, 0, 1 << 40 | 3 << 24);
+    assert!(c.lrs(1).is_empty());
+    assert_eq!(rr32(&mut g, &mut c, 1, SGI + 0x200), 1 << 3, "latched while disabled");
+    rw32(&mut g, &mut c, 1, SGI + 0x100, 1 << 3);
+    assert_eq!(c.lrs(1), [(3, LrState::Pending, 0)]);
+    assert!(c.lrs(0).is_empty());
+}
+
+#[test]
+fn spi_enable_pending_active_round_trip() {
+    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 0), Fake::default());
+    // SPI 40 routed to vCPU 1, made pending while disabled: latched, visible, not delivered.
+    g.access(&mut c, 0x6000 + 8 * 40, Width::B64, MmioOp::Write(1)).unwrap();
+    w32(&mut g, &mut c, 0x0, 0x2);
+    w32(&mut g, &mut c, 0x204, 1 << 8);
+    assert_eq!(r32(&mut g, &mut c, 0x204), 1 << 8);
+    assert!(c.lrs(1).is_empty());
+    // Set active while pending: still not delivered (active interrupts are not signalled again).
+    w32(&mut g, &mut c, 0x304, 1 << 8);
+    w32(&mut g, &mut c, 0x104, 1 << 8);
+    assert_eq!(r32(&mut g, &mut c, 0x104), 1 << 8);
+    assert_eq!(r32(&mut g, &mut c, 0x304), 1 << 8);
+    assert!(c.lrs(1).is_empty());
+    // Deactivate: now it goes to vCPU 1.
+    w32(&mut g, &mut c, 0x384, 1 << 8);
+    assert_eq!(c.lrs(1), [(40, LrState::Pending, 0)]);
+    assert_eq!(r32(&mut g, &mut c, 0x304), 0);
+    // Disable takes it back into the distributor; clearing pending drops it.
+    w32(&mut g, &mut c, 0x184, 1 << 8);
+    assert!(c.lrs(1).is_empty());
+    assert_eq!(r32(&mut g, &mut c, 0x204), 1 << 8);
+    w32(&mut g, &mut c, 0x284, 1 << 8);
+    assert_eq!(r32(&mut g, &mut c, 0x204), 0);
+}
+
+#[test]
+fn gicv2_banked_registers_sgir_and_source() {
+    let (mut g, mut c) = (VGicd::<2>::new(Version::V2, 2, [0; 4], 1 << 27), Fake::default());
+    assert_eq!(r32(&mut g, &mut c, 0x4) & 0xE0, 1 << 5, "TYPER.CPUNumber = 2 CPUs");
+    w32(&mut g, &mut c, 0x0, 1);
+    c.me = 1;
+    w32(&mut g, &mut c, 0x100, 1 << 7); // vCPU 1 enables SGI 7 in its bank
+    g.access(&mut c, 0x407, Width::B8, MmioOp::Write(0xA8)).unwrap();
+    assert_eq!(r32(&mut g, &mut c, 0x800), 0x0202_0202, "banked ITARGETSR names the reader");
+    c.me = 0;
+    assert_eq!(r32(&mut g, &mut c, 0x100), 0, "vCPU 0's bank is separate");
+    assert_eq!(r32(&mut g, &mut c, 0x404) >> 24, 0, "and so are its priorities");
+    w32(&mut g, &mut c, 0xF00, 1 << 24 | 7); // "all but me" from vCPU 0
+    assert_eq!(c.lrs(1), [(7, LrState::Pending, 0xA8)], "source vCPU 0 in bits 12:10");
+    c.me = 1;
+    c.cpus[1].1.retire(0);
+    w32(&mut g, &mut c, 0xF00, 2 << 24 | 7); // "only me" from vCPU 1
+    assert_eq!(c.lrs(1), [(1 << 10 | 7, LrState::Pending, 0xA8)]);
+    // SPI targets: only existing vCPUs stick.
+    w32(&mut g, &mut c, 0x800 + 40, 0xFFFF_FFFF);
+    assert_eq!(r32(&mut g, &mut c, 0x800 + 40), 0x0303_0303);
+}
+
+#[test]
+fn hardware_timer_is_latched_then_released() {
+    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 1 << 27), Fake::default());
+    w32(&mut g, &mut c, 0x0, 0x2);
+    g.fire(&mut c, 0, 27); // the guest has not enabled it yet
+    assert!(c.lrs(0).is_empty());
+    rw32(&mut g, &mut c, 0, SGI + 0x100, 1 << 27);
+    let lr = c.cpus[0].1.lrs[0];
+    assert!(lr.is_hw() && lr.intid() == IntId(27), "delivered HW-linked once enabled");
+    rw32(&mut g, &mut c, 0, SGI + 0x280, 1 << 27);
+    assert_eq!(c.released, [(0, 27)], "cleared before the guest took it: physical deactivated");
+}
+
+#[test]
+fn garbage_everywhere_is_survivable_and_reserved_space_is_raz_wi() {
+    for version in [Version::V2, Version::V3] {
+        let (mut g, mut c) = (VGicd::<2>::new(version, 2, [0; 4], 1 << 27), Fake::default());
+        for off in (0..0x1_0000).step_by(4) {
+            let _ = g.access(&mut c, off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
+            let _ = g.access_redist(&mut c, off & 1, off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
+            let _ = g.access_redist(&mut c, 1, 0x1_0000 + off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
+        }
+        for off in (0..0x1_0000).step_by(4) {
+            let _ = g.access(&mut c, off, Width::B32, MmioOp::Read);
+        }
+        for reserved in [0x10, 0x7C, 0xF04, 0xF30, 0x5000, 0xFFFC] {
+            assert_eq!(
+                g.access(&mut c, reserved, Width::B32, MmioOp::Read),
+                Ok(0),
+                "{version:?} {reserved:#x}"
+            );
+        }
+        assert_eq!(rr32(&mut g, &mut c, 0, 0x20), 0);
+        assert!(c.cpus.iter().all(|(v, _)| v.queued() <= super::vcpu::QUEUE));
+    }
+}
