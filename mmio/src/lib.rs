@@ -99,8 +99,11 @@ pub trait MmioCtx {
     fn vcpu(&self) -> usize {
         0
     }
-    /// Make `intid` pending for `vcpu`: put it in a list register or queue it there.
-    fn irq_deliver(&mut self, _vcpu: usize, _irq: Delivery) {}
+    /// Make `intid` pending for `vcpu`: put it in a list register or queue it there. False when
+    /// there is no room: the caller keeps it pending and hv retries when room frees up.
+    fn irq_deliver(&mut self, _vcpu: usize, _irq: Delivery) -> bool {
+        false
+    }
     /// What `vcpu` holds of `intid` (delivered, not yet retired).
     fn irq_held(&mut self, _vcpu: usize, _intid: u32) -> Held {
         Held::default()

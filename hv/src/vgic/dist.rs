@@ -305,13 +305,19 @@ impl<const N: usize> VGicd<N> {
             c.group_on = on;
         }
         if on && !was {
-            for c in &mut self.cpus {
-                c.sweep(ctx);
-            }
-            for w in 1..WORDS {
-                let latched = self.ispendr[w];
-                self.op(ctx, w, latched, Op::SetPending);
-            }
+            self.sweep(ctx);
+        }
+    }
+
+    /// Retry every latched interrupt (the distributor was enabled, or a vCPU's queue that had
+    /// refused deliveries has room again).
+    pub fn sweep<C: MmioCtx>(&mut self, ctx: &mut C) {
+        for c in &mut self.cpus[..self.n] {
+            c.sweep(ctx);
+        }
+        for w in 1..WORDS {
+            let latched = self.ispendr[w];
+            self.op(ctx, w, latched, Op::SetPending);
         }
     }
 

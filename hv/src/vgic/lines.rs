@@ -102,8 +102,9 @@ pub fn deliver_if_ready<C: MmioCtx>(ctx: &mut C, w: &mut Word, intid: u32, m: u3
         return;
     }
     if let Some(k) = r.vcpu {
-        *w.pending &= !m;
-        ctx.irq_deliver(k, Delivery { intid, priority: r.priority, hw: r.hw, source: r.source });
+        if ctx.irq_deliver(k, Delivery { intid, priority: r.priority, hw: r.hw, source: r.source }) {
+            *w.pending &= !m;
+        }
     }
 }
 

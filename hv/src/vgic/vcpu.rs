@@ -6,9 +6,9 @@ use super::lr::{Lr, LrState};
 use hv_mmio::Held;
 use hv_types::IntId;
 
-/// Interrupts a vCPU can have waiting beyond its list registers. More than this many distinct
-/// pending INTIDs at once is dropped with a count; an interrupt already pending is not queued
-/// twice.
+/// Interrupts a vCPU can have waiting beyond its list registers. An interrupt already pending
+/// is not queued twice; beyond this many, delivery is refused and the virtual distributor keeps
+/// the interrupt pending until a refill makes room (nothing is lost).
 pub const QUEUE: usize = 32;
 
 /// The list registers of the pCPU running this vCPU.
@@ -25,8 +25,8 @@ pub trait LrBank {
 /// Pending virtual interrupts of one vCPU that are not in a list register yet.
 pub struct VgicCpu {
     queue: heapless::Deque<Lr, QUEUE>,
-    /// Interrupts dropped because the queue was full (a misbehaving or flooded guest).
-    pub dropped: u32,
+    /// Deliveries refused because the queue was full (a flooded vCPU), for the closing report.
+    pub refused: u32,
 }
 
 impl Default for VgicCpu {
@@ -37,11 +37,12 @@ impl Default for VgicCpu {
 
 impl VgicCpu {
     pub const fn new() -> Self {
-        VgicCpu { queue: heapless::Deque::new(), dropped: 0 }
+        VgicCpu { queue: heapless::Deque::new(), refused: 0 }
     }
 
-    /// Make `lr` (a pending interrupt) pending for the guest on this pCPU.
-    pub fn inject(&mut self, bank: &mut impl LrBank, lr: Lr) {
+    /// Make `lr` (a pending interrupt) pending for the guest on this pCPU; false if there is no
+    /// room for it.
+    pub fn inject(&mut self, bank: &mut impl LrBank, lr: Lr) -> bool {
         let mut free = None;
         for i in 0..bank.count() {
             let cur = bank.read(i);
@@ -50,30 +51,33 @@ impl VgicCpu {
                     free.get_or_insert(i);
                 }
                 // Already pending: interrupts are level-merged, nothing to add.
-                LrState::Pending | LrState::PendingActive if cur.intid() == lr.intid() => return,
+                LrState::Pending | LrState::PendingActive if cur.intid() == lr.intid() => return true,
                 _ => {}
             }
         }
         match free {
-            Some(i) => bank.write(i, lr),
+            Some(i) => {
+                bank.write(i, lr);
+                true
+            }
             None => {
-                self.post(lr);
                 bank.set_underflow_irq(true);
+                self.post(lr).is_some()
             }
         }
     }
 
     /// Queue `lr` without touching list registers (the sender is another pCPU, which then kicks
-    /// this one). False if it was already queued or had to be dropped.
-    pub fn post(&mut self, lr: Lr) -> bool {
+    /// this one). `Some(true)`: newly queued; `Some(false)`: already queued; `None`: full.
+    pub fn post(&mut self, lr: Lr) -> Option<bool> {
         if self.queue.iter().any(|q| q.intid() == lr.intid()) {
-            return false;
+            return Some(false);
         }
-        let pushed = self.queue.push_back(lr).is_ok();
-        if !pushed {
-            self.dropped += 1;
+        if self.queue.push_back(lr).is_err() {
+            self.refused += 1;
+            return None;
         }
-        pushed
+        Some(true)
     }
 
     /// Move queued interrupts into free list registers (maintenance interrupt, kick, resume).
@@ -259,13 +263,11 @@ mod tests {
     }
 
     #[test]
-    fn flood_is_bounded_and_counted() {
+    fn flood_is_bounded_and_refused() {
         let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
-        for n in 0..(4 + QUEUE as u32 + 10) {
-            v.inject(&mut b, sw(32 + n));
-        }
-        assert_eq!(v.queued(), QUEUE);
-        assert_eq!(v.dropped, 10);
+        let accepted = (0..(4 + QUEUE as u32 + 10)).filter(|n| v.inject(&mut b, sw(32 + n))).count();
+        assert_eq!((accepted, v.queued(), v.refused), (4 + QUEUE, QUEUE, 10));
+        assert!(v.inject(&mut b, sw(32)), "one already pending is merged, not refused");
     }
 
     #[test]
@@ -281,13 +283,13 @@ mod tests {
     #[test]
     fn remote_posts_wait_for_a_refill() {
         let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
-        assert!(v.post(sw(3)));
-        assert!(!v.post(sw(3)), "already queued");
+        assert_eq!(v.post(sw(3)), Some(true));
+        assert_eq!(v.post(sw(3)), Some(false), "already queued");
         assert!(v.held::<FakeBank>(None, IntId(3)).pending);
         v.refill(&mut b);
         assert_eq!(b.lrs[0].intid(), IntId(3));
         // A copy still pending in a list register is not queued a second time.
-        assert!(v.post(sw(3)));
+        assert_eq!(v.post(sw(3)), Some(true));
         v.refill(&mut b);
         assert_eq!(b.lrs.iter().filter(|l| l.intid() == IntId(3)).count(), 1);
         assert_eq!(v.queued(), 0);

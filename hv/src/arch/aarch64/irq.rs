@@ -4,9 +4,10 @@
 //! it with no trap. The maintenance interrupt and the kick SGI refill list registers.
 use super::cpu_id;
 use super::gic::{self, Bank};
-use crate::machine::{BOARD, HW_SPIS, NUM_CPUS, VGIC, VMS};
+use crate::machine::{BOARD, HW_SPIS, NUM_CPUS, NUM_VMS, VGIC, VMS};
 use crate::vgic::{Lr, VgicCpu};
 use crate::vm;
+use core::sync::atomic::{AtomicBool, Ordering};
 use hv_mmio::{Delivery, Held, MmioCtx};
 use hv_types::{IntId, VmId};
 
@@ -18,16 +19,28 @@ fn pcpu(vm: VmId, k: usize) -> Option<usize> {
     VMS[vm.0].vcpus.get(k).map(|c| c.0)
 }
 
+/// A delivery to one of the VM's vCPUs was refused (queue full): the virtual distributor kept
+/// it pending, and the next refill sweeps the distributor again.
+static REFUSED: [AtomicBool; NUM_VMS] = [const { AtomicBool::new(false) }; NUM_VMS];
+
 /// Make an interrupt pending for vCPU `k` of `vm`: straight into a list register when it runs
-/// here, else into its queue with a kick to its pCPU.
-pub fn deliver(vm: VmId, k: usize, d: Delivery) {
-    let Some(p) = pcpu(vm, k) else { return };
+/// here, else into its queue with a kick to its pCPU. False if its queue is full.
+pub fn deliver(vm: VmId, k: usize, d: Delivery) -> bool {
+    let Some(p) = pcpu(vm, k) else { return false };
     let lr = Lr::pending(IntId(d.intid), d.priority, d.hw, d.source);
-    if p == cpu_id() {
-        QUEUES[p].lock().inject(&mut Bank, lr);
-    } else if QUEUES[p].lock().post(lr) {
-        gic::kick(p);
+    let ok = if p == cpu_id() {
+        QUEUES[p].lock().inject(&mut Bank, lr)
+    } else {
+        let posted = QUEUES[p].lock().post(lr);
+        if posted == Some(true) {
+            gic::kick(p);
+        }
+        posted.is_some()
+    };
+    if !ok {
+        REFUSED[vm.0].store(true, Ordering::Release);
     }
+    ok
 }
 
 /// What vCPU `k` holds of `intid`; a vCPU on another pCPU shows only its queue.
@@ -93,6 +106,9 @@ pub fn handle(vm: VmId, k: usize, ctx: &mut impl MmioCtx) -> bool {
             gic::deactivate(iar);
             if intid == gic::KICK || intid == BOARD.maintenance {
                 QUEUES[cpu_id()].lock().refill(&mut Bank);
+                if REFUSED[vm.0].swap(false, Ordering::AcqRel) {
+                    VGIC[vm.0].lock().sweep(ctx);
+                }
             }
         }
     }

@@ -29,7 +29,7 @@ impl MmioCtx for DevCtx {
     fn vcpu(&self) -> usize {
         self.vcpu
     }
-    fn irq_deliver(&mut self, k: usize, d: Delivery) {
+    fn irq_deliver(&mut self, k: usize, d: Delivery) -> bool {
         irq::deliver(self.vm, k, d)
     }
     fn irq_held(&mut self, k: usize, intid: u32) -> Held {
