@@ -5,7 +5,7 @@ use crate::images::{self, ImageSource};
 use crate::layout;
 use crate::model::*;
 use crate::raw;
-use hv_types::{CpuId, IntId, Ipa, IrqClass, Pa, VmId};
+use hv_types::{CpuId, IntId, Ipa, IrqClass, Pa, VmId, VGIC_INTIDS};
 use std::collections::HashMap;
 
 const BLOCK_2M: u64 = 0x20_0000;
@@ -290,6 +290,10 @@ fn vm(
         vcpus.push(CpuId(c as usize));
     }
     let mut ipas = Claims::new();
+    // Every VM sees a virtual GIC at the board's GIC addresses.
+    for (what, r) in vgic_windows(&b.gic, vcpus.len()) {
+        ipas.claim(d, "board.gic", what.to_string(), r);
+    }
     let mut ram = Vec::new();
     for (k, w) in v.ram.iter().enumerate() {
         let wp = format!("{p}.ram.{k}");
@@ -353,6 +357,7 @@ fn vm(
                 let irq = irq.map(|r| {
                     let ip = format!("{dp}.irq");
                     let id = irq_to_intid(d, &ip, r, IrqClass::Spi);
+                    check_vgic_range(d, &ip, id);
                     if let Some(o) = irqs.insert(id, ip.clone()) {
                         d.clash(
                             &ip,
@@ -395,6 +400,7 @@ fn vm(
                     );
                 }
                 for id in &bd.irqs {
+                    check_vgic_range(d, &format!("{dp}.dev"), *id);
                     if let Some(o) = irqs.insert(*id, format!("board.devices.{bi}.irqs")) {
                         d.clash(
                             &format!("{dp}.dev"),
@@ -418,6 +424,34 @@ fn vm(
     let image =
         ImageModel { bin: Default::default(), mem_size: 0, load: Ipa(0), entry: Ipa(0), initrd: None };
     Vm { id: VmId(i), name: v.name.clone(), vcpus, ram, image, dtb, emulated, passthrough }
+}
+
+/// The windows a VM's virtual GIC decodes (or, for the GICv2 CPU interface, maps).
+fn vgic_windows(gic: &Gic, vcpus: usize) -> Vec<(&'static str, Region)> {
+    match *gic {
+        Gic::V3 { dist, redist } => vec![
+            ("the virtual GIC distributor", Region { base: dist.0, size: GICD_SIZE }),
+            ("the virtual GIC redistributors", Region { base: redist.0, size: GICR_STRIDE * vcpus as u64 }),
+        ],
+        Gic::V2 { dist, cpu, .. } => vec![
+            ("the virtual GIC distributor", Region { base: dist.0, size: GICD_SIZE }),
+            ("the virtual GIC CPU interface", Region { base: cpu.0, size: GICC_SIZE }),
+        ],
+    }
+}
+
+/// A VM's interrupts must exist in its virtual GIC.
+fn check_vgic_range(d: &mut Diags, path: &str, id: IntId) {
+    if id.0 >= VGIC_INTIDS {
+        d.err(
+            path,
+            format!(
+                "INTID {} is beyond the {VGIC_INTIDS} INTIDs a VM's virtual GIC implements (SPIs go up to Spi({}))",
+                id.0,
+                VGIC_INTIDS - 33
+            ),
+        );
+    }
 }
 
 pub fn page_round(r: Region) -> Region {

@@ -125,4 +125,16 @@ fn generated_dtb_parses() {
     assert_eq!(fdt.chosen().stdout().unwrap().name, "pl011@9000000");
     assert_eq!(fdt.chosen().bootargs(), Some("console=ttyAMA0"));
     assert_eq!(fdt.find_node("/psci").unwrap().property("method").unwrap().as_str(), Some("hvc"));
+    // The virtual GIC at the board's addresses (one redistributor for one vCPU), the timer's
+    // PPIs from the description, and the UART's SPI.
+    let gic = fdt.find_compatible(&["arm,gic-v3"]).unwrap();
+    let reg: Vec<_> = gic.reg().unwrap().map(|r| (r.starting_address as u64, r.size.unwrap())).collect();
+    assert_eq!(reg, [(0x0800_0000, 0x1_0000), (0x080A_0000, 0x2_0000)]);
+    let cells = |n: fdt::node::FdtNode, p: &str| -> Vec<u32> {
+        n.property(p).unwrap().value.chunks(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())).collect()
+    };
+    let timer = fdt.find_compatible(&["arm,armv8-timer"]).unwrap();
+    assert_eq!(cells(timer, "interrupts"), [1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4]);
+    assert_eq!(cells(uart, "interrupts"), [0, 1, 4]);
+    assert_eq!(cells(fdt.find_node("/").unwrap(), "interrupt-parent"), cells(gic, "phandle"));
 }

@@ -123,22 +123,28 @@ pub trait MmioCtx {
     fn irq_release_hw(&mut self, _vcpu: usize, _intid: u32) {}
 }
 
-/// The context one device sees: its interrupt lines wired to the INTIDs its VM's description
-/// gives it. Generated routing wraps the hypervisor's context in it per device.
-pub struct Wired<'a, C> {
-    pub ctx: &'a mut C,
+/// The INTIDs a device's lines are wired to, as a type: codegen emits one per device, so the
+/// wiring costs no stores on the access path.
+pub trait IrqLines {
     /// INTID of line 0, 1, ...
-    pub intids: &'static [u32],
+    const INTIDS: &'static [u32];
 }
 
-impl<C: MmioCtx> MmioCtx for Wired<'_, C> {
+/// The context one device sees: its interrupt lines wired to the INTIDs its VM's description
+/// gives it. Generated routing wraps the hypervisor's context in it per device.
+pub struct Wired<'a, C, L> {
+    pub ctx: &'a mut C,
+    pub lines: core::marker::PhantomData<L>,
+}
+
+impl<C: MmioCtx, L: IrqLines> MmioCtx for Wired<'_, C, L> {
     #[inline(always)]
     fn console_write(&mut self, bytes: &[u8]) {
         self.ctx.console_write(bytes)
     }
     /// A line the description leaves unconnected goes nowhere.
     fn set_irq(&mut self, line: usize, level: bool) {
-        if let Some(&intid) = self.intids.get(line) {
+        if let Some(&intid) = L::INTIDS.get(line) {
             self.ctx.irq_level(intid, level)
         }
     }

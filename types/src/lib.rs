@@ -18,6 +18,10 @@ pub struct VmId(pub usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CpuId(pub usize);
 
+/// INTIDs each VM's virtual GIC implements: 16 SGIs, 16 PPIs and 96 SPIs (`Spi(0)`..=`Spi(95)`).
+/// codegen rejects routes beyond it; hv sizes the virtual distributor by it.
+pub const VGIC_INTIDS: u32 = 128;
+
 /// A GIC interrupt ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IntId(pub u32);

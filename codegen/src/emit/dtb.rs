@@ -1,5 +1,5 @@
 //! Each guest's device tree, built from the description: memory, CPUs (PSCI over HVC), the
-//! emulated devices, and `chosen`. One node tree renders to both the DTB (vm-fdt) the guest gets
+//! virtual GIC and timer, the emulated devices with their interrupts, and `chosen`. One node tree renders to both the DTB (vm-fdt) the guest gets
 //! and a .dts beside it for review.
 use crate::model::*;
 use std::fmt::Write;
@@ -37,6 +37,38 @@ impl Node {
 }
 
 const CLOCK_PHANDLE: u32 = 1;
+const GIC_PHANDLE: u32 = 2;
+/// Interrupt specifier: SPI or PPI, number, flags (level-high; GICv2 PPIs add a CPU mask).
+const GIC_SPI: u32 = 0;
+const GIC_PPI: u32 = 1;
+const LEVEL_HIGH: u32 = 4;
+/// The secure physical timer's PPI, which no description names (the architecture's choice).
+const SECURE_TIMER_PPI: u32 = 13;
+
+/// The VM's virtual GIC at the board's GIC addresses, and the architected timer.
+fn gic_and_timer(b: &Board, v: &Vm) -> (Node, Node) {
+    let n = v.vcpus.len() as u64;
+    let (compatible, reg, ppi_mask) = match b.gic {
+        Gic::V3 { dist, redist } => ("arm,gic-v3", vec![dist.0, GICD_SIZE, redist.0, GICR_STRIDE * n], 0),
+        // The CPU interface is the GICV frame, mapped at the real GICC's address.
+        Gic::V2 { dist, cpu, .. } => {
+            ("arm,cortex-a15-gic", vec![dist.0, 0x1000, cpu.0, GICC_SIZE], ((1 << n) - 1) << 8)
+        }
+    };
+    let intc = Node::new(format!("intc@{:x}", b.gic.dist().0))
+        .prop("compatible", s(compatible))
+        .prop("#interrupt-cells", Prop::U32(3))
+        .prop("interrupt-controller", Prop::Empty)
+        .prop("reg", Prop::U64s(reg))
+        .prop("phandle", Prop::U32(GIC_PHANDLE));
+    let flags = LEVEL_HIGH | ppi_mask;
+    let ppis = [SECURE_TIMER_PPI, b.timer.phys.0 - 16, b.timer.virt.0 - 16, b.timer.hyp.0 - 16];
+    let timer = Node::new("timer")
+        .prop("compatible", s("arm,armv8-timer"))
+        .prop("interrupts", Prop::U32s(ppis.iter().flat_map(|&p| [GIC_PPI, p, flags]).collect()))
+        .prop("always-on", Prop::Empty);
+    (intc, timer)
+}
 
 fn s(v: &str) -> Prop {
     Prop::Str(v.into())
@@ -56,11 +88,15 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
     }
     let mem = v.ram.iter().flat_map(|w| [w.ipa.0, w.size]).collect();
     let first = v.ram.first().map(|w| w.ipa.0).unwrap_or(0);
+    let (intc, timer) = gic_and_timer(b, v);
     let mut root = Node::new("")
         .prop("#address-cells", Prop::U32(2))
         .prop("#size-cells", Prop::U32(2))
         .prop("compatible", s("linux,dummy-virt"))
         .prop("model", Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)))
+        .prop("interrupt-parent", Prop::U32(GIC_PHANDLE))
+        .child(intc)
+        .child(timer)
         .child(
             Node::new(format!("memory@{first:x}"))
                 .prop("device_type", s("memory"))
@@ -88,6 +124,9 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         let mut n = Node::new(&name)
             .prop("compatible", Prop::Strs(e.kind.compatible.clone()))
             .prop("reg", Prop::U64s(vec![e.ipa.0, e.kind.size]));
+        if let Some(irq) = e.irq {
+            n = n.prop("interrupts", Prop::U32s(vec![GIC_SPI, irq.0 - 32, LEVEL_HIGH]));
+        }
         if e.kind.compatible.iter().any(|c| c == "arm,primecell") {
             n = n
                 .prop("clocks", Prop::U32s(vec![CLOCK_PHANDLE, CLOCK_PHANDLE]))

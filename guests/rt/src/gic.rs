@@ -2,6 +2,7 @@
 //! MMIO, the CPU interface by ICC system registers (GICv3) or the GICC frame (GICv2). Addresses
 //! are QEMU virt's, which hv's machine descriptions keep for their VMs.
 use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 pub const GICD: usize = 0x0800_0000;
 /// GICv2 CPU interface (hv maps the GICV frame here).
@@ -38,9 +39,17 @@ pub fn wr8(addr: usize, v: u8) {
     unsafe { write_volatile(addr as *mut u8, v) }
 }
 
-/// GICD_PIDR2.ArchRev: 2 or 3.
+/// GICD_PIDR2.ArchRev: 2 or 3 (read once: each read is a trapped access).
 pub fn version() -> u32 {
-    (rd(GICD + PIDR2) >> 4) & 0xF
+    static VERSION: AtomicU32 = AtomicU32::new(0);
+    match VERSION.load(Ordering::Relaxed) {
+        0 => {
+            let v = (rd(GICD + PIDR2) >> 4) & 0xF;
+            VERSION.store(v, Ordering::Relaxed);
+            v
+        }
+        v => v,
+    }
 }
 
 pub fn is_v3() -> bool {

@@ -7,7 +7,7 @@ use super::redist::VGicr;
 use hv_mmio::{MmioCtx, MmioDevice, MmioFault, MmioOp, Width};
 
 /// INTIDs each VM's virtual GIC implements: SGIs, PPIs and 96 SPIs (INTID 32..=127).
-pub const LINES: usize = 128;
+pub const LINES: usize = hv_types::VGIC_INTIDS as usize;
 const WORDS: usize = LINES / 32;
 /// ARM as the implementer, product 0, revision 0.
 pub const IIDR: u32 = 0x43B;

@@ -41,8 +41,13 @@ pub struct Route {
     pub source: u8,
 }
 
-fn bits(v: u32) -> impl Iterator<Item = u32> {
-    (0..32).filter(move |b| v & (1 << b) != 0)
+/// The set bits of `v`, lowest first (one step per set bit, not per bit).
+fn bits(mut v: u32) -> impl Iterator<Item = u32> {
+    core::iter::from_fn(move || {
+        let b = v.trailing_zeros();
+        v &= v.wrapping_sub(1);
+        (b < 32).then_some(b)
+    })
 }
 
 /// Apply `op` to each INTID `base + b` for the bits `b` set in `mask`. `on`: the distributor

@@ -123,9 +123,14 @@ impl VGicr {
     }
 
     /// A hardware PPI fired for this vCPU: forward it, or latch it (its physical twin stays
-    /// active, so it cannot fire again before the guest can take it).
+    /// active, so it cannot fire again before the guest can take it). This is the virtual
+    /// timer's path on every tick, so it skips the general `op`.
     pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32) {
-        self.op(ctx, 1 << (intid & 31), Op::SetPending);
+        let (m, on, r) = (1 << (intid & 31), self.group_on, self.route(intid & 31));
+        self.ispendr0 |= m;
+        let mut w =
+            Word { enabled: &mut self.isenabler0, pending: &mut self.ispendr0, active: &mut self.isactiver0 };
+        lines::deliver_if_ready(ctx, &mut w, intid & 31, m, on, r);
     }
 
     /// Retry latched interrupts (the distributor was just enabled).

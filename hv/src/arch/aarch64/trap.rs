@@ -49,15 +49,53 @@ impl MmioCtx for DevCtx {
     }
 }
 
+/// The context of a trapped access: the current vCPU's `DevCtx`, found only when a handler
+/// asks, so the common access path stores nothing for it.
+struct ExitCtx;
+
+impl ExitCtx {
+    fn dev(&self) -> DevCtx {
+        let (vm, vcpu) = current();
+        DevCtx { vm, vcpu }
+    }
+}
+
+impl MmioCtx for ExitCtx {
+    fn console_write(&mut self, bytes: &[u8]) {
+        self.dev().console_write(bytes)
+    }
+    fn set_irq(&mut self, _line: usize, _level: bool) {}
+    fn vcpu(&self) -> usize {
+        current().1
+    }
+    fn irq_deliver(&mut self, k: usize, d: Delivery) -> bool {
+        self.dev().irq_deliver(k, d)
+    }
+    fn irq_held(&mut self, k: usize, intid: u32) -> Held {
+        self.dev().irq_held(k, intid)
+    }
+    fn irq_take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
+        self.dev().irq_take(k, intid, pending, active)
+    }
+    fn irq_activate(&mut self, k: usize, intid: u32) -> bool {
+        self.dev().irq_activate(k, intid)
+    }
+    fn irq_level(&mut self, intid: u32, level: bool) {
+        self.dev().irq_level(intid, level)
+    }
+    fn irq_release_hw(&mut self, k: usize, intid: u32) {
+        self.dev().irq_release_hw(k, intid)
+    }
+}
+
 struct VmBus {
     vm: VmId,
-    vcpu: usize,
 }
 
 impl Bus for VmBus {
     #[inline(always)]
     fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
-        route_mmio(self.vm, &mut DevCtx { vm: self.vm, vcpu: self.vcpu }, ipa, width, op)
+        route_mmio(self.vm, &mut ExitCtx, ipa, width, op)
     }
 }
 
@@ -163,11 +201,11 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
     if (19..=29).contains(&reg) {
         return false;
     }
-    let (vm, vcpu) = current();
+    let (vm, _) = current();
     let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
     // Only a store reads Rt; XZR (31) is not in the frame and reads as zero.
     let rt = if write { x.get(reg).copied().unwrap_or(0) } else { 0 };
-    match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm, vcpu }) {
+    match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
         None => return false,
         Some(Some(v)) => {
             if let Some(r) = x.get_mut(reg) {
@@ -200,7 +238,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         Exit::DataAbort(da) => {
             let far = FAR_EL2.get();
             let ipa = mmio::fault_ipa(HPFAR_EL2.get(), far);
-            match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm, vcpu: index }) {
+            match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
                 Ok(()) => return,
                 Err(f) => f,
             }
