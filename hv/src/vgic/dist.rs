@@ -197,15 +197,10 @@ impl<const N: usize> VGicd<N> {
 
     /// Perform `op` on the SPIs set in `mask` of word `w` (>= 1).
     fn op<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, mask: u32, op: Op) {
-        let on = self.on();
-        let this = &*self;
-        let routes: [Route; 32] = core::array::from_fn(|b| this.route((w * 32 + b) as u32));
-        let mut word = Word {
-            enabled: &mut self.isenabler[w],
-            pending: &mut self.ispendr[w],
-            active: &mut self.isactiver[w],
-        };
-        lines::apply(ctx, &mut word, (w * 32) as u32, mask, op, on, |i| routes[i as usize % 32]);
+        let mut word =
+            Word { enabled: self.isenabler[w], pending: self.ispendr[w], active: self.isactiver[w] };
+        lines::apply(ctx, &mut word, (w * 32) as u32, mask, op, self.on(), |i| self.route(i));
+        (self.isenabler[w], self.ispendr[w], self.isactiver[w]) = (word.enabled, word.pending, word.active);
     }
 
     /// Set/clear register word `w`: word 0 is the caller's private interrupts on GICv2 and
@@ -230,8 +225,7 @@ impl<const N: usize> VGicd<N> {
             (0, Version::V3) => 0,
             _ => {
                 let latched = if which == View::Pending { self.ispendr[w] } else { self.isactiver[w] };
-                let routes: [Route; 32] = core::array::from_fn(|b| self.route((w * 32 + b) as u32));
-                lines::view(ctx, latched, (w * 32) as u32, which, |i| routes[i as usize % 32])
+                lines::view(ctx, latched, (w * 32) as u32, which, |i| self.route(i))
             }
         }
     }

@@ -22,11 +22,13 @@ pub enum View {
     Active,
 }
 
-/// One word (32 INTIDs) of latched state, borrowed from a distributor or redistributor.
-pub struct Word<'a> {
-    pub enabled: &'a mut u32,
-    pub pending: &'a mut u32,
-    pub active: &'a mut u32,
+/// One word (32 INTIDs) of latched state, copied out of a distributor or redistributor and
+/// stored back after the operation (so routing can read the rest of the device meanwhile).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Word {
+    pub enabled: u32,
+    pub pending: u32,
+    pub active: u32,
 }
 
 /// Where and how one INTID is delivered.
@@ -65,18 +67,18 @@ pub fn apply<C: MmioCtx>(
         let (m, intid) = (1u32 << b, base + b);
         let r = route(intid);
         match op {
-            Op::Enable => *w.enabled |= m,
+            Op::Enable => w.enabled |= m,
             Op::Disable => {
-                *w.enabled &= !m;
+                w.enabled &= !m;
                 // A disabled interrupt stays pending but is not forwarded: take it back.
                 if r.vcpu.is_some_and(|k| ctx.irq_take(k, intid, true, false).pending) {
-                    *w.pending |= m;
+                    w.pending |= m;
                 }
             }
-            Op::SetPending => *w.pending |= m,
+            Op::SetPending => w.pending |= m,
             Op::ClearPending => {
-                let latched = *w.pending & m != 0;
-                *w.pending &= !m;
+                let latched = w.pending & m != 0;
+                w.pending &= !m;
                 let taken = r.vcpu.is_some_and(|k| ctx.irq_take(k, intid, true, false).pending);
                 if r.hw && (latched || taken) {
                     ctx.irq_release_hw(r.vcpu.unwrap_or(0), intid);
@@ -84,11 +86,11 @@ pub fn apply<C: MmioCtx>(
             }
             Op::SetActive => {
                 if !r.vcpu.is_some_and(|k| ctx.irq_activate(k, intid)) {
-                    *w.active |= m;
+                    w.active |= m;
                 }
             }
             Op::ClearActive => {
-                *w.active &= !m;
+                w.active &= !m;
                 if let Some(k) = r.vcpu {
                     let h = ctx.irq_take(k, intid, false, true);
                     if h.active && h.hw {
@@ -103,12 +105,12 @@ pub fn apply<C: MmioCtx>(
 
 /// Forward a latched interrupt if it is pending, enabled and not active.
 pub fn deliver_if_ready<C: MmioCtx>(ctx: &mut C, w: &mut Word, intid: u32, m: u32, on: bool, r: Route) {
-    if !on || *w.pending & m == 0 || *w.enabled & m == 0 || *w.active & m != 0 {
+    if !on || w.pending & m == 0 || w.enabled & m == 0 || w.active & m != 0 {
         return;
     }
     if let Some(k) = r.vcpu {
         if ctx.irq_deliver(k, Delivery { intid, priority: r.priority, hw: r.hw, source: r.source }) {
-            *w.pending &= !m;
+            w.pending &= !m;
         }
     }
 }

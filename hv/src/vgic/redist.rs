@@ -100,20 +100,25 @@ impl VGicr {
         }
     }
 
+    fn word(&self) -> Word {
+        Word { enabled: self.isenabler0, pending: self.ispendr0, active: self.isactiver0 }
+    }
+
+    fn set_word(&mut self, w: Word) {
+        (self.isenabler0, self.ispendr0, self.isactiver0) = (w.enabled, w.pending, w.active);
+    }
+
     /// Perform `op` on the private INTIDs set in `mask`.
     pub fn op<C: MmioCtx>(&mut self, ctx: &mut C, mask: u32, op: Op) {
-        let on = self.group_on;
-        let me = *self;
-        let mut w =
-            Word { enabled: &mut self.isenabler0, pending: &mut self.ispendr0, active: &mut self.isactiver0 };
-        lines::apply(ctx, &mut w, 0, mask, op, on, |i| me.route(i));
+        let mut w = self.word();
+        lines::apply(ctx, &mut w, 0, mask, op, self.group_on, |i| self.route(i));
+        self.set_word(w);
     }
 
     /// Read the pending or active view of the private INTIDs.
     pub fn view<C: MmioCtx>(&mut self, ctx: &mut C, which: View) -> u32 {
         let latched = if which == View::Pending { self.ispendr0 } else { self.isactiver0 };
-        let me = *self;
-        lines::view(ctx, latched, 0, which, |i| me.route(i))
+        lines::view(ctx, latched, 0, which, |i| self.route(i))
     }
 
     /// SGI `intid` from vCPU `source`.
@@ -126,11 +131,11 @@ impl VGicr {
     /// active, so it cannot fire again before the guest can take it). This is the virtual
     /// timer's path on every tick, so it skips the general `op`.
     pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32) {
-        let (m, on, r) = (1 << (intid & 31), self.group_on, self.route(intid & 31));
-        self.ispendr0 |= m;
-        let mut w =
-            Word { enabled: &mut self.isenabler0, pending: &mut self.ispendr0, active: &mut self.isactiver0 };
-        lines::deliver_if_ready(ctx, &mut w, intid & 31, m, on, r);
+        let m = 1 << (intid & 31);
+        let mut w = self.word();
+        w.pending |= m;
+        lines::deliver_if_ready(ctx, &mut w, intid & 31, m, self.group_on, self.route(intid & 31));
+        self.set_word(w);
     }
 
     /// Retry latched interrupts (the distributor was just enabled).

@@ -5,6 +5,7 @@ use super::{gicv2, gicv3};
 use crate::desc::GicDesc;
 use crate::machine::{BOARD, HW_SPIS, VMS};
 use crate::vgic::{Lr, LrBank};
+use core::ptr::{read_volatile, write_volatile};
 
 pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
 
@@ -13,6 +14,24 @@ pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
 pub const KICK: u32 = 15;
 /// Priority of every interrupt hv takes; all equal, so none preempts another.
 const PRIORITY: u8 = 0x80;
+
+/// Read a 32-bit GIC register.
+pub(super) fn rd32(addr: usize) -> u32 {
+    // SAFETY: `addr` is inside the GIC frames the description gives, identity-mapped as Device
+    // memory at EL2; GIC registers take aligned 32-bit accesses.
+    unsafe { read_volatile(addr as *const u32) }
+}
+
+pub(super) fn wr32(addr: usize, v: u32) {
+    // SAFETY: as for `rd32`.
+    unsafe { write_volatile(addr as *mut u32, v) }
+}
+
+/// Write one byte of a byte-accessible GIC register (priorities, GICv2 targets).
+pub(super) fn wr8(addr: usize, v: u8) {
+    // SAFETY: as for `rd32`; callers only name byte-accessible registers.
+    unsafe { write_volatile(addr as *mut u8, v) }
+}
 
 /// Bring up the GIC for pCPU `cpu`: the distributor and passthrough SPIs once (boot CPU), then
 /// this pCPU's kick SGI, virtual-timer and maintenance PPIs and its CPU interface.

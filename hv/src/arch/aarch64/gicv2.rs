@@ -2,10 +2,10 @@
 //! CPU interface (EOImode = 1, so a guest's HW-linked EOI deactivates), and the hypervisor
 //! interface (GICH list registers). The guest's GICC window is the GICV frame, mapped by stage 2,
 //! so guest acknowledges and EOIs never trap. Addresses come from the machine description.
+use super::gic::{rd32, wr32, wr8};
 use crate::desc::GicDesc;
 use crate::machine::BOARD;
 use crate::vgic::{Lr, LrBank};
-use core::ptr::{read_volatile, write_volatile};
 
 const GICD_CTLR: usize = 0x0;
 const GICD_ISENABLER: usize = 0x100;
@@ -41,22 +41,6 @@ fn frames() -> Frames {
         }
         GicDesc::V3 { .. } => unreachable!("gicv2 used on a GICv3 board"),
     }
-}
-
-fn rd32(addr: usize) -> u32 {
-    // SAFETY: `addr` is inside the GIC frames the description gives, identity-mapped as Device
-    // memory at EL2; GIC registers take aligned 32-bit accesses.
-    unsafe { read_volatile(addr as *const u32) }
-}
-
-fn wr32(addr: usize, v: u32) {
-    // SAFETY: as for `rd32`.
-    unsafe { write_volatile(addr as *mut u32, v) }
-}
-
-fn wr8(addr: usize, v: u8) {
-    // SAFETY: as for `rd32`; priority and target registers are byte-accessible.
-    unsafe { write_volatile(addr as *mut u8, v) }
 }
 
 /// Enable the distributor (boot CPU, once). Everything stays Group 0, signalled as IRQ.

@@ -1,11 +1,12 @@
 //! The physical GICv3 as hv drives it: the distributor once, each pCPU's redistributor and CPU
 //! interface (ICC system registers), and the hypervisor interface (ICH list registers) that
 //! delivers virtual interrupts. Addresses come from the machine description.
+use super::gic::{rd32, wr32, wr8};
 use crate::desc::GicDesc;
 use crate::machine::BOARD;
 use crate::vgic::{Lr, LrBank};
 use aarch64_cpu::registers::*;
-use core::ptr::{read_volatile, write_volatile};
+use core::ptr::write_volatile;
 
 const GICD_CTLR: usize = 0x0;
 const CTLR_RWP: u32 = 1 << 31;
@@ -31,22 +32,6 @@ fn bases() -> (usize, usize) {
         GicDesc::V3 { dist, redist } => (dist.0 as usize, redist.0 as usize),
         GicDesc::V2 { .. } => unreachable!("gicv3 used on a GICv2 board"),
     }
-}
-
-fn rd32(addr: usize) -> u32 {
-    // SAFETY: `addr` is inside the GIC frames the description gives, identity-mapped as Device
-    // memory at EL2; GIC registers take aligned 32-bit accesses.
-    unsafe { read_volatile(addr as *const u32) }
-}
-
-fn wr32(addr: usize, v: u32) {
-    // SAFETY: as for `rd32`.
-    unsafe { write_volatile(addr as *mut u32, v) }
-}
-
-fn wr8(addr: usize, v: u8) {
-    // SAFETY: as for `rd32`; the priority registers are byte-accessible.
-    unsafe { write_volatile(addr as *mut u8, v) }
 }
 
 /// Enable the distributor with affinity routing (boot CPU, once).
