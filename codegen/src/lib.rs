@@ -8,6 +8,7 @@ pub mod diag;
 pub mod emit;
 pub mod guests;
 pub mod images;
+pub mod initramfs;
 pub mod layout;
 pub mod model;
 pub mod qemu;

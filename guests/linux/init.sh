@@ -1,0 +1,36 @@
+#!/bin/sh
+# /init of the test initramfs (guests/linux/fetch packs it with Debian's busybox-static).
+# The kernel command line picks the mode: hv.mode=test reports and powers off, hv.mode=panic
+# lets init die (a kernel panic), anything else gives a shell on the console.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "hv-linux: init reached"
+echo "hv-linux: nproc $(nproc)"
+uname -a
+echo "hv-linux: cmdline $(cat /proc/cmdline)"
+free
+mode=shell
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in hv.mode=*) mode="${arg#hv.mode=}" ;; esac
+done
+case "$mode" in
+test)
+    # Let both CPUs take timer ticks and IPIs, then show them.
+    sleep 1
+    cat /proc/interrupts
+    echo "hv-linux: powering off"
+    poweroff -f
+    ;;
+panic)
+    echo "hv-linux: init exits, the kernel panics"
+    exit 1
+    ;;
+esac
+echo "hv-linux: shell on the console (poweroff -f to stop)"
+while true; do
+    setsid cttyhack sh -l || sh -l
+done
