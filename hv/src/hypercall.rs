@@ -2,7 +2,7 @@
 //! architecture queries. ABI in docs/hypercalls.md. SMCCC: function ID in w0, arguments in
 //! x1-x3, results in x0-x3; unknown IDs answer NOT_SUPPORTED.
 use crate::psci;
-use smccc::arch::SMCCC_VERSION;
+use smccc::arch::{SMCCC_ARCH_FEATURES, SMCCC_VERSION};
 // SMCCC's NOT_SUPPORTED is -1 for every service; smccc exports it with the PSCI errors.
 use smccc::psci::error::{INVALID_PARAMETERS, NOT_SUPPORTED};
 
@@ -32,6 +32,9 @@ pub trait Services {
     fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool;
     /// Stop the whole VM with `status`.
     fn stop_vm(&mut self, status: u8);
+    /// The guest asked for a reset (PSCI SYSTEM_RESET): restart or stop the VM, as its
+    /// `on_reset` policy says.
+    fn reset_vm(&mut self);
     /// Stop the calling vCPU (PSCI CPU_OFF).
     fn stop_vcpu(&mut self);
     /// Is vCPU `i` running?
@@ -61,10 +64,24 @@ pub fn dispatch(regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
     match fid >> 24 {
         0xC6 => hv_call(fid & 0x00FF_FFFF, regs, svc),
         0x84 | 0xC4 => psci::dispatch(fid, regs, svc),
-        0x80 => match fid {
-            SMCCC_VERSION => ret(regs, 0x1_0001),
-            _ => ret(regs, NOT_SUPPORTED as i64), // SMCCC_ARCH_FEATURES: no workarounds needed
-        },
+        0x80 => arch_call(fid, regs),
+        _ => ret(regs, NOT_SUPPORTED as i64),
+    }
+}
+
+/// SMCCC 1.1 is implemented: the version and the feature query. The query answers 0 for the
+/// calls here and NOT_SUPPORTED for the rest, the firmware workarounds (ARCH_WORKAROUND_1..3)
+/// included: hv implements none of them, so a guest must not call them.
+pub const SMCCC_1_1: u64 = 0x1_0001;
+
+#[inline(never)]
+fn arch_call(fid: u32, regs: &mut SmcccRegs) -> Outcome {
+    match fid {
+        SMCCC_VERSION => ret(regs, SMCCC_1_1 as i64),
+        SMCCC_ARCH_FEATURES => {
+            let known = matches!(regs[1] as u32, SMCCC_VERSION | SMCCC_ARCH_FEATURES);
+            ret(regs, if known { 0 } else { NOT_SUPPORTED as i64 })
+        }
         _ => ret(regs, NOT_SUPPORTED as i64),
     }
 }
@@ -134,6 +151,7 @@ pub mod fake {
         pub stopped: Option<u8>,
         pub vcpus: Vec<bool>,
         pub started: Vec<(usize, u64, u64)>,
+        pub resets: usize,
     }
 
     impl Services for FakeSvc {
@@ -161,6 +179,9 @@ pub mod fake {
         }
         fn stop_vm(&mut self, s: u8) {
             self.stopped = Some(s)
+        }
+        fn reset_vm(&mut self) {
+            self.resets += 1;
         }
         fn stop_vcpu(&mut self) {
             self.vcpus[0] = false;
@@ -213,6 +234,19 @@ mod tests {
         assert_eq!(bad(&mut s, 0x1000, PUTS_MAX + 1), -2);
         // Partly outside: what fit is printed, the count says how much.
         assert_eq!(bad(&mut s, 0x1000 + 800, 600), 256);
+    }
+
+    #[test]
+    fn smccc_1_1_version_and_features() {
+        use smccc::arch::SMCCC_ARCH_WORKAROUND_1;
+        let mut s = FakeSvc::default();
+        assert_eq!(call(&mut s, [SMCCC_VERSION as u64, 0, 0, 0]).1[0], SMCCC_1_1);
+        let feature =
+            |s: &mut FakeSvc, f: u32| call(s, [SMCCC_ARCH_FEATURES as u64, f as u64, 0, 0]).1[0] as i64;
+        assert_eq!(feature(&mut s, SMCCC_VERSION), 0);
+        assert_eq!(feature(&mut s, SMCCC_ARCH_FEATURES), 0);
+        assert_eq!(feature(&mut s, SMCCC_ARCH_WORKAROUND_1), -1);
+        assert_eq!(call(&mut s, [SMCCC_ARCH_WORKAROUND_1 as u64, 0, 0, 0]).1[0] as i64, -1);
     }
 
     #[test]

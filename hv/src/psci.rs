@@ -47,7 +47,9 @@ pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outc
         PSCI_VERSION => set(regs, VERSION_1_1 as i64),
         PSCI_FEATURES => {
             let q = regs[1] as u32;
-            let known = SUPPORTED.contains(&q) || matches!(q, PSCI_CPU_SUSPEND_32 | PSCI_AFFINITY_INFO_32);
+            // SMCCC_VERSION too: that is how a guest learns SMCCC 1.1 is there (SMCCC §7.1).
+            let known = SUPPORTED.contains(&q)
+                || matches!(q, PSCI_CPU_SUSPEND_32 | PSCI_AFFINITY_INFO_32 | smccc::arch::SMCCC_VERSION);
             set(regs, if known { 0 } else { NOT_SUPPORTED as i64 })
         }
         // Standby only: returning is a valid wake-up.
@@ -67,8 +69,12 @@ pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outc
             svc.stop_vcpu();
             Outcome::Stopped
         }
-        PSCI_SYSTEM_OFF | PSCI_SYSTEM_RESET => {
+        PSCI_SYSTEM_OFF => {
             svc.stop_vm(0);
+            Outcome::Stopped
+        }
+        PSCI_SYSTEM_RESET => {
+            svc.reset_vm();
             Outcome::Stopped
         }
         _ => set(regs, NOT_SUPPORTED as i64),
@@ -92,6 +98,7 @@ mod tests {
         assert_eq!(run(&mut s, [PSCI_VERSION as u64, 0, 0, 0]).1, 0x1_0001);
         assert_eq!(run(&mut s, [PSCI_FEATURES as u64, PSCI_SYSTEM_OFF as u64, 0, 0]).1, 0);
         assert_eq!(run(&mut s, [PSCI_FEATURES as u64, 0x8400_00FF, 0, 0]).1, -1);
+        assert_eq!(run(&mut s, [PSCI_FEATURES as u64, 0x8000_0000, 0, 0]).1, 0, "SMCCC_VERSION is there");
         assert_eq!(run(&mut s, [PSCI_MIGRATE_INFO_TYPE as u64, 0, 0, 0]).1, 2);
         assert_eq!(run(&mut s, [PSCI_AFFINITY_INFO_64 as u64, 1, 0, 0]).1, 1);
         assert_eq!(run(&mut s, [PSCI_AFFINITY_INFO_64 as u64, 0, 0, 0]).1, 0);
@@ -109,9 +116,12 @@ mod tests {
     }
 
     #[test]
-    fn system_off_stops() {
+    fn system_off_stops_and_reset_resets() {
         let mut s = FakeSvc::default();
         assert_eq!(run(&mut s, [PSCI_SYSTEM_OFF as u64, 0, 0, 0]).0, Outcome::Stopped);
         assert_eq!(s.stopped, Some(0));
+        let mut s = FakeSvc::default();
+        assert_eq!(run(&mut s, [PSCI_SYSTEM_RESET as u64, 0, 0, 0]).0, Outcome::Stopped);
+        assert_eq!((s.stopped, s.resets), (None, 1), "a reset is not a clean stop");
     }
 }

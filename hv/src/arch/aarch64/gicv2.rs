@@ -1,6 +1,6 @@
 //! The physical GICv2 as hv drives it: the distributor once, each pCPU's banked interrupts and
-//! CPU interface (EOImode = 1, so a guest's HW-linked EOI deactivates), and the hypervisor
-//! interface (GICH list registers). The guest's GICC window is the GICV frame, mapped by stage 2,
+//! CPU interface (EOImode = 1), and the hypervisor interface (GICH list registers, where a
+//! hardware interrupt's deactivation comes back as an EOI maintenance interrupt, see `Lr::to_v2`). The guest's GICC window is the GICV frame, mapped by stage 2,
 //! so guest acknowledges and EOIs never trap. Addresses come from the machine description.
 use super::gic::{rd32, wr32, wr8};
 use crate::desc::GicDesc;
@@ -21,6 +21,7 @@ const GICC_DIR: usize = 0x1000;
 const GICH_HCR: usize = 0x0;
 const GICH_VTR: usize = 0x4;
 const GICH_VMCR: usize = 0x8;
+const GICH_EISR0: usize = 0x20;
 const GICH_LR: usize = 0x100;
 const HCR_EN: u32 = 1;
 const HCR_UIE: u32 = 1 << 1;
@@ -100,6 +101,22 @@ pub fn enable_virtual_interface() {
     wr32(h + GICH_HCR, HCR_EN);
 }
 
+pub fn disable_virtual_interface() {
+    wr32(frames().hyp + GICH_HCR, 0);
+}
+
+/// Finish the guest's deactivations of hardware interrupts (see `Lr::to_v2`): deactivate each
+/// physical INTID and free its list register. The maintenance interrupt calls this.
+pub fn complete_eois() {
+    let h = frames().hyp;
+    let mut eisr = rd32(h + GICH_EISR0);
+    while eisr != 0 {
+        let i = eisr.trailing_zeros() as usize;
+        eisr &= eisr - 1;
+        let _ = GichBank.read(i);
+    }
+}
+
 /// This pCPU's list registers (GICH_LR<n>, translated to the common layout).
 pub struct GichBank;
 
@@ -107,8 +124,17 @@ impl LrBank for GichBank {
     fn count(&self) -> usize {
         (rd32(frames().hyp + GICH_VTR) as usize & 0x3F) + 1
     }
+    /// A register the guest has deactivated but whose physical INTID is still active is
+    /// completed here, before anyone can see it as free and overwrite it: a lost physical
+    /// deactivation would silence that interrupt for good.
     fn read(&self, i: usize) -> Lr {
-        Lr::from_v2(rd32(frames().hyp + GICH_LR + 4 * i))
+        let (h, f) = (frames().hyp, frames());
+        let v = rd32(h + GICH_LR + 4 * i);
+        if let Some(intid) = Lr::v2_eoi_done(v) {
+            wr32(f.cpu + GICC_DIR, intid);
+            wr32(h + GICH_LR + 4 * i, 0);
+        }
+        Lr::from_v2(v)
     }
     fn write(&mut self, i: usize, lr: Lr) {
         wr32(frames().hyp + GICH_LR + 4 * i, lr.to_v2());

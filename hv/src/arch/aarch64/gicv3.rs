@@ -126,6 +126,10 @@ pub fn enable_virtual_interface() {
     ICH_HCR_EL2.write(ICH_HCR_EL2::En::SET);
 }
 
+pub fn disable_virtual_interface() {
+    ICH_HCR_EL2.set(0);
+}
+
 /// This pCPU's list registers (ICH_LR<n>_EL2).
 pub struct IchBank;
 
@@ -152,22 +156,22 @@ impl LrBank for IchBank {
 
     fn write(&mut self, i: usize, lr: Lr) {
         match i {
-            0 => ICH_LR0_EL2.set(lr.0),
-            1 => ICH_LR1_EL2.set(lr.0),
-            2 => ICH_LR2_EL2.set(lr.0),
-            3 => ICH_LR3_EL2.set(lr.0),
-            4 => ICH_LR4_EL2.set(lr.0),
-            5 => ICH_LR5_EL2.set(lr.0),
-            6 => ICH_LR6_EL2.set(lr.0),
-            7 => ICH_LR7_EL2.set(lr.0),
-            8 => ICH_LR8_EL2.set(lr.0),
-            9 => ICH_LR9_EL2.set(lr.0),
-            10 => ICH_LR10_EL2.set(lr.0),
-            11 => ICH_LR11_EL2.set(lr.0),
-            12 => ICH_LR12_EL2.set(lr.0),
-            13 => ICH_LR13_EL2.set(lr.0),
-            14 => ICH_LR14_EL2.set(lr.0),
-            15 => ICH_LR15_EL2.set(lr.0),
+            0 => ICH_LR0_EL2.set(lr.to_v3()),
+            1 => ICH_LR1_EL2.set(lr.to_v3()),
+            2 => ICH_LR2_EL2.set(lr.to_v3()),
+            3 => ICH_LR3_EL2.set(lr.to_v3()),
+            4 => ICH_LR4_EL2.set(lr.to_v3()),
+            5 => ICH_LR5_EL2.set(lr.to_v3()),
+            6 => ICH_LR6_EL2.set(lr.to_v3()),
+            7 => ICH_LR7_EL2.set(lr.to_v3()),
+            8 => ICH_LR8_EL2.set(lr.to_v3()),
+            9 => ICH_LR9_EL2.set(lr.to_v3()),
+            10 => ICH_LR10_EL2.set(lr.to_v3()),
+            11 => ICH_LR11_EL2.set(lr.to_v3()),
+            12 => ICH_LR12_EL2.set(lr.to_v3()),
+            13 => ICH_LR13_EL2.set(lr.to_v3()),
+            14 => ICH_LR14_EL2.set(lr.to_v3()),
+            15 => ICH_LR15_EL2.set(lr.to_v3()),
             _ => unreachable!("list register index checked against ICH_VTR_EL2"),
         }
     }
