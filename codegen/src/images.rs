@@ -116,11 +116,17 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
             (k, raw_mem_size(&data), base, initrd)
         }
     };
-    // From the top of the first window down: DTB, then initrd.
+    // From the top of the first window down: DTB (unless the description places it), then
+    // initrd.
     let mut top = base.0 + window;
     if let Some(dtb) = &mut v.dtb {
-        top -= dtb.reserve;
-        dtb.ipa = Ipa(top);
+        match dtb.at {
+            Some(at) => dtb.ipa = at,
+            None => {
+                top -= dtb.reserve;
+                dtb.ipa = Ipa(top);
+            }
+        }
     }
     v.image.initrd = initrd.map(|(path, size)| {
         top = (top - size) & !(PAGE - 1);
@@ -137,6 +143,20 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
             &format!("vms.{i}.ram.0.size"),
             "the window is declared here",
         );
+    }
+    // A DTB the description placed inside the first window must not lie under the image.
+    if let Some(dtb_at) = v.dtb.as_ref().and_then(|d| d.at) {
+        let dtb = Region { base: dtb_at.0, size: 0x1_0000 };
+        let img = Region { base: base.0, size: mem_size };
+        let rd = v.image.initrd.as_ref().map(|(_, ipa, size)| Region { base: ipa.0, size: *size });
+        if dtb.overlaps(&img) || rd.is_some_and(|r| r.overlaps(&dtb)) {
+            d.clash(
+                &format!("vms.{i}.dtb.at"),
+                format!("the DTB at {:#x} overlaps the image or initrd of VM `{}`", dtb_at.0, v.name),
+                &at,
+                "the image is declared here",
+            );
+        }
     }
     v.image.bin = bin;
     v.image.mem_size = mem_size;

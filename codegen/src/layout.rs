@@ -111,6 +111,36 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
     }
 }
 
+/// Give each VM that restarts a read-only home for pristine copies of its image, initrd and
+/// DTB, in board RAM that nothing else uses (hv copies them back on a restart).
+pub fn place_pristine(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
+    let mut free = free_ram(b);
+    for w in vms.iter().flat_map(|v| &v.ram) {
+        free = subtract(&free, &Region { base: w.pa.0, size: w.size });
+    }
+    for v in vms.iter_mut() {
+        let size = v.pristine_size();
+        if size == 0 {
+            continue;
+        }
+        match free.iter().find_map(|f| fit(f, size, PAGE)) {
+            Some(pa) => {
+                v.pristine = Some(Pa(pa));
+                free = subtract(&free, &Region { base: pa, size });
+            }
+            None => d.clash(
+                &format!("vms.{}.image", v.id.0),
+                format!(
+                    "no room in board RAM for the {size:#x}-byte pristine copy VM `{}` needs to restart (use `on_reset: Stop, on_crash: Stop`, or give the board more RAM)",
+                    v.name
+                ),
+                "board.ram",
+                "board RAM is declared here",
+            ),
+        }
+    }
+}
+
 fn fit(f: &Region, size: u64, align: u64) -> Option<u64> {
     let base = f.base.div_ceil(align) * align;
     (base + size <= f.end()).then_some(base)

@@ -130,6 +130,8 @@ pub struct RamMap {
     pub pa: Pa,
     pub size: u64,
     pub read_only: bool,
+    /// RAM-backed flash: mapped like RAM, not listed as memory in the DTB.
+    pub flash: bool,
 }
 
 #[derive(Debug)]
@@ -147,6 +149,8 @@ pub struct ImageModel {
 #[derive(Debug)]
 pub struct DtbModel {
     pub bootargs: String,
+    /// Placed by the description (`at`), or at the top of the first window.
+    pub at: Option<Ipa>,
     pub ipa: Ipa,
     /// Bytes reserved in guest RAM for it.
     pub reserve: u64,
@@ -189,9 +193,64 @@ pub struct Vm {
     pub emulated: Vec<Emulated>,
     /// Indices into `board.devices`.
     pub passthrough: Vec<usize>,
+    pub on_reset: crate::raw::Policy,
+    pub on_crash: crate::raw::Policy,
+    /// Where the read-only pristine copies of the image, initrd and DTB live, for a VM that
+    /// restarts (see `blobs`).
+    pub pristine: Option<Pa>,
+}
+
+/// One file placed in guest RAM at boot: its bytes, where it lives, and where its pristine copy
+/// (if the VM restarts) sits.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    /// `image`, `initrd` or `dtb`.
+    pub what: &'static str,
+    pub path: PathBuf,
+    /// Its physical home in the VM's RAM.
+    pub home: Pa,
+    /// Bytes a restart copies back (a DTB's whole reserve).
+    pub len: u64,
+    /// Offset of its pristine copy from `Vm::pristine`.
+    pub offset: u64,
 }
 
 impl Vm {
+    /// Does a reset or a crash start this VM again (so it needs pristine copies)?
+    pub fn restarts(&self) -> bool {
+        self.on_reset == crate::raw::Policy::Restart || self.on_crash == crate::raw::Policy::Restart
+    }
+
+    /// The image, initrd and DTB, in that order, with their pristine offsets (page aligned).
+    /// `dtb_path` is where the generated DTB is written.
+    pub fn blobs(&self, dtb_path: PathBuf) -> Vec<Blob> {
+        let file_len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut v = Vec::new();
+        let mut offset = 0;
+        let mut push = |what, path: PathBuf, ipa: Ipa, len: u64| {
+            if let Some(home) = self.ipa_to_pa(ipa) {
+                v.push(Blob { what, path, home, len, offset });
+                offset += len.div_ceil(PAGE) * PAGE;
+            }
+        };
+        push("image", self.image.bin.clone(), self.image.load, file_len(&self.image.bin));
+        if let Some((p, ipa, size)) = &self.image.initrd {
+            push("initrd", p.clone(), *ipa, *size);
+        }
+        if let Some(d) = &self.dtb {
+            push("dtb", dtb_path, d.ipa, d.reserve);
+        }
+        v
+    }
+
+    /// Bytes of the pristine copies (zero for a VM that never restarts).
+    pub fn pristine_size(&self) -> u64 {
+        if !self.restarts() {
+            return 0;
+        }
+        self.blobs(PathBuf::new()).last().map_or(0, |b| b.offset + b.len.div_ceil(PAGE) * PAGE)
+    }
+
     /// Rust identifier stem for generated items (`hello-world` -> `HELLO_WORLD`).
     pub fn ident(&self) -> String {
         self.name.to_uppercase().replace('-', "_")

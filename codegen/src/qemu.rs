@@ -18,7 +18,16 @@ pub fn args(m: &Machine, kernel: &Path) -> Vec<String> {
         b.cpus.to_string(),
         "-m".into(),
         format!("{}M", ram >> 20),
-        "-nographic".into(),
+        // The console on stdio, with no QEMU monitor or escape key in the way: Ctrl-A belongs
+        // to hv's console (input switching) and Ctrl-C to the guest.
+        "-display".into(),
+        "none".into(),
+        "-monitor".into(),
+        "none".into(),
+        "-chardev".into(),
+        "stdio,id=console,signal=off".into(),
+        "-serial".into(),
+        "chardev:console".into(),
         "-no-reboot".into(),
         "-kernel".into(),
         kernel.display().to_string(),

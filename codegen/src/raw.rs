@@ -102,6 +102,28 @@ pub struct Vm {
     pub dtb: Dtb,
     #[serde(default)]
     pub devices: Vec<VmDevice>,
+    /// What a PSCI SYSTEM_RESET from the guest does.
+    #[serde(default)]
+    pub on_reset: Policy,
+    /// What a crash does (an exception hv cannot deliver, an SError).
+    #[serde(default = "Policy::stop")]
+    pub on_crash: Policy,
+}
+
+/// What happens to a VM that resets or crashes.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Start it again from its pristine image, DTB and initrd.
+    #[default]
+    Restart,
+    /// Stop it with a non-zero status (docs/guests.md lists them).
+    Stop,
+}
+
+impl Policy {
+    fn stop() -> Policy {
+        Policy::Stop
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +135,19 @@ pub struct RamWindow {
     pub pa: Placement,
     #[serde(default)]
     pub access: Access,
+    #[serde(default)]
+    pub kind: WindowKind,
+}
+
+/// What a RAM window stands for in the guest's device tree.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// Main memory: listed in the DTB's memory node.
+    #[default]
+    Ram,
+    /// RAM-backed flash (firmware runs from it, for example U-Boot at IPA 0): not listed as
+    /// memory, so the guest does not allocate from it.
+    Flash,
 }
 
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
@@ -146,10 +181,13 @@ pub enum Image {
 
 #[derive(Debug, Deserialize, Default)]
 pub enum Dtb {
-    /// Generate a device tree from this description; x0 points at it on entry.
+    /// Generate a device tree from this description; x0 points at it on entry. `at` places it
+    /// at an IPA inside the VM's RAM (default: the top of the first window).
     Generate {
         #[serde(default)]
         bootargs: String,
+        #[serde(default)]
+        at: Option<u64>,
     },
     /// No device tree; x0 = 0 on entry.
     #[default]

@@ -325,6 +325,7 @@ fn vm(
             pa: pa.unwrap_or(Pa(u64::MAX)),
             size: w.size,
             read_only: w.access == raw::Access::ReadOnly,
+            flash: w.kind == raw::WindowKind::Flash,
         });
     }
     if ram.is_empty() {
@@ -417,13 +418,39 @@ fn vm(
     }
     let dtb = match &v.dtb {
         raw::Dtb::None => None,
-        raw::Dtb::Generate { bootargs } => {
-            Some(DtbModel { bootargs: bootargs.clone(), ipa: Ipa(0), reserve: 0x1_0000 })
+        raw::Dtb::Generate { bootargs, at } => {
+            let reserve = 0x1_0000;
+            if let Some(a) = *at {
+                if a % 8 != 0 {
+                    d.err(&format!("{p}.dtb.at"), format!("DTB address {a:#x} is not 8-byte aligned"));
+                } else if !ram
+                    .iter()
+                    .any(|w| a.checked_add(reserve).is_some_and(|e| w.ipa.0 <= a && e <= w.ipa.0 + w.size))
+                {
+                    d.err(
+                        &format!("{p}.dtb.at"),
+                        format!("the DTB at {a:#x} (a {reserve:#x}-byte reserve) is not inside one of the VM's RAM windows"),
+                    );
+                }
+            }
+            Some(DtbModel { bootargs: bootargs.clone(), at: at.map(Ipa), ipa: Ipa(0), reserve })
         }
     };
     let image =
         ImageModel { bin: Default::default(), mem_size: 0, load: Ipa(0), entry: Ipa(0), initrd: None };
-    Vm { id: VmId(i), name: v.name.clone(), vcpus, ram, image, dtb, emulated, passthrough }
+    Vm {
+        id: VmId(i),
+        name: v.name.clone(),
+        vcpus,
+        ram,
+        image,
+        dtb,
+        emulated,
+        passthrough,
+        on_reset: v.on_reset,
+        on_crash: v.on_crash,
+        pristine: None,
+    }
 }
 
 /// The windows a VM's virtual GIC decodes (or, for the GICv2 CPU interface, maps).
@@ -506,6 +533,9 @@ pub fn validate(
     layout::place_ram(d, &board, &mut vms);
     for (v, rv) in vms.iter_mut().zip(&m.vms) {
         images::resolve(d, v, rv, images);
+    }
+    if d.list.is_empty() {
+        layout::place_pristine(d, &board, &mut vms);
     }
     if !d.list.is_empty() {
         return None;

@@ -1,5 +1,6 @@
 //! Console output for hv and for the VMs. When the machine runs more than one VM, each VM's
-//! output is gathered into lines and prefixed with its name, so concurrent output stays readable.
+//! output is gathered into lines and prefixed with its name, so concurrent output stays
+//! readable; an unfinished line (a shell prompt) is printed when its VM goes idle.
 use crate::machine::{NUM_VMS, VMS};
 use core::fmt::{self, Write};
 use hv_types::VmId;
@@ -15,7 +16,22 @@ fn write_bytes(b: &[u8]) {
     let _ = std::io::stdout().write_all(b);
 }
 
-static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+/// The console, and which VM's line is partly printed on it (so another line starts afresh).
+static LOCK: spin::Mutex<Cursor> = spin::Mutex::new(Cursor { partial: None });
+
+struct Cursor {
+    /// The VM whose output line is open (printed without its newline yet).
+    partial: Option<usize>,
+}
+
+impl Cursor {
+    /// End a line left open by another writer, so what follows starts on its own line.
+    fn break_line(&mut self) {
+        if self.partial.take().is_some() {
+            write_bytes(b"\n");
+        }
+    }
+}
 
 struct Raw;
 impl Write for Raw {
@@ -27,7 +43,8 @@ impl Write for Raw {
 
 /// hv's own messages (use `hv_println!`).
 pub fn print(args: fmt::Arguments) {
-    let _g = LOCK.lock();
+    let mut c = LOCK.lock();
+    c.break_line();
     let _ = Raw.write_fmt(args);
 }
 
@@ -37,6 +54,19 @@ const LINE: usize = 160;
 /// Per-VM partial lines, so that lines from different VMs never interleave mid-line.
 static PENDING: [spin::Mutex<heapless::Vec<u8, LINE>>; NUM_VMS] =
     [const { spin::Mutex::new(heapless::Vec::new()) }; NUM_VMS];
+
+/// Print `bytes` of VM `vm`'s output line: a new line gets its `[name] ` prefix, and a line of
+/// another writer's left open is ended first.
+fn emit(c: &mut Cursor, vm: VmId, bytes: &[u8]) {
+    if c.partial != Some(vm.0) {
+        c.break_line();
+        write_bytes(b"[");
+        write_bytes(VMS[vm.0].name.as_bytes());
+        write_bytes(b"] ");
+    }
+    write_bytes(bytes);
+    c.partial = (bytes.last() != Some(&b'\n')).then_some(vm.0);
+}
 
 /// Output of VM `vm`. With one VM bytes go straight out; with several, each VM's output is
 /// gathered into lines and printed as `[name] line`.
@@ -50,16 +80,22 @@ pub fn vm_write(vm: VmId, bytes: &[u8]) {
         // Both fit: a full buffer was flushed on the previous byte.
         let _ = line.push(b);
         if b == b'\n' || line.is_full() {
-            let _g = LOCK.lock();
-            write_bytes(b"[");
-            write_bytes(VMS[vm.0].name.as_bytes());
-            write_bytes(b"] ");
-            write_bytes(&line);
-            if b != b'\n' {
-                write_bytes(b"\n");
-            }
+            emit(&mut LOCK.lock(), vm, &line);
             line.clear();
         }
+    }
+}
+
+/// Print what VM `vm` has of an unfinished line: it went idle (WFI), so the line is a prompt,
+/// or an echo of what was typed, that must show now.
+pub fn flush(vm: VmId) {
+    if NUM_VMS == 1 {
+        return;
+    }
+    let mut line = PENDING[vm.0].lock();
+    if !line.is_empty() {
+        emit(&mut LOCK.lock(), vm, &line);
+        line.clear();
     }
 }
 

@@ -13,6 +13,8 @@ pub struct BoardDesc {
     pub hv_base: Pa,
     pub hv_size: u64,
     pub console: Pa,
+    /// The console UART's SPI: console input.
+    pub console_irq: u32,
     pub gic: GicDesc,
     /// INTIDs of the timer PPIs and the GIC maintenance interrupt.
     pub timer_hyp: u32,
@@ -41,6 +43,23 @@ pub struct RamDesc {
     pub read_only: bool,
 }
 
+/// What a VM's reset (PSCI SYSTEM_RESET) or crash does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Start it again from its pristine image, DTB and initrd.
+    Restart,
+    /// Stop it with a non-zero status (`vm::STATUS_*`).
+    Stop,
+}
+
+/// A restart copies `len` bytes of pristine copy from `from` to `to` (both in board RAM).
+#[derive(Debug)]
+pub struct Restore {
+    pub from: Pa,
+    pub to: Pa,
+    pub len: u64,
+}
+
 #[derive(Debug)]
 pub struct VmDesc {
     pub id: VmId,
@@ -52,6 +71,10 @@ pub struct VmDesc {
     pub dtb: Option<Ipa>,
     /// Stage-2 root PA with the VMID in bits 55:48.
     pub vttbr: u64,
+    pub on_reset: Policy,
+    pub on_crash: Policy,
+    /// What a restart copies back (empty when the VM never restarts).
+    pub restore: &'static [Restore],
 }
 
 impl VmDesc {
@@ -70,7 +93,18 @@ mod tests {
     fn owns_pa_checks_whole_range() {
         static RAM: [RamDesc; 1] =
             [RamDesc { ipa: Ipa(0x4000_0000), pa: Pa(0x4060_0000), size: 0x1000, read_only: false }];
-        let vm = VmDesc { id: VmId(0), name: "t", vcpus: &[], ram: &RAM, entry: Ipa(0), dtb: None, vttbr: 0 };
+        let vm = VmDesc {
+            id: VmId(0),
+            name: "t",
+            vcpus: &[],
+            ram: &RAM,
+            entry: Ipa(0),
+            dtb: None,
+            vttbr: 0,
+            on_reset: Policy::Stop,
+            on_crash: Policy::Stop,
+            restore: &[],
+        };
         assert!(vm.owns_pa(Pa(0x4060_0000), 0x1000));
         assert!(!vm.owns_pa(Pa(0x4060_0001), 0x1000));
         assert!(!vm.owns_pa(Pa(0x4060_0000), u64::MAX));

@@ -14,6 +14,7 @@ pub mod devices;
 pub mod exit;
 pub mod hypercall;
 pub mod inject;
+pub mod input;
 pub mod insn;
 pub mod mmio;
 pub mod psci;

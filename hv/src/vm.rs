@@ -1,19 +1,34 @@
-//! Runtime state of VMs and vCPUs: which are running, how each VM ended, and when the whole
-//! machine is done. Descriptions (desc.rs) are immutable; this is the only VM state that changes.
+//! Runtime state of VMs and vCPUs: which are running, which VM is being restarted, how each VM
+//! ended, and when the whole machine is done. Descriptions (desc.rs) are immutable; this is the
+//! only VM state that changes.
 use crate::machine::{MAX_VCPUS, NUM_VMS, VMS};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use hv_types::VmId;
 
-/// Per-VM state: vCPUs running, and the exit status once stopped.
+/// Exit statuses hv gives a VM it stops (a guest's own HV_EXIT status is its own choice).
+/// A crash: an exception hv cannot deliver (no vector table mapped).
+pub const STATUS_CRASH: u8 = 255;
+/// An SError (for example an external abort on a passthrough device).
+pub const STATUS_SERROR: u8 = 254;
+/// PSCI SYSTEM_RESET from a VM whose `on_reset` is `Stop` (Linux's reboot, or a panic).
+pub const STATUS_RESET: u8 = 253;
+
+/// Per-VM state: vCPUs running, a restart in progress, and the exit status once stopped.
 pub struct VmState {
     vcpu_on: [AtomicBool; MAX_VCPUS],
     /// 0 while running; 0x100 | status once stopped.
     stopped: AtomicU32,
+    /// A vCPU is restarting the VM: the others leave it, and none may be started.
+    resetting: AtomicBool,
 }
 
 impl VmState {
     const fn new() -> Self {
-        VmState { vcpu_on: [const { AtomicBool::new(false) }; MAX_VCPUS], stopped: AtomicU32::new(0) }
+        VmState {
+            vcpu_on: [const { AtomicBool::new(false) }; MAX_VCPUS],
+            stopped: AtomicU32::new(0),
+            resetting: AtomicBool::new(false),
+        }
     }
 }
 
@@ -26,9 +41,10 @@ pub fn vcpu_on(vm: VmId, i: usize) -> bool {
     STATE[vm.0].vcpu_on.get(i).is_some_and(|b| b.load(Ordering::Acquire))
 }
 
-/// Mark vCPU `i` running; false if it already was (or does not exist).
+/// Mark vCPU `i` running; false if it already was (or does not exist), or if the VM is
+/// stopped or restarting.
 pub fn claim_vcpu(vm: VmId, i: usize) -> bool {
-    STATE[vm.0].vcpu_on.get(i).is_some_and(|b| !b.swap(true, Ordering::AcqRel))
+    !must_leave(vm) && STATE[vm.0].vcpu_on.get(i).is_some_and(|b| !b.swap(true, Ordering::AcqRel))
 }
 
 /// Undo `claim_vcpu` when the vCPU could not be started.
@@ -40,6 +56,26 @@ pub fn release_vcpu(vm: VmId, i: usize) {
 
 pub fn is_stopped(vm: VmId) -> bool {
     STATE[vm.0].stopped.load(Ordering::Acquire) != 0
+}
+
+/// Must the VM's vCPUs leave it (it stopped, or one of them is restarting it)?
+pub fn must_leave(vm: VmId) -> bool {
+    is_stopped(vm) || STATE[vm.0].resetting.load(Ordering::Acquire)
+}
+
+/// Start restarting `vm`; false if it is stopped or another vCPU is already restarting it.
+pub fn begin_reset(vm: VmId) -> bool {
+    !is_stopped(vm) && !STATE[vm.0].resetting.swap(true, Ordering::AcqRel)
+}
+
+/// Have all vCPUs but `me` left the VM?
+pub fn others_off(vm: VmId, me: usize) -> bool {
+    STATE[vm.0].vcpu_on.iter().enumerate().all(|(i, b)| i == me || !b.load(Ordering::Acquire))
+}
+
+/// The restart is done: vCPUs may be started again.
+pub fn end_reset(vm: VmId) {
+    STATE[vm.0].resetting.store(false, Ordering::Release);
 }
 
 /// What happened when a VM stopped.
@@ -100,11 +136,23 @@ mod tests {
         assert!(!vcpu_on(vm, 0));
         assert!(claim_vcpu(vm, 0));
         assert!(!is_stopped(vm));
+        // A restart keeps every vCPU out until it is done, and only one vCPU runs it.
+        assert!(begin_reset(vm));
+        assert!(!begin_reset(vm), "one restart at a time");
+        assert!(must_leave(vm));
+        assert!(others_off(vm, 0));
+        release_vcpu(vm, 0);
+        assert!(!claim_vcpu(vm, 0), "no vCPU starts during a restart");
+        end_reset(vm);
+        assert!(!must_leave(vm));
+        assert!(claim_vcpu(vm, 0));
         // The last vCPU stopping stops the VM (status 0); with one VM the machine is done.
         let want = if NUM_VMS == 1 { Stop::Last(0) } else { Stop::Stopped };
         assert_eq!(stop_vcpu(vm, 0), want);
         assert!(is_stopped(vm));
         assert!(!vcpu_on(vm, 0));
         assert_eq!(stop_vm(vm, 3), Stop::Already, "a VM stops once");
+        assert!(!begin_reset(vm), "a stopped VM does not restart");
+        assert!(!claim_vcpu(vm, 0), "nor do its vCPUs start");
     }
 }

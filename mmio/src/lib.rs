@@ -116,11 +116,22 @@ pub trait MmioCtx {
     fn irq_activate(&mut self, _vcpu: usize, _intid: u32) -> bool {
         false
     }
+    /// A console device's receive FIFO was drained: hv may hand it more input.
+    fn console_rx_ready(&mut self) {}
     /// Interrupt `intid` of an emulated device changed level.
     fn irq_level(&mut self, _intid: u32, _level: bool) {}
     /// A hardware interrupt held back from `vcpu` was cleared: deactivate the physical one (it
     /// fires again if its source is still asserted).
     fn irq_release_hw(&mut self, _vcpu: usize, _intid: u32) {}
+}
+
+/// A device that can take console input (a UART): hv feeds it the bytes typed on the board's
+/// console while its VM has the input focus.
+pub trait ConsoleDevice {
+    /// Bytes it can take now (free space in its receive FIFO).
+    fn rx_room(&self) -> usize;
+    /// One received byte; only called with room for it.
+    fn receive<C: MmioCtx>(&mut self, ctx: &mut C, byte: u8);
 }
 
 /// The INTIDs a device's lines are wired to, as a type: codegen emits one per device, so the
@@ -141,6 +152,10 @@ impl<C: MmioCtx, L: IrqLines> MmioCtx for Wired<'_, C, L> {
     #[inline(always)]
     fn console_write(&mut self, bytes: &[u8]) {
         self.ctx.console_write(bytes)
+    }
+    #[inline(always)]
+    fn console_rx_ready(&mut self) {
+        self.ctx.console_rx_ready()
     }
     /// A line the description leaves unconnected goes nowhere.
     fn set_irq(&mut self, line: usize, level: bool) {

@@ -1,7 +1,7 @@
 //! hvgen: check a machine description, print its report, DTS or QEMU command line, or boot it.
 use clap::{Parser, Subcommand};
 use codegen::guests::CargoGuests;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -24,9 +24,12 @@ enum Cmd {
     Dts { ron: String, vm: String },
     /// Print the QEMU command line that boots `kernel` for this machine.
     QemuArgs { ron: String, kernel: PathBuf },
+    /// Pack a directory into an uncompressed initramfs (newc cpio) with /dev/console.
+    Initramfs { dir: PathBuf, out: PathBuf },
     /// Print the sizes of a built hypervisor ELF (text, data, bss, stacks, tables, guests).
     Size { elf: PathBuf },
     /// Boot `kernel` on QEMU, stream the console, exit with the status the hypervisor reports.
+    /// Standard input is the console's input (a terminal, or a pipe in tests).
     Run {
         ron: String,
         kernel: PathBuf,
@@ -75,7 +78,7 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -
     }
     let mut child = match Command::new(codegen::qemu::QEMU)
         .args(&args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .spawn()
     {
@@ -85,25 +88,41 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -
             return ExitCode::from(127);
         }
     };
-    let stdout = child.stdout.take().expect("piped stdout");
+    let mut stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    // Bytes, not lines: a shell prompt has no newline and must show at once.
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
             }
         }
     });
     let deadline = Instant::now() + Duration::from_secs(timeout);
     let mut status = None;
+    let mut line = Vec::new();
     let out = std::io::stdout();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok(line) => {
-                let _ = writeln!(out.lock(), "{line}");
-                status = status.or(final_status(&line));
+            Ok(bytes) => {
+                let mut o = out.lock();
+                let _ = o.write_all(&bytes);
+                let _ = o.flush();
+                for &b in &bytes {
+                    if b == b'\n' {
+                        status = status.or(final_status(&String::from_utf8_lossy(&line)));
+                        line.clear();
+                    } else if line.len() < 256 {
+                        line.push(b);
+                    }
+                }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -164,6 +183,15 @@ fn main() -> ExitCode {
             Ok(g) => run(&g.machine, &kernel, timeout, icount),
             Err(c) => c,
         },
+        Cmd::Initramfs { dir, out } => {
+            match codegen::initramfs::pack(&dir).and_then(|b| std::fs::write(&out, b)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hvgen: initramfs from {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Size { elf } => {
             match std::fs::read(&elf).map_err(|e| e.to_string()).and_then(|d| codegen::size::of_elf(&d)) {
                 Ok(s) => {

@@ -86,8 +86,8 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
                 .prop("enable-method", s("psci")),
         );
     }
-    let mem = v.ram.iter().flat_map(|w| [w.ipa.0, w.size]).collect();
-    let first = v.ram.first().map(|w| w.ipa.0).unwrap_or(0);
+    let mem = v.ram.iter().filter(|w| !w.flash).flat_map(|w| [w.ipa.0, w.size]).collect();
+    let first = v.ram.iter().find(|w| !w.flash).map(|w| w.ipa.0).unwrap_or(0);
     let (intc, timer) = gic_and_timer(b, v);
     let mut root = Node::new("")
         .prop("#address-cells", Prop::U32(2))

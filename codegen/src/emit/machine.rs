@@ -28,6 +28,9 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     let stack = b.stack as usize;
     let (hv_base, hv_size) = (hex(b.hv.base), hex(b.hv.size));
     let console = hex(b.console.base().0);
+    let console_irq = match b.console {
+        Console::Pl011 { irq, .. } => irq.0,
+    };
     let gic = match b.gic {
         Gic::V2 { dist, cpu, hyp, vcpu } => {
             let (d, c, h, v) = (hex(dist.0), hex(cpu.0), hex(hyp.0), hex(vcpu.0));
@@ -61,6 +64,18 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             }
             None => quote!(None),
         };
+        let restore = v.pristine.map(|p| {
+            v.blobs(dtb_path(out_dir, v)).into_iter().map(move |b| {
+                let (from, to, len) = (hex(p.0 + b.offset), hex(b.home.0), hex(b.len));
+                quote!(Restore { from: Pa(#from), to: Pa(#to), len: #len })
+            })
+        });
+        let restore = restore.into_iter().flatten();
+        let policy = |p: crate::raw::Policy| match p {
+            crate::raw::Policy::Restart => quote!(Policy::Restart),
+            crate::raw::Policy::Stop => quote!(Policy::Stop),
+        };
+        let (on_reset, on_crash) = (policy(v.on_reset), policy(v.on_crash));
         quote!(VmDesc {
             id: VmId(#id),
             name: #vname,
@@ -69,6 +84,9 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             entry: Ipa(#entry),
             dtb: #dtb,
             vttbr: #vttbr,
+            on_reset: #on_reset,
+            on_crash: #on_crash,
+            restore: &[#(#restore),*],
         })
     });
 
@@ -90,16 +108,16 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     });
 
     let blobs = m.vms.iter().flat_map(|v| {
-        let mut out = vec![(format!(".vm.{}.image", v.name), v.image.bin.clone(), v.ipa_to_pa(v.image.load))];
-        if let Some((p, ipa, _)) = &v.image.initrd {
-            out.push((format!(".vm.{}.initrd", v.name), p.clone(), v.ipa_to_pa(*ipa)));
-        }
-        if let Some(d) = &v.dtb {
-            out.push((format!(".vm.{}.dtb", v.name), dtb_path(out_dir, v), v.ipa_to_pa(d.ipa)));
+        let mut out = Vec::new();
+        for b in v.blobs(dtb_path(out_dir, v)) {
+            out.push((format!(".vm.{}.{}", v.name, b.what), b.path.clone()));
+            if v.pristine.is_some() {
+                out.push((format!(".vm.{}.pristine.{}", v.name, b.what), b.path));
+            }
         }
         out
     });
-    let incbins = blobs.map(|(section, path, _)| {
+    let incbins = blobs.map(|(section, path)| {
         let path = path.display().to_string();
         let escaped = path.replace('\\', "\\\\").replace('"', "\\\"");
         let s1 = format!(".section {section}, \"a\"");
@@ -131,6 +149,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             hv_base: Pa(#hv_base),
             hv_size: #hv_size,
             console: Pa(#console),
+            console_irq: #console_irq,
             gic: #gic,
             timer_hyp: #t_hyp,
             timer_virt: #t_virt,

@@ -56,6 +56,16 @@ pub fn emit(m: &Machine, ntables: usize) -> String {
                 if w.read_only { "ro" } else { "rw" }
             );
         }
+        if let Some(p) = v.pristine {
+            let size = v.pristine_size();
+            let _ = writeln!(
+                s,
+                "  pristine pa {:#012x}..{:#012x}  {} (image, initrd, DTB copies for restarts)",
+                p.0,
+                p.0 + size,
+                mib(size)
+            );
+        }
         for e in &v.emulated {
             let w = e.window();
             let _ = writeln!(

@@ -14,6 +14,9 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     let mut vgics = Vec::new();
     let mut garms = Vec::new();
     let mut hw_spis = Vec::new();
+    let mut resets = Vec::new();
+    let mut consoles = Vec::new();
+    let mut has_console = Vec::new();
     for v in &m.vms {
         let sname = ident(&format!("{}Devices", camel(&v.name)));
         let sstatic = ident(&format!("{}_DEVICES", v.ident()));
@@ -64,6 +67,34 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
                 }
             });
         }
+        resets.push(quote! {
+            #id => {
+                #take
+                *d = #sname { #(#names: <#tys>::new()),* };
+            }
+        });
+        // The VM's console: its first PL011, which the DTB names as stdout.
+        let console =
+            v.emulated.iter().zip(&names).find(|(e, _)| e.kind.compatible.iter().any(|c| c == "arm,pl011"));
+        has_console.push(console.is_some());
+        if let Some((e, f)) = console {
+            let lines = ident(&format!("{}{}Lines", camel(&v.name), camel(&e.name)));
+            consoles.push(quote! {
+                #id => {
+                    #take
+                    let ctx = &mut hv_mmio::Wired { ctx, lines: core::marker::PhantomData::<#lines> };
+                    loop {
+                        if hv_mmio::ConsoleDevice::rx_room(&d.#f) == 0 {
+                            return Some(false);
+                        }
+                        match next() {
+                            Some(b) => hv_mmio::ConsoleDevice::receive(&mut d.#f, ctx, b),
+                            None => return Some(true),
+                        }
+                    }
+                }
+            });
+        }
         garms.extend(vgic_arms(m, v));
         vgics.push(vgic_static(m, v));
         for &bi in &v.passthrough {
@@ -85,6 +116,28 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
 
         /// Static memory each VM takes, for the banner and `make bench`.
         pub const VM_STATIC: [VmStatic; NUM_VMS] = [#(#sizes),*];
+
+        /// Put VM `vm`'s emulated devices back in their reset state (the VM restarts).
+        pub fn reset_devices(vm: VmId) {
+            match vm.0 {
+                #(#resets)*
+                _ => {}
+            }
+        }
+
+        /// Which VMs have a console device (console input can go to them).
+        pub const HAS_CONSOLE: [bool; NUM_VMS] = [#(#has_console),*];
+
+        /// Feed VM `vm`'s console device bytes from `next` while it has room: `Some(true)` when
+        /// `next` ran dry, `Some(false)` when the device is full, `None` without a console.
+        pub fn console_input<C: hv_mmio::MmioCtx>(
+            vm: VmId, ctx: &mut C, next: &mut impl FnMut() -> Option<u8>,
+        ) -> Option<bool> {
+            match vm.0 {
+                #(#consoles)*
+                _ => { let _ = (ctx, next); None }
+            }
+        }
 
         /// Emulate an access by `vm` at `ipa`; `None` if no emulated device decodes it.
         #[inline(always)]
@@ -155,6 +208,7 @@ fn vgic_static(m: &Machine, v: &Vm) -> TokenStream {
             }
         }
     }
-    let hw_ppis = 1u32 << m.board.timer.virt.0;
+    // Both EL1 timers belong to the guest (it programs them directly).
+    let hw_ppis = 1u32 << m.board.timer.virt.0 | 1u32 << m.board.timer.phys.0;
     quote!(spin::Mutex::new(crate::vgic::VGicd::new(crate::vgic::Version::#version, #n, [#(#words),*], #hw_ppis)))
 }

@@ -1,46 +1,60 @@
-//! A virtual ARM PL011 UART (r1p5, as QEMU models it): output goes to the board console through
-//! the access context; there is no input yet, so the receive FIFO always reads empty.
-use hv_mmio::{MmioCtx, MmioDevice};
+//! A virtual ARM PL011 UART (r1p5, as QEMU models it). Output goes to the board console through
+//! the access context; input comes from the board console while this VM has the input focus
+//! (`ConsoleDevice`) into a 32-entry receive FIFO, with the RX and receive-timeout interrupts.
+//! Every register takes 8-, 16- and 32-bit accesses: Linux's amba-pl011 driver uses 16-bit ones.
+use hv_mmio::{ConsoleDevice, MmioCtx, MmioDevice};
 
 const FR_RXFE: u32 = 1 << 4;
+const FR_TXFF: u32 = 1 << 5;
+const FR_RXFF: u32 = 1 << 6;
 const FR_TXFE: u32 = 1 << 7;
+const INT_RX: u32 = 1 << 4;
 const INT_TX: u32 = 1 << 5;
+const INT_RT: u32 = 1 << 6;
 const INT_ALL: u32 = 0x7FF;
+const LCR_H_FEN: u32 = 1 << 4;
+/// The receive FIFO's depth with FEN set (1 without).
+const FIFO: usize = 32;
 
 #[derive(MmioDevice)]
 #[mmio(size = 0x1000, compatible = ["arm,pl011", "arm,primecell"], unmapped = RazWi)]
 pub struct VirtPl011 {
     #[reg(offset = 0x000, read = Self::read_dr, write = Self::write_dr, widths(8, 16, 32))]
     dr: u32,
-    /// Receive status / error clear: no receive errors can happen.
-    #[reg(offset = 0x004, read = Self::zero, write = Self::ignore)]
+    /// Receive status / error clear: no receive errors can happen (overrun cannot either: input
+    /// waits in the board UART while the FIFO is full).
+    #[reg(offset = 0x004, read = Self::zero, write = Self::ignore, widths(8, 16, 32))]
     rsr: u32,
-    #[reg(offset = 0x018, read_only)]
+    #[reg(offset = 0x018, read = Self::read_fr, write = Self::ignore, widths(8, 16, 32))]
     fr: u32,
-    #[reg(offset = 0x020)]
+    #[reg(offset = 0x020, widths(8, 16, 32))]
     ilpr: u32,
-    #[reg(offset = 0x024)]
+    #[reg(offset = 0x024, widths(8, 16, 32))]
     ibrd: u32,
-    #[reg(offset = 0x028)]
+    #[reg(offset = 0x028, widths(8, 16, 32))]
     fbrd: u32,
-    #[reg(offset = 0x02C, widths(8, 16, 32))]
+    #[reg(offset = 0x02C, write = Self::write_lcr_h, widths(8, 16, 32))]
     lcr_h: u32,
-    #[reg(offset = 0x030, widths(16, 32))]
+    #[reg(offset = 0x030, widths(8, 16, 32))]
     cr: u32,
-    #[reg(offset = 0x034)]
+    #[reg(offset = 0x034, write = Self::write_ifls, widths(8, 16, 32))]
     ifls: u32,
-    #[reg(offset = 0x038, write = Self::write_imsc)]
+    #[reg(offset = 0x038, write = Self::write_imsc, widths(8, 16, 32))]
     imsc: u32,
-    #[reg(offset = 0x03C, read_only)]
+    #[reg(offset = 0x03C, read_only, widths(8, 16, 32))]
     ris: u32,
-    #[reg(offset = 0x040, read = Self::read_mis, write = Self::ignore)]
+    #[reg(offset = 0x040, read = Self::read_mis, write = Self::ignore, widths(8, 16, 32))]
     mis: u32,
-    #[reg(offset = 0x044, read = Self::zero, write = Self::write_icr)]
+    #[reg(offset = 0x044, read = Self::zero, write = Self::write_icr, widths(8, 16, 32))]
     icr: u32,
-    #[reg(offset = 0x048)]
+    #[reg(offset = 0x048, widths(8, 16, 32))]
     dmacr: u32,
-    #[reg(offset = 0xFE0, read_only)]
+    #[reg(offset = 0xFE0, read_only, widths(8, 16, 32))]
     id: [u32; 8],
+    /// The receive FIFO: `count` bytes from `head`, wrapping.
+    rx: [u8; FIFO],
+    head: u8,
+    count: u8,
     /// The interrupt line's level, so only changes are signalled.
     level: bool,
 }
@@ -56,7 +70,7 @@ impl VirtPl011 {
         VirtPl011 {
             dr: 0,
             rsr: 0,
-            fr: FR_TXFE | FR_RXFE,
+            fr: 0,
             ilpr: 0,
             ibrd: 0,
             fbrd: 0,
@@ -69,6 +83,9 @@ impl VirtPl011 {
             icr: 0,
             dmacr: 0,
             id: [0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1],
+            rx: [0; FIFO],
+            head: 0,
+            count: 0,
             level: false,
         }
     }
@@ -78,8 +95,68 @@ impl VirtPl011 {
     }
     fn ignore<C: MmioCtx>(&mut self, _: &mut C, _: u32) {}
 
-    fn read_dr<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
-        0 // RX FIFO empty (FR.RXFE)
+    /// Bytes the receive FIFO holds at most: 32 with FEN, else a one-byte holding register.
+    fn depth(&self) -> usize {
+        if self.lcr_h & LCR_H_FEN != 0 {
+            FIFO
+        } else {
+            1
+        }
+    }
+
+    /// The RX interrupt's trigger level (IFLS.RXIFLSEL: 1/8 .. 7/8 of the FIFO).
+    fn rx_trigger(&self) -> usize {
+        if self.lcr_h & LCR_H_FEN == 0 {
+            return 1;
+        }
+        match (self.ifls >> 3) & 7 {
+            0 => 4,
+            1 => 8,
+            2 => 16,
+            3 => 24,
+            _ => 28,
+        }
+    }
+
+    /// Transmission is instantaneous, so the TX FIFO is always empty; RX follows the FIFO.
+    fn read_fr<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+        let mut fr = FR_TXFE;
+        if self.count == 0 {
+            fr |= FR_RXFE;
+        }
+        if self.count as usize >= self.depth() {
+            fr |= FR_RXFF;
+        }
+        fr & !FR_TXFF
+    }
+
+    /// Pop the oldest received byte (0 when empty, as the PL011 returns).
+    fn read_dr<C: MmioCtx>(&mut self, ctx: &mut C) -> u32 {
+        if self.count == 0 {
+            return 0;
+        }
+        let b = self.rx[self.head as usize];
+        self.head = ((self.head as usize + 1) % FIFO) as u8;
+        self.count -= 1;
+        self.update_rx(ctx);
+        if self.count == 0 {
+            ctx.console_rx_ready();
+        }
+        b as u32
+    }
+
+    /// RX is asserted at or above the trigger level. The receive timeout (RT) stands for "data
+    /// waits and no more is arriving": input comes in bursts already received, so it is
+    /// asserted whenever the FIFO holds data below the trigger, and drops once it is empty.
+    fn update_rx<C: MmioCtx>(&mut self, ctx: &mut C) {
+        let n = self.count as usize;
+        self.ris &= !(INT_RX | INT_RT);
+        if n >= self.rx_trigger() {
+            self.ris |= INT_RX;
+        } else if n > 0 {
+            self.ris |= INT_RT;
+        }
+        self.update_irq(ctx);
     }
 
     /// Transmission is instantaneous: the byte goes out and TX raises its interrupt at once.
@@ -87,6 +164,22 @@ impl VirtPl011 {
         ctx.console_write(&[v as u8]);
         self.ris |= INT_TX;
         self.update_irq(ctx);
+    }
+
+    /// Turning the FIFO on or off empties it, as on the PL011.
+    fn write_lcr_h<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        if (self.lcr_h ^ v) & LCR_H_FEN != 0 {
+            self.count = 0;
+            self.head = 0;
+            ctx.console_rx_ready();
+        }
+        self.lcr_h = v & 0xFF;
+        self.update_rx(ctx);
+    }
+
+    fn write_ifls<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+        self.ifls = v & 0x3F;
+        self.update_rx(ctx);
     }
 
     fn write_imsc<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
@@ -98,6 +191,7 @@ impl VirtPl011 {
         self.ris & self.imsc
     }
 
+    /// Clearing RX or RT while data still waits lets them assert again on the next byte.
     fn write_icr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
         self.ris &= !v;
         self.update_irq(ctx);
@@ -112,6 +206,22 @@ impl VirtPl011 {
     }
 }
 
+impl ConsoleDevice for VirtPl011 {
+    fn rx_room(&self) -> usize {
+        self.depth().saturating_sub(self.count as usize)
+    }
+
+    fn receive<C: MmioCtx>(&mut self, ctx: &mut C, byte: u8) {
+        if self.rx_room() == 0 {
+            return;
+        }
+        let tail = (self.head as usize + self.count as usize) % FIFO;
+        self.rx[tail] = byte;
+        self.count += 1;
+        self.update_rx(ctx);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +233,7 @@ mod tests {
     struct Ctx {
         out: Vec<u8>,
         irq: Option<bool>,
+        ready: usize,
     }
     impl MmioCtx for Ctx {
         fn console_write(&mut self, b: &[u8]) {
@@ -131,6 +242,13 @@ mod tests {
         fn set_irq(&mut self, _line: usize, level: bool) {
             self.irq = Some(level)
         }
+        fn console_rx_ready(&mut self) {
+            self.ready += 1;
+        }
+    }
+
+    fn rd(u: &mut VirtPl011, c: &mut Ctx, off: usize) -> u64 {
+        u.mmio_read(c, off, Width::B16).unwrap()
     }
 
     #[test]
@@ -155,8 +273,43 @@ mod tests {
         assert_eq!(u.mmio_read(&mut c, 0xFE0, Width::B32), Ok(0x11));
         assert_eq!(u.mmio_read(&mut c, 0xFFC, Width::B32), Ok(0xB1));
         assert_eq!(u.mmio_read(&mut c, 0x018, Width::B32), Ok(0x90));
+        assert_eq!(u.mmio_read(&mut c, 0x018, Width::B8), Ok(0x90));
         assert_eq!(u.mmio_read(&mut c, 0x038, Width::B64), Err(MmioFault::BadWidth));
-        assert_eq!(u.mmio_read(&mut c, 0x038, Width::B16), Err(MmioFault::BadWidth));
+        u.mmio_write(&mut c, 0x038, Width::B16, 0x50).unwrap();
+        assert_eq!(u.mmio_read(&mut c, 0x038, Width::B16), Ok(0x50));
         assert_eq!(u.mmio_read(&mut c, 0x800, Width::B32), Ok(0));
+    }
+
+    #[test]
+    fn receive_fifo_flags_and_interrupts() {
+        let (mut u, mut c) = (VirtPl011::new(), Ctx::default());
+        // Without FEN the FIFO is a one-byte holding register.
+        assert_eq!(u.rx_room(), 1);
+        u.mmio_write(&mut c, 0x02C, Width::B16, 0x70).unwrap(); // 8 bits, FIFO on
+        u.mmio_write(&mut c, 0x038, Width::B16, (INT_RX | INT_RT) as u64).unwrap();
+        assert_eq!(u.rx_room(), FIFO);
+        assert_eq!(c.ready, 1, "turning the FIFO on empties it: hv may send input");
+        c.ready = 0;
+        for &b in b"ls\n" {
+            u.receive(&mut c, b);
+        }
+        assert_eq!(rd(&mut u, &mut c, 0x018) & FR_RXFE as u64, 0, "data waiting");
+        assert_eq!(rd(&mut u, &mut c, 0x040), INT_RT as u64, "below the trigger: receive timeout");
+        assert_eq!(c.irq, Some(true));
+        assert_eq!([0, 0, 0].map(|_| rd(&mut u, &mut c, 0x000) as u8), *b"ls\n");
+        assert_eq!(rd(&mut u, &mut c, 0x018) & FR_RXFE as u64, FR_RXFE as u64);
+        assert_eq!((c.irq, c.ready), (Some(false), 1), "empty: the line drops, hv may send more");
+        // Filling to the trigger level (IFLS 1/2 = 16) raises RX; a full FIFO has no room.
+        for i in 0..FIFO {
+            u.receive(&mut c, i as u8);
+        }
+        assert_eq!(rd(&mut u, &mut c, 0x03C) & INT_RX as u64, INT_RX as u64);
+        assert_eq!(rd(&mut u, &mut c, 0x018) & FR_RXFF as u64, FR_RXFF as u64);
+        assert_eq!(u.rx_room(), 0);
+        u.receive(&mut c, 0xEE);
+        assert_eq!(rd(&mut u, &mut c, 0x000), 0, "no byte was overwritten");
+        // Turning the FIFO off empties it.
+        u.mmio_write(&mut c, 0x02C, Width::B16, 0x60).unwrap();
+        assert_eq!(rd(&mut u, &mut c, 0x018) & FR_RXFE as u64, FR_RXFE as u64);
     }
 }

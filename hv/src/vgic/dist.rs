@@ -126,6 +126,12 @@ impl<const N: usize> VGicd<N> {
         }
     }
 
+    /// Back to the state `new` gave it (the VM restarts). What hardware delivers stays.
+    pub fn reset(&mut self) {
+        let hw_ppis = self.cpus[0].hw_ppis();
+        *self = Self::new(self.version, self.n, self.hw_spis, hw_ppis);
+    }
+
     pub fn version(&self) -> Version {
         self.version
     }

@@ -144,6 +144,10 @@ impl VGicr {
         self.op(ctx, latched, Op::SetPending);
     }
 
+    pub fn hw_ppis(&self) -> u32 {
+        self.hw_ppis
+    }
+
     pub fn enabled(&self) -> u32 {
         self.isenabler0
     }

@@ -182,6 +182,11 @@ impl VgicCpu {
         !self.queue.is_empty() || (0..bank.count()).any(|i| bank.read(i).is_pending())
     }
 
+    /// Forget everything queued (the vCPU left its VM).
+    pub fn clear(&mut self) {
+        self.queue.clear();
+    }
+
     pub fn queued(&self) -> usize {
         self.queue.len()
     }

@@ -1,6 +1,8 @@
 //! Entry at EL2 with the MMU off: pick this pCPU's stack, zero .bss once, install the vectors,
 //! turn on the EL2 MMU, then wait for a vCPU to run. The boot CPU starts every VM's vCPU 0.
-use super::{el2, firmware, gic, uart};
+//! A pCPU whose vCPU leaves its VM (CPU_OFF, the VM stopped or restarts) parks here again,
+//! asleep in WFI until a kick hands it a vCPU; it stays powered, so a later CPU_ON just works.
+use super::{console_in, el2, firmware, gic, irq, uart};
 use crate::machine::{self, CPU_VCPU, NUM_CPUS, STACK_SIZE, VMS};
 use crate::regs::FRAME_SIZE;
 use crate::{hv_println, vm};
@@ -72,6 +74,7 @@ extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     POWERED[cpu].store(true, Ordering::Release);
     if primary {
         banner();
+        console_in::init();
         for v in &VMS {
             let dtb = v.dtb.map_or(0, |d| d.0);
             if start_vcpu(v.id, 0, v.entry.0, dtb) != 0 {
@@ -115,7 +118,8 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
     mb.arg.store(arg, Ordering::Relaxed);
     mb.full.store(true, Ordering::Release);
     if POWERED[pcpu.0].load(Ordering::Acquire) {
-        aarch64_cpu::asm::sev();
+        // Parked in WFI (or about to be): the kick wakes it to read its mailbox.
+        gic::kick(pcpu.0);
         return 0;
     }
     let r = firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64);
@@ -127,15 +131,51 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
     r
 }
 
-/// Sleep until a vCPU is handed to this pCPU, then run it.
+/// Sleep until a vCPU is handed to this pCPU, then run it. While parked the pCPU still serves
+/// console input and passthrough interrupts routed to it.
 fn wait_for_vcpu(cpu: usize) -> ! {
     let mb = &MAILBOX[cpu];
     loop {
         if mb.full.swap(false, Ordering::AcqRel) {
             let Some((vm, k)) = CPU_VCPU[cpu] else { break };
+            // Handed over just before its VM stopped or began a restart: not started after all.
+            if vm::must_leave(vm) {
+                vm::release_vcpu(vm, k);
+                continue;
+            }
             el2::enter_vcpu(&VMS[vm.0], k, mb.entry.load(Ordering::Relaxed), mb.arg.load(Ordering::Relaxed));
         }
-        aarch64_cpu::asm::wfe();
+        // A pending interrupt ends WFI even with IRQs masked at EL2; it is handled below.
+        aarch64_cpu::asm::wfi();
+        irq::handle_parked();
     }
     panic!("pCPU {cpu} was given a vCPU the description does not pin to it")
+}
+
+/// Leave the guest for good on this pCPU: tidy what its vCPU left in the GIC and timers, drop
+/// every Rust frame (reset SP to the top of this pCPU's stack) and wait for the next vCPU.
+pub fn park() -> ! {
+    irq::quiesce();
+    let cpu = super::cpu_id();
+    unsafe extern "C" {
+        static __stacks_start: u8;
+    }
+    // SAFETY: the same stack top boot code gave this pCPU, below its reserved exit frame; no
+    // Rust frame survives (park never returns), so reusing the stack from the top is sound.
+    unsafe {
+        let top = (&raw const __stacks_start as usize) + (cpu + 1) * STACK_SIZE - FRAME_SIZE;
+        core::arch::asm!(
+            "mov sp, {top}",
+            "mov x0, {cpu}",
+            "b {parked}",
+            top = in(reg) top,
+            cpu = in(reg) cpu,
+            parked = sym parked,
+            options(noreturn)
+        )
+    }
+}
+
+extern "C" fn parked(cpu: usize) -> ! {
+    wait_for_vcpu(cpu)
 }

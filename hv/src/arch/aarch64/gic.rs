@@ -34,9 +34,9 @@ pub(super) fn wr8(addr: usize, v: u8) {
 }
 
 /// Bring up the GIC for pCPU `cpu`: the distributor and passthrough SPIs once (boot CPU), then
-/// this pCPU's kick SGI, virtual-timer and maintenance PPIs and its CPU interface.
+/// this pCPU's kick SGI, the EL1 timers' and maintenance PPIs and its CPU interface.
 pub fn init(cpu: usize, primary: bool) {
-    let private = [KICK, BOARD.timer_virt, BOARD.maintenance];
+    let private = [KICK, BOARD.timer_virt, BOARD.timer_phys, BOARD.maintenance];
     if V3 {
         if primary {
             gicv3::init_distributor();
@@ -51,13 +51,17 @@ pub fn init(cpu: usize, primary: bool) {
     if primary {
         // Each passthrough SPI starts at its VM's vCPU 0 (the guest may retarget it).
         for &(intid, vm) in &HW_SPIS {
-            let pcpu = VMS[vm.0].vcpus[0].0;
-            if V3 {
-                gicv3::route_spi(intid, pcpu, PRIORITY)
-            } else {
-                gicv2::route_spi(intid, pcpu, PRIORITY)
-            }
+            route_spi(intid, VMS[vm.0].vcpus[0].0);
         }
+    }
+}
+
+/// Route SPI `intid` to `pcpu` and enable it.
+pub fn route_spi(intid: u32, pcpu: usize) {
+    if V3 {
+        gicv3::route_spi(intid, pcpu, PRIORITY)
+    } else {
+        gicv2::route_spi(intid, pcpu, PRIORITY)
     }
 }
 
@@ -107,11 +111,35 @@ pub fn kick(pcpu: usize) {
     }
 }
 
+/// Complete hardware interrupts the guest deactivated (GICv2; on GICv3 the HW link does it).
+#[inline(always)]
+pub fn complete_eois() {
+    if !V3 {
+        gicv2::complete_eois()
+    }
+}
+
 pub fn enable_virtual_interface() {
     if V3 {
         gicv3::enable_virtual_interface()
     } else {
         gicv2::enable_virtual_interface()
+    }
+}
+
+/// The vCPU left this pCPU for good (its VM stopped or restarts): empty the list registers,
+/// turn the virtual interface off, and deactivate the PPIs only a guest's EOI would have.
+pub fn quiesce(cpu: usize) {
+    for i in 0..Bank.count() {
+        Bank.write(i, Lr::default());
+    }
+    if V3 {
+        gicv3::disable_virtual_interface()
+    } else {
+        gicv2::disable_virtual_interface()
+    }
+    for intid in [BOARD.timer_virt, BOARD.timer_phys] {
+        release(intid, cpu, cpu);
     }
 }
 

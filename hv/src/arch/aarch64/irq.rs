@@ -2,8 +2,8 @@
 //! guest WFI. A hardware interrupt a VM owns (its virtual timer, a passthrough SPI) goes through
 //! the VM's virtual distributor and reaches the guest HW-linked, so the guest's EOI deactivates
 //! it with no trap. The maintenance interrupt and the kick SGI refill list registers.
-use super::cpu_id;
 use super::gic::{self, Bank};
+use super::{console_in, cpu_id};
 use crate::machine::{BOARD, HW_SPIS, NUM_CPUS, NUM_VMS, VGIC, VMS};
 use crate::vgic::{Lr, VgicCpu};
 use crate::vm;
@@ -87,29 +87,78 @@ fn spi_owner(intid: u32) -> Option<VmId> {
 }
 
 /// Drain the physical CPU interface: acknowledge every pending interrupt and route it. True
-/// when this pCPU's VM has stopped (a kick from the vCPU that stopped it).
+/// when this pCPU's vCPU must leave its VM (a kick from the vCPU that stopped or restarts it).
 pub fn handle(vm: VmId, k: usize, ctx: &mut impl MmioCtx) -> bool {
     loop {
         let iar = gic::ack();
         let intid = iar & 0x3FF;
         if intid >= 1020 {
-            return vm::is_stopped(vm);
+            return vm::must_leave(vm);
         }
         gic::priority_drop(iar);
         // A HW interrupt stays active until the guest deactivates its virtual twin (or hv
         // releases it), so it cannot fire again meanwhile.
-        if intid == BOARD.timer_virt {
+        if intid == BOARD.timer_virt || intid == BOARD.timer_phys {
             VGIC[vm.0].lock().fire(ctx, k, intid);
         } else if let Some(owner) = spi_owner(intid) {
             VGIC[owner.0].lock().fire(&mut super::trap::DevCtx { vm: owner, vcpu: 0 }, 0, intid);
         } else {
             gic::deactivate(iar);
-            if intid == gic::KICK || intid == BOARD.maintenance {
+            if intid == BOARD.console_irq {
+                console_in::pump();
+            } else if intid == gic::KICK || intid == BOARD.maintenance {
+                gic::complete_eois();
                 QUEUES[cpu_id()].lock().refill(&mut Bank);
                 if REFUSED[vm.0].swap(false, Ordering::AcqRel) {
                     VGIC[vm.0].lock().sweep(ctx);
                 }
             }
+        }
+    }
+}
+
+/// The same for a pCPU with no vCPU to run (parked): only console input and passthrough SPIs
+/// need work; a kick just wakes it to look at its mailbox.
+pub fn handle_parked() {
+    loop {
+        let iar = gic::ack();
+        let intid = iar & 0x3FF;
+        if intid >= 1020 {
+            return;
+        }
+        gic::priority_drop(iar);
+        if let Some(owner) = spi_owner(intid) {
+            VGIC[owner.0].lock().fire(&mut super::trap::DevCtx { vm: owner, vcpu: 0 }, 0, intid);
+            continue;
+        }
+        gic::deactivate(iar);
+        if intid == BOARD.console_irq {
+            console_in::pump();
+        }
+    }
+}
+
+/// This pCPU's vCPU left its VM: nothing of it may stay in the list registers, its queue, or
+/// its EL1 timers (a restarted guest must start from reset state).
+pub fn quiesce() {
+    let cpu = cpu_id();
+    // SAFETY: writes the EL1 timers' control registers, which belong to the departing vCPU;
+    // disabling them drops their interrupt lines.
+    unsafe { core::arch::asm!("msr cntv_ctl_el0, xzr", "msr cntp_ctl_el0, xzr", "isb") };
+    QUEUES[cpu].lock().clear();
+    gic::quiesce(cpu);
+}
+
+/// A VM restarts: nothing may remain queued for its vCPUs, and the physical SPIs it was
+/// handling are deactivated (its guest will never EOI them now).
+pub fn reset_vm(vm: VmId) {
+    for c in VMS[vm.0].vcpus {
+        QUEUES[c.0].lock().clear();
+    }
+    REFUSED[vm.0].store(false, Ordering::Release);
+    for &(intid, owner) in &HW_SPIS {
+        if owner == vm {
+            gic::release(intid, cpu_id(), cpu_id());
         }
     }
 }

@@ -1,5 +1,6 @@
 //! AArch64 EL2: boot, vectors, EL2 and stage-2 set-up, traps, and the board's console and firmware.
 pub mod boot;
+pub mod console_in;
 pub mod el1;
 pub mod el2;
 pub mod firmware;
@@ -7,6 +8,8 @@ pub mod gic;
 pub mod gicv2;
 pub mod gicv3;
 pub mod irq;
+pub mod mem;
+pub mod reset;
 pub mod trap;
 pub mod uart;
 pub mod vectors;

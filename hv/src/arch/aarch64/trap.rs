@@ -1,7 +1,8 @@
 //! Exit handlers: decode why the guest stopped, serve it, and return to it. A guest can make
 //! hv refuse an access (an injected abort) or stop its own VM, never crash hv.
 use super::el1::ArchEl1;
-use super::{boot, cpu_id, firmware, irq};
+use super::reset::{self, Cause};
+use super::{boot, console_in, cpu_id, firmware, irq};
 use crate::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
 use crate::hypercall::{self, Outcome, Services, SmcccRegs};
 use crate::inject::{self, Fault};
@@ -23,6 +24,9 @@ pub(super) struct DevCtx {
 impl MmioCtx for DevCtx {
     fn console_write(&mut self, bytes: &[u8]) {
         console::vm_write(self.vm, bytes);
+    }
+    fn console_rx_ready(&mut self) {
+        console_in::rx_ready();
     }
     /// Devices reach this through `hv_mmio::Wired`, which turns lines into INTIDs.
     fn set_irq(&mut self, _line: usize, _level: bool) {}
@@ -63,6 +67,9 @@ impl ExitCtx {
 impl MmioCtx for ExitCtx {
     fn console_write(&mut self, bytes: &[u8]) {
         self.dev().console_write(bytes)
+    }
+    fn console_rx_ready(&mut self) {
+        console_in::rx_ready();
     }
     fn set_irq(&mut self, _line: usize, _level: bool) {}
     fn vcpu(&self) -> usize {
@@ -122,9 +129,10 @@ impl Services for Vcpu {
     /// Never returns here: the stopped vCPU's pCPU (or the machine) powers off, and the VM's
     /// other pCPUs are kicked out of it.
     fn stop_vm(&mut self, status: u8) {
-        let stop = vm::stop_vm(self.vm, status);
-        irq::kick_vm(self.vm);
-        finish(stop)
+        stop(self.vm, status)
+    }
+    fn reset_vm(&mut self) {
+        end(self.vm, self.index, Cause::Reset)
     }
     fn stop_vcpu(&mut self) {
         finish(vm::stop_vcpu(self.vm, self.index))
@@ -145,27 +153,45 @@ fn current() -> (VmId, usize) {
     }
 }
 
-/// A stopped vCPU never returns to its guest: power the pCPU (or the machine) off.
+/// A stopped vCPU never returns to its guest: its pCPU parks (or, after the last VM, the
+/// machine powers off).
 fn finish(stop: Stop) -> ! {
     if let Stop::Last(status) = stop {
         hv_println!("hv: all VMs stopped, exit status {status}");
         firmware::system_off();
     }
-    firmware::cpu_off()
+    boot::park()
 }
 
-fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, fault: Fault) {
+/// Stop `vm` with `status` and kick its other vCPUs out.
+fn stop(vm: VmId, status: u8) -> ! {
+    let stop = vm::stop_vm(vm, status);
+    irq::kick_vm(vm);
+    finish(stop)
+}
+
+/// The VM reset or crashed: restart it or stop it, as its description says.
+fn end(vm: VmId, index: usize, cause: Cause) -> ! {
+    reset::restart_or_refuse(vm, index, cause);
+    stop(vm, cause.status())
+}
+
+/// This vCPU must leave its VM (stopped, or restarting from another vCPU).
+fn leave(vm: VmId, index: usize) -> ! {
+    vm::release_vcpu(vm, index);
+    finish(Stop::Already)
+}
+
+fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usize, fault: Fault) {
     let vector = inject::inject(regs, el1, fault);
     // A guest with no usable vector table would fault forever: stop it instead.
     if el1.translate(vector).is_none_or(|pa| !el1.vm.owns_pa(hv_types::Pa(pa), 4)) {
         hv_println!(
-            "hv: vm `{}` took {fault} at {:#x} with no exception vector mapped: stopping it",
+            "hv: vm `{}` took {fault} at {:#x} with no exception vector mapped: it crashed",
             VMS[vm.0].name,
             ELR_EL1.get()
         );
-        let stop = vm::stop_vm(vm, 255);
-        irq::kick_vm(vm);
-        finish(stop);
+        end(vm, index, Cause::Crash);
     }
 }
 
@@ -220,8 +246,8 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
 
 pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     let (vm, index) = current();
-    if vm::is_stopped(vm) {
-        finish(Stop::Already);
+    if vm::must_leave(vm) {
+        leave(vm, index);
     }
     let mut el1 = ArchEl1 { vm: &VMS[vm.0] };
     let fault = match exit::decode(ESR_EL2.get()) {
@@ -247,6 +273,8 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         Exit::Wfx { wfe } => {
             regs.elr += 4;
             if !wfe {
+                // Idle: an unfinished line (a prompt) is all the guest will say for now.
+                console::flush(vm);
                 irq::wait();
             }
             return;
@@ -261,7 +289,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
                 // Group 0 and other-security-state SGIs: the guest has neither, so WI.
                 ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 if !a.read => {}
                 _ => {
-                    inject_or_stop(regs, &mut el1, vm, Fault::Undefined);
+                    inject_or_stop(regs, &mut el1, vm, index, Fault::Undefined);
                     return;
                 }
             }
@@ -270,25 +298,23 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         }
         Exit::Other { .. } => Fault::Undefined,
     };
-    inject_or_stop(regs, &mut el1, vm, fault);
+    inject_or_stop(regs, &mut el1, vm, index, fault);
 }
 
 /// A physical interrupt while the guest ran (HCR_EL2.IMO routes them to EL2).
 pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {
     let (vm, vcpu) = current();
     if irq::handle(vm, vcpu, &mut DevCtx { vm, vcpu }) {
-        finish(Stop::Already);
+        leave(vm, vcpu);
     }
 }
 
 /// An SError while the guest ran: it caused it (e.g. an external abort on a passthrough
-/// device), so its VM stops; the others run on.
+/// device), so its VM stops or restarts; the others run on.
 pub extern "C" fn hv_guest_serror(_regs: &mut GuestRegs) {
-    let (vm, _) = current();
+    let (vm, index) = current();
     hv_println!("hv: vm `{}` raised an SError (ESR_EL2 {:#x})", VMS[vm.0].name, ESR_EL2.get());
-    let stop = vm::stop_vm(vm, 254);
-    irq::kick_vm(vm);
-    finish(stop);
+    end(vm, index, Cause::SError);
 }
 
 /// An exception taken from EL2 itself: a hypervisor bug.

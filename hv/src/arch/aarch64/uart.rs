@@ -4,7 +4,12 @@ use crate::machine::regs::{Console, GicdRegs, CONSOLE, GICD};
 use core::sync::atomic::{AtomicU8, Ordering};
 use tock_registers::interfaces::{Readable, Writeable};
 
+const FR_RXFE: u32 = 1 << 4;
 const FR_TXFF: u32 = 1 << 5;
+/// LCR_H: 8 data bits, FIFOs on.
+const LCR_H_8N1_FIFO: u32 = (3 << 5) | (1 << 4);
+/// IMSC/ICR: receive and receive-timeout interrupts.
+const INT_RX_RT: u32 = (1 << 4) | (1 << 6);
 static LAST: AtomicU8 = AtomicU8::new(0);
 
 fn console() -> &'static Console {
@@ -28,6 +33,26 @@ pub fn write_bytes(bytes: &[u8]) {
         put(c);
         LAST.store(c, Ordering::Relaxed);
     }
+}
+
+/// Turn on console input: FIFOs on, receive interrupts unmasked (boot CPU, once).
+pub fn init_rx() {
+    let u = console();
+    u.lcr_h.set(LCR_H_8N1_FIFO);
+    u.icr.set(INT_RX_RT);
+    u.imsc.set(INT_RX_RT);
+}
+
+/// One received byte, if any is waiting.
+pub fn read_byte() -> Option<u8> {
+    let u = console();
+    (u.fr.get() & FR_RXFE == 0).then(|| u.dr.get() as u8)
+}
+
+/// Mask (`false`) or unmask the receive interrupts: input waits in the UART's FIFO while the
+/// VM that has the focus cannot take it.
+pub fn set_rx_irq(on: bool) {
+    console().imsc.set(if on { INT_RX_RT } else { 0 });
 }
 
 /// Interrupt lines the physical distributor implements (GICD_TYPER.ITLinesNumber).
