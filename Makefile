@@ -6,12 +6,16 @@ HV_ELF := target/aarch64-unknown-none-softfloat/release/hv
 HVGEN := target/$(HOST)/release/hvgen
 HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
 
-.PHONY: setup build hvgen run run-qemu-virt check test test-host test-qemu bench lint fmt clean
+.PHONY: setup guests build hvgen run run-qemu-virt run-linux check test test-host test-qemu bench lint fmt clean
 
 setup:
 	@scripts/setup
 
-build: setup
+## Real guests (Debian's kernel, busybox, U-Boot), fetched once when MACHINE uses them.
+guests:
+	@if grep -q 'guests/linux/out/' $(MACHINE); then guests/linux/fetch; fi
+
+build: setup guests
 	HV_MACHINE=$(MACHINE) cargo build --release
 
 hvgen:
@@ -24,8 +28,12 @@ run: build hvgen
 run-qemu-virt:
 	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt.ron
 
+## Debian's Linux on 2 vCPUs (GICv3) to a busybox shell on the console; see docs/guests.md.
+run-linux:
+	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt-linux.ron
+
 ## Validate MACHINE and print its memory map and routes.
-check: setup hvgen
+check: setup hvgen guests
 	$(HVGEN) check $(MACHINE)
 
 test: setup lint test-host test-qemu

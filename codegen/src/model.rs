@@ -116,6 +116,7 @@ pub struct BoardDevice {
     pub name: String,
     pub region: Region,
     pub irqs: Vec<IntId>,
+    pub compatible: Vec<String>,
 }
 
 #[derive(Debug)]

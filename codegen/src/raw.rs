@@ -83,6 +83,9 @@ pub struct Device {
     pub size: u64,
     #[serde(default)]
     pub irqs: Vec<Irq>,
+    /// DTB `compatible` strings, most specific first: a VM it is passed through to finds it.
+    #[serde(default)]
+    pub compatible: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -222,7 +222,7 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
                     id
                 })
                 .collect();
-            BoardDevice { name: dev.name.clone(), region, irqs }
+            BoardDevice { name: dev.name.clone(), region, irqs, compatible: dev.compatible.clone() }
         })
         .collect();
     let raw::Run::Qemu { machine, cpu } = &b.run;

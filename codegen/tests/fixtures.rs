@@ -136,5 +136,10 @@ fn generated_dtb_parses() {
     let timer = fdt.find_compatible(&["arm,armv8-timer"]).unwrap();
     assert_eq!(cells(timer, "interrupts"), [1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4]);
     assert_eq!(cells(uart, "interrupts"), [0, 1, 4]);
+    // A passthrough device, as the board describes it.
+    let net = fdt.find_node("/net@b000000").unwrap();
+    assert_eq!(net.compatible().unwrap().first(), "vendor,net");
+    assert_eq!(net.reg().unwrap().next().unwrap().starting_address as u64, 0x0B00_0000);
+    assert_eq!(cells(net, "interrupts"), [0, 40, 4]);
     assert_eq!(cells(fdt.find_node("/").unwrap(), "interrupt-parent"), cells(gic, "phandle"));
 }

@@ -9,10 +9,13 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "hv-linux: init reached"
+# The same line in the kernel log, with the kernel's timestamp: `make bench` reads it.
+echo "<2>hv-linux: init reached" >/dev/kmsg
 echo "hv-linux: nproc $(nproc)"
 uname -a
 echo "hv-linux: cmdline $(cat /proc/cmdline)"
 free
+grep MemTotal /proc/meminfo
 mode=shell
 for arg in $(cat /proc/cmdline); do
     case "$arg" in hv.mode=*) mode="${arg#hv.mode=}" ;; esac

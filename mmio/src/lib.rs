@@ -120,6 +120,11 @@ pub trait MmioCtx {
     fn console_rx_ready(&mut self) {}
     /// Interrupt `intid` of an emulated device changed level.
     fn irq_level(&mut self, _intid: u32, _level: bool) {}
+    /// Is hardware interrupt `intid` (a PPI of `vcpu`: an EL1 timer) still asserted? A level
+    /// interrupt whose line dropped is no longer pending. `true` when hv cannot tell.
+    fn irq_line(&mut self, _vcpu: usize, _intid: u32) -> bool {
+        true
+    }
     /// A hardware interrupt held back from `vcpu` was cleared: deactivate the physical one (it
     /// fires again if its source is still asserted).
     fn irq_release_hw(&mut self, _vcpu: usize, _intid: u32) {}

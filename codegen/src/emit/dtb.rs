@@ -1,6 +1,7 @@
 //! Each guest's device tree, built from the description: memory, CPUs (PSCI over HVC), the
-//! virtual GIC and timer, the emulated devices with their interrupts, and `chosen`. One node tree renders to both the DTB (vm-fdt) the guest gets
-//! and a .dts beside it for review.
+//! virtual GIC and timer, the emulated and passthrough devices with their interrupts, and
+//! `chosen`. One node tree renders to both the DTB (vm-fdt) the guest gets and a .dts beside it
+//! for review.
 use crate::model::*;
 use std::fmt::Write;
 
@@ -134,6 +135,20 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         }
         if stdout.is_none() && e.kind.compatible.iter().any(|c| c == "arm,pl011") {
             stdout = Some(format!("/{name}"));
+        }
+        root = root.child(n);
+    }
+    // Passthrough devices at their own addresses, with their interrupts as SPIs.
+    for &bi in &v.passthrough {
+        let d = &b.devices[bi];
+        let mut n = Node::new(format!("{}@{:x}", d.name, d.region.base));
+        if !d.compatible.is_empty() {
+            n = n.prop("compatible", Prop::Strs(d.compatible.clone()));
+        }
+        n = n.prop("reg", Prop::U64s(vec![d.region.base, d.region.size]));
+        if !d.irqs.is_empty() {
+            let cells = d.irqs.iter().flat_map(|i| [GIC_SPI, i.0 - 32, LEVEL_HIGH]).collect();
+            n = n.prop("interrupts", Prop::U32s(cells));
         }
         root = root.child(n);
     }

@@ -2,7 +2,8 @@
 //! ticks N times into the IRQ handler while the vCPU sleeps in WFI; SGIs sent to itself arrive
 //! with the right INTID; enable, pending and active state set through the virtual distributor
 //! and redistributor read back; the priority mask holds back a low-priority SGI; the virtual
-//! UART's interrupt reaches the guest. Ends with `N passed, N failed`.
+//! UART's interrupt reaches the guest; the EL1 physical timer too, and a tick withdrawn when
+//! its timer is disabled before the guest took it. Ends with `N passed, N failed`.
 #![no_std]
 #![no_main]
 
@@ -14,6 +15,7 @@ guest_rt::entry!(main);
 
 const TICKS: u32 = 10;
 const VTIMER: u32 = 27;
+const PTIMER: u32 = 30;
 /// The virtual UART's line (SPI 1) and two free SPIs.
 const UART_IRQ: u32 = 33;
 const SPI_A: u32 = 72;
@@ -48,6 +50,9 @@ fn on_irq() {
             // SAFETY: disable the timer so its level interrupt stops.
             unsafe { core::arch::asm!("msr cntv_ctl_el0, {}", "isb", in(reg) 0u64) };
         }
+    } else if intid == PTIMER {
+        // SAFETY: disable the EL1 physical timer so its level interrupt stops.
+        unsafe { core::arch::asm!("msr cntp_ctl_el0, {}", "isb", in(reg) 0u64) };
     } else if intid == UART_IRQ {
         gic::wr(UART + 0x44, 0x7FF); // UARTICR: clear, so the line drops
     }
@@ -93,6 +98,38 @@ fn timer_ticks() {
     guest_rt::println!("irqtest: {sleeps} WFIs for {TICKS} ticks");
     check("the vCPU slept in WFI between ticks (not a busy loop)", (TICKS / 2..10 * TICKS).contains(&sleeps));
     check("ticks took at least TICKS timer intervals", end - start >= (TICKS as u64) * interval as u64);
+}
+
+/// The EL1 physical timer reaches the guest like the virtual one; a tick whose line dropped
+/// before the guest took it (the timer was disabled) is withdrawn.
+fn physical_timer_and_stale_ticks(private: usize) {
+    gic::set_bit(private + ISENABLER, PTIMER);
+    // SAFETY: programs this vCPU's EL1 physical timer: 1 ms, enabled and unmasked.
+    unsafe {
+        core::arch::asm!("msr cntp_tval_el0, {t}", "msr cntp_ctl_el0, {c}", "isb", t = in(reg) INTERVAL.load(Ordering::SeqCst) as u64, c = in(reg) 1u64)
+    };
+    gic::irqs(true);
+    for _ in 0..1000 {
+        if count(PTIMER) > 0 {
+            break;
+        }
+        // SAFETY: wait for an interrupt; trapped and handled by the hypervisor.
+        unsafe { core::arch::asm!("wfi") };
+    }
+    gic::irqs(false);
+    check_eq("the EL1 physical timer's interrupt arrives as INTID 30", count(PTIMER), 1);
+    // With IRQs masked, let the virtual timer fire: its tick waits, pending.
+    let before = count(VTIMER);
+    arm_timer(0);
+    settle();
+    check("a virtual timer tick not yet taken reads as pending", gic::get_bit(private + ISPENDR, VTIMER));
+    // SAFETY: disable the virtual timer: its level interrupt drops.
+    unsafe { core::arch::asm!("msr cntv_ctl_el0, {}", "isb", in(reg) 0u64) };
+    check("disabling the timer withdraws it", !gic::get_bit(private + ISPENDR, VTIMER));
+    gic::irqs(true);
+    settle();
+    gic::irqs(false);
+    check_eq("and the withdrawn tick never arrives", count(VTIMER), before);
 }
 
 fn sgis(private: usize) {
@@ -216,10 +253,11 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     check_eq("SGIs and the timer PPI enabled", gic::rd(private + ISENABLER), 0xFFFF | (1 << VTIMER));
     check_eq("unused SPIs start disabled", gic::rd(gic::GICD + ISENABLER + 8), 0);
     timer_ticks();
+    physical_timer_and_stale_ticks(private);
     sgis(private);
     priority_mask(private);
     spis();
-    let stray: u32 = (0..128).filter(|&i| ![0, 4, 5, 6, 7, 15, 27, 33, 72].contains(&i)).map(count).sum();
+    let stray: u32 = (0..128).filter(|&i| ![0, 4, 5, 6, 7, 15, 27, 30, 33, 72].contains(&i)).map(count).sum();
     check_eq("no other interrupt arrived", stray, 0);
     guest_rt::test::summary()
 }

@@ -236,6 +236,13 @@ impl<const N: usize> VGicd<N> {
         }
     }
 
+    /// vCPU `k` is about to sleep in WFI: a timer interrupt whose line dropped must not wake it.
+    pub fn drop_stale<C: MmioCtx>(&mut self, ctx: &mut C, k: usize) {
+        if let Some(c) = self.cpus[..self.n].get_mut(k) {
+            c.drop_stale(ctx)
+        }
+    }
+
     /// A hardware interrupt owned by this VM fired: a passthrough SPI, or a PPI of vCPU `k`.
     pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, k: usize, intid: u32) {
         match intid {

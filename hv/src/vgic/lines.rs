@@ -44,7 +44,7 @@ pub struct Route {
 }
 
 /// The set bits of `v`, lowest first (one step per set bit, not per bit).
-fn bits(mut v: u32) -> impl Iterator<Item = u32> {
+pub(super) fn bits(mut v: u32) -> impl Iterator<Item = u32> {
     core::iter::from_fn(move || {
         let b = v.trailing_zeros();
         v &= v.wrapping_sub(1);

@@ -115,8 +115,30 @@ impl VGicr {
         self.set_word(w);
     }
 
+    /// Hardware PPIs (the EL1 timers) are level-sensitive: one whose line has dropped since it
+    /// fired (the guest disabled or rearmed its timer) is no longer pending, latched here or in
+    /// a list register, and its physical twin is released.
+    pub fn drop_stale<C: MmioCtx>(&mut self, ctx: &mut C) {
+        let k = self.index as usize;
+        for intid in lines::bits(self.hw_ppis) {
+            let m = 1 << intid;
+            let latched = self.ispendr0 & m != 0;
+            let held = ctx.irq_held(k, intid);
+            if (latched || (held.pending && !held.active)) && !ctx.irq_line(k, intid) {
+                self.ispendr0 &= !m;
+                if held.pending {
+                    ctx.irq_take(k, intid, true, false);
+                }
+                ctx.irq_release_hw(k, intid);
+            }
+        }
+    }
+
     /// Read the pending or active view of the private INTIDs.
     pub fn view<C: MmioCtx>(&mut self, ctx: &mut C, which: View) -> u32 {
+        if which == View::Pending {
+            self.drop_stale(ctx);
+        }
         let latched = if which == View::Pending { self.ispendr0 } else { self.isactiver0 };
         lines::view(ctx, latched, 0, which, |i| self.route(i))
     }

@@ -14,6 +14,8 @@ struct Fake {
     me: usize,
     cpus: [(VgicCpu, FakeBank); 2],
     released: Vec<(usize, u32)>,
+    /// Hardware INTIDs whose line is low.
+    low: Vec<u32>,
 }
 
 impl MmioCtx for Fake {
@@ -40,6 +42,9 @@ impl MmioCtx for Fake {
     }
     fn irq_release_hw(&mut self, k: usize, intid: u32) {
         self.released.push((k, intid));
+    }
+    fn irq_line(&mut self, _: usize, intid: u32) -> bool {
+        !self.low.contains(&intid)
     }
 }
 
@@ -223,4 +228,27 @@ fn reset_returns_to_the_power_on_state() {
     g.reset();
     let after: Vec<u32> = [0x0, 0x4, 0x104, 0x204, 0x6000 + 8 * 40].map(|o| r32(&mut g, &mut c, o)).to_vec();
     assert_eq!(after, fresh, "CTLR, TYPER, enables, pending and routing as at power-on");
+}
+
+#[test]
+fn a_timer_whose_line_dropped_is_no_longer_pending() {
+    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 1, [0; 4], 1 << 27 | 1 << 30), Fake::default());
+    w32(&mut g, &mut c, 0x0, 1 << 1);
+    rw32(&mut g, &mut c, 0, 0x1_0100, 1 << 27 | 1 << 30); // enable both timers
+    g.fire(&mut c, 0, 27);
+    g.fire(&mut c, 0, 30);
+    assert_eq!(c.lrs(0).len(), 2, "both ticks delivered");
+    let pending =
+        |g: &mut VGicd<2>, c: &mut Fake| g.access_redist(c, 0, 0x1_0200, Width::B32, MmioOp::Read).unwrap();
+    assert_eq!(pending(&mut g, &mut c), 1 << 27 | 1 << 30);
+    // The guest disables its virtual timer before taking the tick: the line drops.
+    c.low.push(27);
+    assert_eq!(pending(&mut g, &mut c), 1 << 30, "only the physical timer is still pending");
+    assert_eq!(c.lrs(0), [(30, LrState::Pending, 0)], "the stale tick left its list register");
+    assert_eq!(c.released, [(0, 27)], "and its physical twin was deactivated");
+    // One the guest already took (active) stays until it deactivates it.
+    c.cpus[0].1.lrs[1] = c.cpus[0].1.lrs[1].with_state(false, true);
+    c.low.push(30);
+    g.drop_stale(&mut c, 0);
+    assert_eq!(c.released, [(0, 27)]);
 }

@@ -5,7 +5,7 @@
 use super::gic::{self, Bank};
 use super::{console_in, cpu_id};
 use crate::machine::{BOARD, HW_SPIS, NUM_CPUS, NUM_VMS, VGIC, VMS};
-use crate::vgic::{Lr, VgicCpu};
+use crate::vgic::{Lr, LrBank, VgicCpu};
 use crate::vm;
 use core::sync::atomic::{AtomicBool, Ordering};
 use hv_mmio::{Delivery, Held, MmioCtx};
@@ -59,6 +59,25 @@ pub fn take(vm: VmId, k: usize, intid: u32, pending: bool, active: bool) -> Held
 
 pub fn activate(vm: VmId, k: usize, intid: u32) -> bool {
     pcpu(vm, k) == Some(cpu_id()) && QUEUES[cpu_id()].lock().activate(&mut Bank, IntId(intid))
+}
+
+/// Is the line of hardware PPI `intid` of vCPU `k` still asserted? Only the EL1 timers of the
+/// vCPU running here can be read (ENABLE and ISTATUS set, IMASK clear); otherwise assume so.
+pub fn line(vm: VmId, k: usize, intid: u32) -> bool {
+    if pcpu(vm, k) != Some(cpu_id()) {
+        return true;
+    }
+    let ctl: u64;
+    if intid == BOARD.timer_virt {
+        // SAFETY: reads this vCPU's virtual timer control register.
+        unsafe { core::arch::asm!("mrs {}, cntv_ctl_el0", out(reg) ctl) };
+    } else if intid == BOARD.timer_phys {
+        // SAFETY: reads this vCPU's EL1 physical timer control register.
+        unsafe { core::arch::asm!("mrs {}, cntp_ctl_el0", out(reg) ctl) };
+    } else {
+        return true;
+    }
+    ctl & 0b111 == 0b101
 }
 
 pub fn release_hw(vm: VmId, k: usize, intid: u32) {
@@ -163,10 +182,18 @@ pub fn reset_vm(vm: VmId) {
     }
 }
 
-/// A trapped WFI: sleep the pCPU unless the vCPU already has an interrupt waiting. A physical
-/// interrupt wakes `wfi` even though hv runs with IRQs masked; it is taken as soon as the guest
-/// resumes.
-pub fn wait() {
+/// A trapped WFI: sleep the pCPU unless the vCPU already has an interrupt waiting. A timer
+/// tick whose line has dropped since (the guest disabled its timer) does not count, and is
+/// withdrawn. A physical interrupt wakes `wfi` even though hv runs with IRQs masked; it is
+/// taken as soon as the guest resumes.
+pub fn wait(vm: VmId, k: usize, ctx: &mut impl MmioCtx) {
+    let has_hw = (0..Bank.count()).any(|i| {
+        let lr = Bank.read(i);
+        lr.is_hw() && lr.is_pending() && !lr.is_active() && lr.intid().0 < 32
+    });
+    if has_hw {
+        VGIC[vm.0].lock().drop_stale(ctx, k);
+    }
     if !QUEUES[cpu_id()].lock().has_pending(&Bank) {
         aarch64_cpu::asm::wfi();
     }

@@ -51,6 +51,9 @@ impl MmioCtx for DevCtx {
     fn irq_release_hw(&mut self, k: usize, intid: u32) {
         irq::release_hw(self.vm, k, intid)
     }
+    fn irq_line(&mut self, k: usize, intid: u32) -> bool {
+        irq::line(self.vm, k, intid)
+    }
 }
 
 /// The context of a trapped access: the current vCPU's `DevCtx`, found only when a handler
@@ -92,6 +95,9 @@ impl MmioCtx for ExitCtx {
     }
     fn irq_release_hw(&mut self, k: usize, intid: u32) {
         self.dev().irq_release_hw(k, intid)
+    }
+    fn irq_line(&mut self, k: usize, intid: u32) -> bool {
+        self.dev().irq_line(k, intid)
     }
 }
 
@@ -275,7 +281,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
             if !wfe {
                 // Idle: an unfinished line (a prompt) is all the guest will say for now.
                 console::flush(vm);
-                irq::wait();
+                irq::wait(vm, index, &mut DevCtx { vm, vcpu: index });
             }
             return;
         }
