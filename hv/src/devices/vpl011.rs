@@ -5,7 +5,6 @@
 use hv_mmio::{ConsoleDevice, MmioCtx, MmioDevice};
 
 const FR_RXFE: u32 = 1 << 4;
-const FR_TXFF: u32 = 1 << 5;
 const FR_RXFF: u32 = 1 << 6;
 const FR_TXFE: u32 = 1 << 7;
 const INT_RX: u32 = 1 << 4;
@@ -25,7 +24,9 @@ pub struct VirtPl011 {
     /// waits in the board UART while the FIFO is full).
     #[reg(offset = 0x004, read = Self::zero, write = Self::ignore, widths(8, 16, 32))]
     rsr: u32,
-    #[reg(offset = 0x018, read = Self::read_fr, write = Self::ignore, widths(8, 16, 32))]
+    /// Kept up to date as the receive FIFO changes, so reading it (the most frequent access,
+    /// polled before every byte sent) is a plain load.
+    #[reg(offset = 0x018, read_only, widths(8, 16, 32))]
     fr: u32,
     #[reg(offset = 0x020, widths(8, 16, 32))]
     ilpr: u32,
@@ -70,7 +71,7 @@ impl VirtPl011 {
         VirtPl011 {
             dr: 0,
             rsr: 0,
-            fr: 0,
+            fr: FR_TXFE | FR_RXFE,
             ilpr: 0,
             ibrd: 0,
             fbrd: 0,
@@ -119,7 +120,7 @@ impl VirtPl011 {
     }
 
     /// Transmission is instantaneous, so the TX FIFO is always empty; RX follows the FIFO.
-    fn read_fr<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+    fn flags(&self) -> u32 {
         let mut fr = FR_TXFE;
         if self.count == 0 {
             fr |= FR_RXFE;
@@ -127,7 +128,7 @@ impl VirtPl011 {
         if self.count as usize >= self.depth() {
             fr |= FR_RXFF;
         }
-        fr & !FR_TXFF
+        fr
     }
 
     /// Pop the oldest received byte (0 when empty, as the PL011 returns).
@@ -149,6 +150,7 @@ impl VirtPl011 {
     /// waits and no more is arriving": input comes in bursts already received, so it is
     /// asserted whenever the FIFO holds data below the trigger, and drops once it is empty.
     fn update_rx<C: MmioCtx>(&mut self, ctx: &mut C) {
+        self.fr = self.flags();
         let n = self.count as usize;
         self.ris &= !(INT_RX | INT_RT);
         if n >= self.rx_trigger() {
