@@ -25,6 +25,8 @@ const UART: usize = 0x0900_0000;
 static COUNT: [AtomicU32; 128] = [const { AtomicU32::new(0) }; 128];
 static LAST_IAR: AtomicU32 = AtomicU32::new(1023);
 static INTERVAL: AtomicU32 = AtomicU32::new(0);
+/// Ticks the timer handler answers by rearming the timer in the past (see `rearmed_in_the_past`).
+static REARM_PAST: AtomicU32 = AtomicU32::new(0);
 
 fn arm_timer(ticks: u32) {
     // SAFETY: programs this vCPU's own virtual timer: interval, then enabled and unmasked.
@@ -44,7 +46,13 @@ fn on_irq() {
         c.fetch_add(1, Ordering::SeqCst);
     }
     if intid == VTIMER {
-        if count(VTIMER) < TICKS {
+        let past = REARM_PAST.load(Ordering::SeqCst);
+        if past > 0 {
+            // A deadline already passed, and a long handler: the line is still high at EOI.
+            REARM_PAST.store(past - 1, Ordering::SeqCst);
+            arm_timer(0);
+            settle();
+        } else if count(VTIMER) < TICKS {
             arm_timer(INTERVAL.load(Ordering::SeqCst));
         } else {
             // SAFETY: disable the timer so its level interrupt stops.
@@ -98,6 +106,24 @@ fn timer_ticks() {
     guest_rt::println!("irqtest: {sleeps} WFIs for {TICKS} ticks");
     check("the vCPU slept in WFI between ticks (not a busy loop)", (TICKS / 2..10 * TICKS).contains(&sleeps));
     check("ticks took at least TICKS timer intervals", end - start >= (TICKS as u64) * interval as u64);
+}
+
+/// A handler that rearms its timer in the past leaves the level line asserted when it EOIs: the
+/// interrupt must fire again at once (QEMU's GICv2 does not re-signal it after a HW-linked
+/// deactivation, so hv must not rely on that).
+fn rearmed_in_the_past() {
+    let before = count(VTIMER);
+    REARM_PAST.store(3, Ordering::SeqCst);
+    gic::irqs(true);
+    arm_timer(0);
+    for _ in 0..10_000 {
+        if count(VTIMER) >= before + 4 {
+            break;
+        }
+        settle();
+    }
+    gic::irqs(false);
+    check_eq("a timer rearmed in the past from its own handler fires again", count(VTIMER) - before, 4);
 }
 
 /// The EL1 physical timer reaches the guest like the virtual one; a tick whose line dropped
@@ -253,6 +279,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     check_eq("SGIs and the timer PPI enabled", gic::rd(private + ISENABLER), 0xFFFF | (1 << VTIMER));
     check_eq("unused SPIs start disabled", gic::rd(gic::GICD + ISENABLER + 8), 0);
     timer_ticks();
+    rearmed_in_the_past();
     physical_timer_and_stale_ticks(private);
     sgis(private);
     priority_mask(private);

@@ -1,7 +1,9 @@
 //! Physical interrupts taken while a guest runs, virtual-interrupt delivery between pCPUs, and
-//! guest WFI. A hardware interrupt a VM owns (its virtual timer, a passthrough SPI) goes through
-//! the VM's virtual distributor and reaches the guest HW-linked, so the guest's EOI deactivates
-//! it with no trap. The maintenance interrupt and the kick SGI refill list registers.
+//! guest WFI, parked pCPUs, and what a departing vCPU leaves behind. A hardware interrupt a VM
+//! owns (its EL1 timers, a passthrough SPI) goes through the VM's virtual distributor and
+//! reaches the guest HW-linked, so the guest's EOI deactivates it with no trap (on GICv2 through
+//! an EOI maintenance interrupt, see `Lr::to_v2`). The maintenance interrupt and the kick SGI
+//! refill list registers.
 use super::gic::{self, Bank};
 use super::{console_in, cpu_id};
 use crate::machine::{BOARD, HW_SPIS, NUM_CPUS, NUM_VMS, VGIC, VMS};

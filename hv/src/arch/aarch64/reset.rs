@@ -38,11 +38,11 @@ impl Cause {
     }
 }
 
-/// Restart `vm` from vCPU `me`, or tell the caller to stop it (`false`): the policy says
-/// `Stop`. Never returns when it restarts.
-pub fn restart_or_refuse(vm: VmId, me: usize, cause: Cause) -> bool {
+/// Restart `vm` from vCPU `me` if its policy for `cause` says `Restart`; then this never
+/// returns. It returns when the policy says `Stop`: the caller stops the VM.
+pub fn restart_if_wanted(vm: VmId, me: usize, cause: Cause) {
     if cause.policy(vm) == Policy::Stop {
-        return false;
+        return;
     }
     if !vm::begin_reset(vm) {
         // Another vCPU is restarting it (or it stopped): just leave.

@@ -1,5 +1,5 @@
 //! Exit handlers: decode why the guest stopped, serve it, and return to it. A guest can make
-//! hv refuse an access (an injected abort) or stop its own VM, never crash hv.
+//! hv refuse an access (an injected abort), or stop or restart its own VM, never crash hv.
 use super::el1::ArchEl1;
 use super::reset::{self, Cause};
 use super::{boot, console_in, cpu_id, firmware, irq};
@@ -132,8 +132,8 @@ impl Services for Vcpu {
     fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
         ArchEl1 { vm: &VMS[self.vm.0] }.read_guest(va, buf)
     }
-    /// Never returns here: the stopped vCPU's pCPU (or the machine) powers off, and the VM's
-    /// other pCPUs are kicked out of it.
+    /// Never returns here: the stopped vCPU's pCPU parks (or the machine powers off), and the
+    /// VM's other pCPUs are kicked out of it.
     fn stop_vm(&mut self, status: u8) {
         stop(self.vm, status)
     }
@@ -178,7 +178,7 @@ fn stop(vm: VmId, status: u8) -> ! {
 
 /// The VM reset or crashed: restart it or stop it, as its description says.
 fn end(vm: VmId, index: usize, cause: Cause) -> ! {
-    reset::restart_or_refuse(vm, index, cause);
+    reset::restart_if_wanted(vm, index, cause);
     stop(vm, cause.status())
 }
 
@@ -190,7 +190,7 @@ fn leave(vm: VmId, index: usize) -> ! {
 
 fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usize, fault: Fault) {
     let vector = inject::inject(regs, el1, fault);
-    // A guest with no usable vector table would fault forever: stop it instead.
+    // A guest with no usable vector table would fault forever: it crashed (stop or restart it).
     if el1.translate(vector).is_none_or(|pa| !el1.vm.owns_pa(hv_types::Pa(pa), 4)) {
         hv_println!(
             "hv: vm `{}` took {fault} at {:#x} with no exception vector mapped: it crashed",
