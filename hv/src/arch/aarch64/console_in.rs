@@ -47,10 +47,10 @@ pub fn pump() {
                     return None;
                 }
                 Key::Quit => {
-                    hv_println!("\nhv: Ctrl-A x: powering the machine off");
+                    hv_println!("hv: Ctrl-A x: powering the machine off");
                     firmware::system_off();
                 }
-                Key::Help => hv_println!("\n{}", input::HELP),
+                Key::Help => hv_println!("{}", input::HELP),
                 Key::Nothing => {}
             }
         };
@@ -83,11 +83,11 @@ pub fn pump() {
 
 fn refocus(f: &mut Focus, n: usize) {
     if !input::focusable(n) {
-        hv_println!("\nhv: no VM {n} with a console: input stays with vm {} `{}`", f.vm, VMS[f.vm].name);
+        hv_println!("hv: no VM {n} with a console: input stays with vm {} `{}`", f.vm, VMS[f.vm].name);
         return;
     }
     f.vm = n;
-    hv_println!("\nhv: console input goes to vm {n} `{}`", VMS[n].name);
+    hv_println!("hv: console input goes to vm {n} `{}`", VMS[n].name);
     BLOCKED.store(false, Ordering::SeqCst);
     uart::set_rx_irq(true);
     gic::route_spi(BOARD.console_irq, VMS[n].vcpus[0].0);
