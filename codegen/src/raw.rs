@@ -1,5 +1,6 @@
 //! Serde mirror of the machine .ron: field names and enums exactly as users write them, no logic.
-//! `deny_unknown_fields` everywhere so a typo is an error with a position, never silently ignored.
+//! `deny_unknown_fields` everywhere, enum variants with fields included, so a typo is an error
+//! with a position, never silently ignored.
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -50,11 +51,13 @@ fn default_stack() -> u64 {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Console {
     Pl011 { base: u64, irq: Irq },
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Gic {
     V2 { dist: u64, cpu: u64, hyp: u64, vcpu: u64 },
     V3 { dist: u64, redist: u64 },
@@ -89,6 +92,7 @@ pub struct Device {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Run {
     /// QEMU's `-M <machine>,virtualization=on,gic-version=…` with `-cpu <cpu>`.
     Qemu { machine: String, cpu: String },
@@ -171,6 +175,7 @@ pub enum Placement {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Image {
     /// A bare-metal crate under guests/, built by hv's build script linked at the VM's RAM base.
     Guest(String),
@@ -183,6 +188,7 @@ pub enum Image {
 }
 
 #[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub enum Dtb {
     /// Generate a device tree from this description; x0 points at it on entry. `at` places it
     /// at an IPA inside the VM's RAM (default: the top of the first window).
@@ -198,6 +204,7 @@ pub enum Dtb {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum VmDevice {
     /// A device emulated by hv: `kind` names a `#[derive(MmioDevice)]` struct in hv/src/devices.
     Emulated {
