@@ -23,6 +23,8 @@ pub struct DataAbort {
     pub fsc: u8,
     /// Fault on the stage-1 table walk (guest page tables in a hole).
     pub s1ptw: bool,
+    /// Bytes of the faulting instruction (ESR.IL: a T32 one may be 2).
+    pub len: u8,
 }
 
 /// What ISV=1 tells about the instruction.
@@ -100,6 +102,17 @@ pub fn mmio_syndrome(esr: u64) -> Option<(Syndrome, bool)> {
     Some((s, esr & (1 << 6) != 0))
 }
 
+/// Bytes of the trapped instruction, which the PC steps over: 4, or 2 for a 16-bit T32
+/// instruction (ESR_ELx.IL clear).
+#[inline(always)]
+pub const fn insn_len(esr: u64) -> u64 {
+    if esr & (1 << 25) != 0 {
+        4
+    } else {
+        2
+    }
+}
+
 /// Decode ESR_EL2.
 #[inline(always)]
 pub fn decode(esr: u64) -> Exit {
@@ -120,6 +133,7 @@ pub fn decode(esr: u64) -> Exit {
                 write: iss & (1 << 6) != 0,
                 fsc: (iss & 0x3F) as u8,
                 s1ptw: iss & (1 << 7) != 0,
+                len: insn_len(esr) as u8,
             })
         }
         ec::IABT_LOWER => Exit::InstrAbort { fsc: (iss & 0x3F) as u8 },
@@ -166,6 +180,14 @@ mod tests {
         // No ISV: no access syndrome.
         let Exit::DataAbort(da) = decode((0x24 << 26) | 0x07) else { panic!() };
         assert_eq!(da.access, None);
+    }
+
+    #[test]
+    fn instruction_length_follows_il() {
+        assert_eq!(insn_len((0x24 << 26) | (1 << 25)), 4);
+        assert_eq!(insn_len(0x24 << 26), 2, "a 16-bit T32 load or store");
+        let Exit::DataAbort(da) = decode((0x24 << 26) | (1 << 24) | 0x04) else { panic!() };
+        assert_eq!(da.len, 2);
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub fn inject(regs: &mut GuestRegs, el1: &mut impl El1, fault: Fault) -> u64 {
         (false, _, false) => 0x400,
         (false, _, true) => 0x600,
     };
-    let vector = el1.vbar() + offset;
+    // VBAR_EL1 is the guest's: near 2^64 it wraps, as the hardware's address would.
+    let vector = el1.vbar().wrapping_add(offset);
     regs.elr = vector;
     regs.spsr = SPSR_DAIF | SPSR_EL1H;
     vector
@@ -120,6 +121,20 @@ mod tests {
         let (esr, far, elr, spsr) = e.exception.unwrap();
         assert_eq!(esr, (0x25 << 26) | (1 << 25) | (1 << 6) | 0x10);
         assert_eq!((far, elr, spsr), (0x1000_0000, 0x4000_1000, 0x3C5));
+    }
+
+    #[test]
+    fn a_vector_table_near_the_top_wraps() {
+        let mut r = GuestRegs { elr: 0x4000_1000, spsr: 0x3C5, ..Default::default() };
+        let mut e = FakeEl1 { vbar: u64::MAX - 0x7FF, ..Default::default() };
+        assert_eq!(inject(&mut r, &mut e, Fault::Undefined), u64::MAX - 0x5FF);
+        let mut r = GuestRegs { spsr: 0x0, ..Default::default() };
+        assert_eq!(inject(&mut r, &mut e, Fault::Undefined), u64::MAX - 0x3FF);
+        // QEMU keeps VBAR_EL1 bits 10:5, so a guest can get this close to the top: the vector
+        // address wraps, as the hardware's would, instead of panicking hv.
+        e.vbar = u64::MAX - 0x1F;
+        let mut r = GuestRegs { spsr: 0x3C5, ..Default::default() };
+        assert_eq!(inject(&mut r, &mut e, Fault::Undefined), 0x1E0);
     }
 
     #[test]

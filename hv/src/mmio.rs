@@ -74,6 +74,11 @@ pub fn data_abort(
             }
         }
         None => {
+            // The fallback decoder reads A64 only: an AArch32 (A32/T32) access without a
+            // syndrome is refused, not misread.
+            if regs.spsr & SPSR_AARCH32 != 0 {
+                return Err(fault);
+            }
             let m = el1.fetch_insn(regs.elr).and_then(insn::decode).ok_or(fault)?;
             let base = if m.rn == 31 { el1.sp(regs) } else { regs.get(m.rn) };
             let va = m.address(base);
@@ -87,7 +92,8 @@ pub fn data_abort(
             let mut loaded = [0u64; 2];
             for (k, rt) in rts.iter().enumerate() {
                 let Some(rt) = *rt else { continue };
-                let at = Ipa(first.0 + (k * m.width.bytes()) as u64);
+                // Guest-controlled: an address pair may wrap, the arithmetic must not panic.
+                let at = Ipa(first.0.wrapping_add((k * m.width.bytes()) as u64));
                 let op = if m.load { MmioOp::Read } else { MmioOp::Write(regs.get(rt) & m.width.mask()) };
                 loaded[k] = one(bus, at, m.width, op, fault)?;
             }
@@ -108,9 +114,12 @@ pub fn data_abort(
             }
         }
     }
-    regs.elr += 4;
+    regs.elr = regs.elr.wrapping_add(da.len as u64);
     Ok(())
 }
+
+/// SPSR.M[4]: the exception came from AArch32.
+const SPSR_AARCH32: u64 = 1 << 4;
 
 #[cfg(test)]
 mod tests {
@@ -151,7 +160,8 @@ mod tests {
         }
     }
 
-    const DABT: u64 = 0x24 << 26;
+    /// A lower-EL data abort from a 32-bit instruction (IL set).
+    const DABT: u64 = (0x24 << 26) | (1 << 25);
     const XLATE: u64 = 0x06;
 
     #[test]
@@ -198,6 +208,29 @@ mod tests {
         let x = abort(DABT | XLATE);
         assert!(data_abort(&mut r, &mut el1, x, 0x900_0000, Ipa(0x900_0000), &mut bus).is_err());
         assert_eq!(r.elr, 0x100);
+    }
+
+    #[test]
+    fn guest_values_at_the_edges_never_panic() {
+        let mut bus = FakeBus::default();
+        // A 16-bit T32 store (IL clear) steps the PC by 2, and an ELR near 2^64 wraps.
+        let mut el1 = FakeEl1::default();
+        let mut r = GuestRegs { elr: u64::MAX - 1, ..Default::default() };
+        let st = abort((0x24 << 26) | (1 << 24) | (2 << 22) | (2 << 16) | (1 << 6) | XLATE);
+        data_abort(&mut r, &mut el1, st, 0x900_0004, Ipa(0x900_0004), &mut bus).unwrap();
+        assert_eq!(r.elr, 0, "0xFFFF_FFFF_FFFF_FFFE + 2 wraps");
+        // An AArch32 access with no syndrome is refused, not read as an A64 instruction.
+        let mut el1 = FakeEl1 { code: [(0x200, 0x2940_0801), (0, 0)], ..Default::default() };
+        let mut r = GuestRegs { elr: 0x200, spsr: 0x10, ..Default::default() };
+        r.x[0] = 0x900_0008;
+        let got = data_abort(&mut r, &mut el1, abort(DABT | XLATE), 0x900_0008, Ipa(0x900_0008), &mut bus);
+        assert_eq!(got, Err(Fault::Data { far: 0x900_0008, write: false }));
+        assert_eq!(r.elr, 0x200);
+        // An LDP whose second element faults at IPA 0: its first element would be at -4.
+        let mut r = GuestRegs { elr: 0x200, ..Default::default() };
+        r.x[0] = u64::MAX - 3;
+        let got = data_abort(&mut r, &mut el1, abort(DABT | XLATE), 0, Ipa(0), &mut bus);
+        assert!(got.is_err(), "nothing decodes there: an abort, not a panic");
     }
 
     #[test]

@@ -22,6 +22,25 @@ pub trait LrBank {
     fn set_underflow_irq(&mut self, on: bool);
 }
 
+/// Make `lr` pending in the list register that already holds its INTID, if one does: a vINTID
+/// may sit in one list register only (two is UNPREDICTABLE in the GIC architecture). One the
+/// guest is handling (active) becomes pending and active; one already pending absorbs it
+/// (interrupts are level-merged). A HW-linked one is left active only (pending and active is
+/// not allowed with HW set): its physical twin fires again after the guest deactivates it if
+/// its line is still high. False if no list register holds it.
+fn merge(bank: &mut impl LrBank, lr: Lr) -> bool {
+    for i in 0..bank.count() {
+        let cur = bank.read(i);
+        if cur.state() != LrState::Invalid && cur.intid() == lr.intid() {
+            if !cur.is_pending() && !cur.is_hw() {
+                bank.write(i, cur.with_state(true, true));
+            }
+            return true;
+        }
+    }
+    false
+}
+
 /// Pending virtual interrupts of one vCPU that are not in a list register yet.
 pub struct VgicCpu {
     queue: heapless::Deque<Lr, QUEUE>,
@@ -43,18 +62,10 @@ impl VgicCpu {
     /// Make `lr` (a pending interrupt) pending for the guest on this pCPU; false if there is no
     /// room for it.
     pub fn inject(&mut self, bank: &mut impl LrBank, lr: Lr) -> bool {
-        let mut free = None;
-        for i in 0..bank.count() {
-            let cur = bank.read(i);
-            match cur.state() {
-                LrState::Invalid => {
-                    free.get_or_insert(i);
-                }
-                // Already pending: interrupts are level-merged, nothing to add.
-                LrState::Pending | LrState::PendingActive if cur.intid() == lr.intid() => return true,
-                _ => {}
-            }
+        if merge(bank, lr) {
+            return true;
         }
+        let free = (0..bank.count()).find(|&i| bank.read(i).state() == LrState::Invalid);
         match free {
             Some(i) => {
                 bank.write(i, lr);
@@ -85,12 +96,8 @@ impl VgicCpu {
         let mut kept = 0;
         while kept < self.queue.len() {
             let Some(lr) = self.queue.pop_front() else { break };
-            // An interrupt pending in a list register needs no second copy.
-            let dup = (0..bank.count()).any(|i| {
-                let cur = bank.read(i);
-                cur.is_pending() && cur.intid() == lr.intid()
-            });
-            if dup {
+            // An interrupt a list register already holds needs no second copy.
+            if merge(bank, lr) {
                 continue;
             }
             match (0..bank.count()).find(|&i| bank.read(i).state() == LrState::Invalid) {
@@ -265,6 +272,23 @@ mod tests {
         v.inject(&mut b, sw(50));
         v.inject(&mut b, sw(50));
         assert_eq!(v.queued(), 1);
+    }
+
+    #[test]
+    fn one_list_register_per_vintid() {
+        let (mut v, mut b) = (VgicCpu::new(), FakeBank::default());
+        v.inject(&mut b, sw(40));
+        assert!(v.activate(&mut b, IntId(40)));
+        b.lrs[0] = b.lrs[0].with_state(false, true); // the guest acknowledged it: active only
+        assert!(v.inject(&mut b, sw(40)), "pending again while the guest handles it");
+        assert_eq!(b.lrs.iter().filter(|l| l.intid() == IntId(40) && l.state() != LrState::Invalid).count(), 1);
+        assert_eq!(b.lrs[0].state(), LrState::PendingActive);
+        // The same through the queue: a refill merges into the active copy too.
+        b.lrs[0] = b.lrs[0].with_state(false, true);
+        assert_eq!(v.post(sw(40)), Some(true));
+        v.refill(&mut b);
+        assert_eq!(b.lrs.iter().filter(|l| l.state() != LrState::Invalid).count(), 1);
+        assert_eq!(b.lrs[0].state(), LrState::PendingActive);
     }
 
     #[test]

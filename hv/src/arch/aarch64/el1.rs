@@ -14,7 +14,7 @@ impl ArchEl1 {
     pub fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
         let mut done = 0;
         while done < buf.len() {
-            let at = va + done as u64;
+            let at = va.wrapping_add(done as u64);
             let n = ((0x1000 - (at & 0xFFF)) as usize).min(buf.len() - done);
             let Some(pa) = self.translate(at).filter(|&pa| self.vm.owns_pa(Pa(pa), n as u64)) else {
                 return false;

@@ -246,7 +246,7 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
         }
         Some(None) => {}
     }
-    ELR_EL2.set(ELR_EL2.get() + 4);
+    ELR_EL2.set(ELR_EL2.get().wrapping_add(exit::insn_len(ESR_EL2.get())));
     true
 }
 
@@ -263,7 +263,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
             return;
         }
         Exit::Smc { .. } => {
-            regs.elr += 4; // a trapped SMC returns to itself
+            regs.elr = regs.elr.wrapping_add(exit::insn_len(ESR_EL2.get())); // a trapped SMC returns to itself
             call(vm, index, regs.x.first_chunk_mut::<4>().expect("31 registers"));
             return;
         }
@@ -277,7 +277,8 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         }
         Exit::InstrAbort { .. } => Fault::Instr { far: FAR_EL2.get() },
         Exit::Wfx { wfe } => {
-            regs.elr += 4;
+            // A T32 WFI may be 16 bits.
+            regs.elr = regs.elr.wrapping_add(exit::insn_len(ESR_EL2.get()));
             if !wfe {
                 // Idle: an unfinished line (a prompt) is all the guest will say for now.
                 console::flush(vm);
@@ -299,7 +300,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
                     return;
                 }
             }
-            regs.elr += 4;
+            regs.elr = regs.elr.wrapping_add(4);
             return;
         }
         Exit::Other { .. } => Fault::Undefined,
