@@ -1,7 +1,7 @@
 //! PSCI 1.1 for guests: what a VM made of pinned vCPUs needs (version, features, CPU_ON/OFF,
 //! AFFINITY_INFO, SYSTEM_OFF/RESET). Calls are answered by hv; none reach the firmware.
 use crate::hypercall::{Outcome, Services, SmcccRegs};
-use smccc::psci::error::{ALREADY_ON, INVALID_PARAMETERS, NOT_SUPPORTED};
+use smccc::psci::error::{ALREADY_ON, INVALID_ADDRESS, INVALID_PARAMETERS, NOT_SUPPORTED};
 use smccc::psci::*;
 
 pub const VERSION_1_1: u64 = 0x1_0001;
@@ -20,10 +20,11 @@ const SUPPORTED: [u32; 10] = [
     PSCI_CPU_ON_32,
 ];
 
-/// vCPU index from an MPIDR as the DTB gives it (Aff0 = index, higher levels zero).
+/// vCPU index from an MPIDR as the DTB gives it (Aff0 = index, higher levels zero). Bits outside
+/// the affinity fields must be zero (PSCI passes only those): a garbage target is no vCPU, not
+/// an alias of one.
 fn vcpu_of(mpidr: u64, count: usize) -> Option<usize> {
-    let aff = mpidr & 0xFF_00FF_FFFF;
-    (aff < count as u64).then_some(aff as usize)
+    (mpidr < count as u64).then_some(mpidr as usize)
 }
 
 /// Rare and heavier than the queries: kept out of line so they stay cheap.
@@ -34,6 +35,10 @@ fn cpu_on(regs: &SmcccRegs, svc: &mut impl Services) -> i64 {
     };
     if svc.vcpu_on(i) {
         return ALREADY_ON as i64;
+    }
+    // An entry point outside the VM's RAM could only fault: refuse it (PSCI §5.1.4).
+    if !svc.is_ram(regs[2]) {
+        return INVALID_ADDRESS as i64;
     }
     svc.start_vcpu(i, regs[2], regs[3]) as i64
 }
@@ -113,6 +118,20 @@ mod tests {
         assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 1, 0x4000_1000, 42]).1, 0);
         assert_eq!(s.started, [(1, 0x4000_1000, 42)]);
         assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 0x100, 0, 0]).1, -2);
+        // Bits outside the affinity fields make no vCPU, not an alias of vCPU 1.
+        s.vcpus[1] = false;
+        assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 1 << 24 | 1, 0x4000_1000, 0]).1, -2);
+        assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 1 << 63 | 1, 0x4000_1000, 0]).1, -2);
+        assert_eq!(run(&mut s, [PSCI_AFFINITY_INFO_64 as u64, 1 << 40 | 1, 0, 0]).1, -2);
+        // An entry point outside RAM is refused, and the vCPU stays off.
+        assert_eq!(run(&mut s, [PSCI_CPU_ON_64 as u64, 1, 0x10, 0]).1, -9);
+        assert!(!s.vcpus[1]);
+        // SMC32: the upper halves of the arguments are ignored.
+        assert_eq!(
+            run(&mut s, [PSCI_CPU_ON_32 as u64, 0xDEAD_0000_0000_0001, 0xFFFF_FFFF_4000_2000, 7]).1,
+            0
+        );
+        assert_eq!(s.started.last(), Some(&(1, 0x4000_2000, 7)));
     }
 
     #[test]

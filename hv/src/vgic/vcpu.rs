@@ -281,7 +281,10 @@ mod tests {
         assert!(v.activate(&mut b, IntId(40)));
         b.lrs[0] = b.lrs[0].with_state(false, true); // the guest acknowledged it: active only
         assert!(v.inject(&mut b, sw(40)), "pending again while the guest handles it");
-        assert_eq!(b.lrs.iter().filter(|l| l.intid() == IntId(40) && l.state() != LrState::Invalid).count(), 1);
+        assert_eq!(
+            b.lrs.iter().filter(|l| l.intid() == IntId(40) && l.state() != LrState::Invalid).count(),
+            1
+        );
         assert_eq!(b.lrs[0].state(), LrState::PendingActive);
         // The same through the queue: a refill merges into the active copy too.
         b.lrs[0] = b.lrs[0].with_state(false, true);

@@ -10,21 +10,22 @@ pub struct ArchEl1 {
 }
 
 impl ArchEl1 {
-    /// Copy guest memory at `va` into `buf`, page by page, refusing anything outside VM RAM.
-    pub fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
+    /// Copy guest memory at `va` into `buf`, page by page, up to the first byte outside the
+    /// VM's RAM; returns how many bytes were copied.
+    pub fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {
             let at = va.wrapping_add(done as u64);
             let n = ((0x1000 - (at & 0xFFF)) as usize).min(buf.len() - done);
             let Some(pa) = self.translate(at).filter(|&pa| self.vm.owns_pa(Pa(pa), n as u64)) else {
-                return false;
+                break;
             };
             // SAFETY: `[pa, pa+n)` is inside this VM's RAM, which the EL2 identity map covers as
             // Normal memory; a byte copy has no alignment requirement.
             unsafe { core::ptr::copy_nonoverlapping(pa as *const u8, buf[done..].as_mut_ptr(), n) };
             done += n;
         }
-        true
+        done
     }
 }
 
@@ -67,6 +68,6 @@ impl El1 for ArchEl1 {
 
     fn fetch_insn(&mut self, va: u64) -> Option<u32> {
         let mut b = [0u8; 4];
-        (va.is_multiple_of(4) && self.read_guest(va, &mut b)).then(|| u32::from_le_bytes(b))
+        (va.is_multiple_of(4) && self.read_guest(va, &mut b) == 4).then(|| u32::from_le_bytes(b))
     }
 }

@@ -129,7 +129,7 @@ impl Services for Vcpu {
     fn console(&mut self, bytes: &[u8]) {
         console::vm_write(self.vm, bytes);
     }
-    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> bool {
+    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
         ArchEl1 { vm: &VMS[self.vm.0] }.read_guest(va, buf)
     }
     /// Never returns here: the stopped vCPU's pCPU parks (or the machine powers off), and the
@@ -148,6 +148,9 @@ impl Services for Vcpu {
     }
     fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> i32 {
         boot::start_vcpu(self.vm, i, entry, context)
+    }
+    fn is_ram(&self, ipa: u64) -> bool {
+        VMS[self.vm.0].ram.iter().any(|w| ipa.wrapping_sub(w.ipa.0) < w.size)
     }
 }
 
