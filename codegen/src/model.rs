@@ -252,10 +252,6 @@ impl Vm {
         self.blobs(PathBuf::new()).last().map_or(0, |b| b.offset + b.len.div_ceil(PAGE) * PAGE)
     }
 
-    /// Rust identifier stem for generated items (`hello-world` -> `HELLO_WORLD`).
-    pub fn ident(&self) -> String {
-        self.name.to_uppercase().replace('-', "_")
-    }
     /// Translate an IPA inside one of the VM's RAM windows.
     pub fn ipa_to_pa(&self, ipa: Ipa) -> Option<Pa> {
         self.ram

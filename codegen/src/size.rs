@@ -33,7 +33,7 @@ pub fn of_elf(data: &[u8]) -> Result<Sizes, String> {
             ".bss" => &mut s.bss,
             ".stacks" => &mut s.stacks,
             ".pagetables" => &mut s.tables,
-            n if n.starts_with(".vm.") => &mut s.guests,
+            n if n.starts_with(".vm") => &mut s.guests,
             _ => continue,
         };
         *slot += sec.size();
@@ -50,6 +50,10 @@ impl fmt::Display for Sizes {
         writeln!(f, "image   {:>9} B  (text + rodata + data)", self.image())?;
         writeln!(f, "stacks  {:>9} B", self.stacks)?;
         writeln!(f, "tables  {:>9} B  (stage 2 for every VM + EL2 map)", self.tables)?;
-        write!(f, "guests  {:>9} B  (images and DTBs carried to guest RAM)", self.guests)
+        write!(
+            f,
+            "guests  {:>9} B  (images, initrds and DTBs for guest RAM, with pristine copies)",
+            self.guests
+        )
     }
 }

@@ -339,6 +339,14 @@ fn vm(
         let dp = format!("{p}.devices.{k}");
         match dev {
             raw::VmDevice::Emulated { name, kind, ipa, irq } => {
+                if !valid_name(name) {
+                    d.err(
+                        &format!("{dp}.name"),
+                        format!(
+                            "device name `{name}` must start with a-z and use only a-z, 0-9, `_` and `-`"
+                        ),
+                    );
+                }
                 if let Some(o) = dev_names.insert(name, k) {
                     d.clash(
                         &format!("{dp}.name"),

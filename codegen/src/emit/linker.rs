@@ -24,7 +24,7 @@ pub fn emit(m: &Machine) -> String {
     let _ = writeln!(s, "PHDRS\n{{");
     let _ = writeln!(s, "    text PT_LOAD FLAGS(5);\n    rodata PT_LOAD FLAGS(4);\n    data PT_LOAD FLAGS(6);\n    tables PT_LOAD FLAGS(4);");
     for (v, what, _) in &blobs {
-        let _ = writeln!(s, "    vm_{}_{what} PT_LOAD FLAGS(4);", v.ident().to_lowercase());
+        let _ = writeln!(s, "    vm{}_{what} PT_LOAD FLAGS(4);", v.id.0);
     }
     let _ = writeln!(s, "}}");
     let _ = writeln!(s, "SECTIONS\n{{");
@@ -51,9 +51,8 @@ pub fn emit(m: &Machine) -> String {
     let _ = writeln!(s, "    .pagetables {:#x} : {{ KEEP(*(.pagetables)) }} :tables", m.tables_pa.0);
     let _ = writeln!(s, "    ASSERT(. <= {:#x}, \"page tables overflow the hypervisor region\")", b.hv.end());
     for (v, what, pa) in &blobs {
-        let (n, ph) = (&v.name, v.ident().to_lowercase());
-        let sec = what.replace('_', ".");
-        let _ = writeln!(s, "    .vm.{n}.{sec} {:#x} : {{ KEEP(*(.vm.{n}.{sec})) }} :vm_{ph}_{what}", pa.0);
+        let (n, sec) = (v.id.0, what.replace('_', "."));
+        let _ = writeln!(s, "    .vm{n}.{sec} {:#x} : {{ KEEP(*(.vm{n}.{sec})) }} :vm{n}_{what}", pa.0);
     }
     let _ = writeln!(s, "    /DISCARD/ : {{ *(.comment) *(.note .note.*) *(.eh_frame .eh_frame_hdr) }}");
     let _ = writeln!(s, "}}");

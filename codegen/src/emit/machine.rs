@@ -110,9 +110,9 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     let blobs = m.vms.iter().flat_map(|v| {
         let mut out = Vec::new();
         for b in v.blobs(dtb_path(out_dir, v)) {
-            out.push((format!(".vm.{}.{}", v.name, b.what), b.path.clone()));
+            out.push((format!(".vm{}.{}", v.id.0, b.what), b.path.clone()));
             if v.pristine.is_some() {
-                out.push((format!(".vm.{}.pristine.{}", v.name, b.what), b.path));
+                out.push((format!(".vm{}.pristine.{}", v.id.0, b.what), b.path));
             }
         }
         out

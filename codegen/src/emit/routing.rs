@@ -18,16 +18,25 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     let mut consoles = Vec::new();
     let mut has_console = Vec::new();
     for v in &m.vms {
-        let sname = ident(&format!("{}Devices", camel(&v.name)));
-        let sstatic = ident(&format!("{}_DEVICES", v.ident()));
-        let fields = v.emulated.iter().map(|e| {
-            let f = ident(&e.name.replace('-', "_"));
+        // Generated names come from indices, never from the names users write: `uart-0` and
+        // `uart_0`, or a device called `type`, cannot collide or clash with Rust.
+        let sname = ident(&format!("Vm{}Devices", v.id.0));
+        let sstatic = ident(&format!("VM{}_DEVICES", v.id.0));
+        let fields = v.emulated.iter().enumerate().map(|(k, e)| {
+            let f = ident(&format!("dev{k}"));
             let module = ident(&e.kind.module);
             let kind = ident(&e.kind.name);
             (f, quote!(crate::devices::#module::#kind))
         });
         let (names, tys): (Vec<_>, Vec<_>) = fields.unzip();
-        let doc = format!("Emulated devices of VM `{}`.", v.name);
+        let names_doc = v
+            .emulated
+            .iter()
+            .enumerate()
+            .map(|(k, e)| format!("`dev{k}`: `{}`", e.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = format!("Emulated devices of VM {} `{}`: {names_doc}.", v.id.0, v.name);
         // One vCPU: its exits are the only users, so no lock (see hv/src/cell.rs).
         let cell = ident(if v.vcpus.len() == 1 { "Owned" } else { "Shared" });
         structs.push(quote! {
@@ -50,11 +59,11 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
         } else {
             quote!(let mut d = #sstatic.lock();)
         };
-        for (e, f) in v.emulated.iter().zip(&names) {
+        for (k, (e, f)) in v.emulated.iter().zip(&names).enumerate() {
             let w = e.window();
             let (lo, hi) = (hex(w.base), hex(w.end() - 1));
             let intids = e.irq.iter().map(|i| i.0);
-            let lines = ident(&format!("{}{}Lines", camel(&v.name), camel(&e.name)));
+            let lines = lines_ident(v, k);
             structs.push(quote! {
                 struct #lines;
                 impl hv_mmio::IrqLines for #lines { const INTIDS: &'static [u32] = &[#(#intids),*]; }
@@ -74,11 +83,11 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             }
         });
         // The VM's console: its first PL011, which the DTB names as stdout.
-        let console =
-            v.emulated.iter().zip(&names).find(|(e, _)| e.kind.compatible.iter().any(|c| c == "arm,pl011"));
+        let console = v.emulated.iter().position(|e| e.kind.compatible.iter().any(|c| c == "arm,pl011"));
         has_console.push(console.is_some());
-        if let Some((e, f)) = console {
-            let lines = ident(&format!("{}{}Lines", camel(&v.name), camel(&e.name)));
+        if let Some(k) = console {
+            let f = &names[k];
+            let lines = lines_ident(v, k);
             consoles.push(quote! {
                 #id => {
                     #take
@@ -164,14 +173,9 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     }
 }
 
-/// `hello-world` -> `HelloWorld`
-pub fn camel(s: &str) -> String {
-    s.split(['-', '_'])
-        .map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-        })
-        .collect()
+/// The type naming device `k` of `v`'s interrupt lines.
+fn lines_ident(v: &Vm, k: usize) -> proc_macro2::Ident {
+    ident(&format!("Vm{}Dev{k}Lines", v.id.0))
 }
 
 /// The VM's virtual GIC at the board's GIC addresses: the distributor and, on GICv3, one
