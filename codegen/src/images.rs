@@ -67,6 +67,15 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
     let (base, window) = (w0.ipa, w0.size);
     let (bin, mem_size, entry, initrd) = match &rv.image {
         raw::Image::Guest(name) => {
+            // A guest crate writes its data and stack where it is loaded.
+            if w0.read_only {
+                return d.clash(
+                    &format!("vms.{i}.ram.0.access"),
+                    format!("guest `{name}` writes its data in its first RAM window, which is read-only"),
+                    &format!("{at}.0"),
+                    "the guest is named here",
+                );
+            }
             let elf = match src.guest_elf(name, base) {
                 Ok(p) => p,
                 Err(e) => return d.err(&format!("{at}.0"), e),
@@ -98,6 +107,9 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
             let Some(data) = read(d, &format!("{at}.kernel"), &k) else {
                 return;
             };
+            if data.is_empty() {
+                return d.err(&format!("{at}.kernel"), format!("the kernel image `{kernel}` is empty"));
+            }
             let initrd = match initrd {
                 Some(p) => {
                     let f = src.file(p);

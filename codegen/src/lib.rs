@@ -93,11 +93,16 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
         let bytes = emit::dtb::to_dtb(&t).map_err(internal)?;
         let reserve = v.dtb.as_ref().map_or(0, |x| x.reserve);
         if bytes.len() as u64 > reserve {
-            return Err(internal(format!(
-                "DTB of `{}` is {} bytes, over its {reserve}-byte reserve",
-                v.name,
-                bytes.len()
-            )));
+            let mut d = Diags::new(&index);
+            d.err(
+                &format!("vms.{}.dtb", v.id.0),
+                format!(
+                    "the device tree of VM `{}` is {} bytes, over its {reserve:#x}-byte reserve (shorten its bootargs?)",
+                    v.name,
+                    bytes.len()
+                ),
+            );
+            return Err(fail(&file, &src, d.list));
         }
         let path = emit::machine::dtb_path(&req.out_dir, v);
         std::fs::write(&path, &bytes).map_err(|e| internal(format!("{}: {e}", path.display())))?;

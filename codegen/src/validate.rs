@@ -90,6 +90,13 @@ fn valid_name(n: &str) -> bool {
         && cs.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
+/// CPUs QEMU's virt board numbers by Aff0 alone with a GICv3 (GICv2 allows 8).
+const MAX_CPUS_V3: u32 = 16;
+/// Where QEMU's virt board puts its RAM.
+const VIRT_RAM: u64 = 0x4000_0000;
+/// Room hv's own code and data need in its region, besides stacks and page tables.
+pub const HV_CODE_MIN: u64 = 0x4_0000;
+
 fn board(d: &mut Diags, b: &raw::Board) -> Board {
     let mut phys = Claims::new();
     let ram: Vec<Region> = b
@@ -149,7 +156,22 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
             }
             Gic::V2 { dist: Pa(dist), cpu: Pa(cpu), hyp: Pa(hyp), vcpu: Pa(vcpu) }
         }
-        raw::Gic::V3 { dist, redist } => Gic::V3 { dist: Pa(dist), redist: Pa(redist) },
+        raw::Gic::V3 { dist, redist } => {
+            // hv numbers pCPUs by MPIDR Aff0; QEMU's virt board counts Aff0 up to 16 per cluster
+            // with a GICv3 (its target-list width), then moves on to Aff1.
+            if b.cpus > MAX_CPUS_V3 {
+                d.clash(
+                    "board.cpus",
+                    format!(
+                        "hv numbers CPUs by MPIDR Aff0, which this board keeps below {MAX_CPUS_V3} with a GICv3: at most {MAX_CPUS_V3} CPUs, the board declares {}",
+                        b.cpus
+                    ),
+                    "board.gic",
+                    "the GIC is declared as V3 here",
+                );
+            }
+            Gic::V3 { dist: Pa(dist), redist: Pa(redist) }
+        }
     };
     let gic_field = |name: &str| match (b.gic_is_v2(), name) {
         (true, "GIC distributor") => "board.gic.dist",
@@ -163,6 +185,13 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
         let path = gic_field(name);
         if r.base % PAGE != 0 {
             d.err(path, format!("{name} base {:#x} is not aligned to 0x1000", r.base));
+        }
+        if r.base.checked_add(r.size).is_none_or(|e| e > 1 << 40) {
+            d.err(
+                path,
+                format!("{name}: {:#x} bytes from {:#x} go beyond the 40-bit address space", r.size, r.base),
+            );
+            continue;
         }
         phys.claim(d, path, format!("the {name}"), r);
     }
@@ -226,6 +255,19 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
         })
         .collect();
     let raw::Run::Qemu { machine, cpu } = &b.run;
+    // What `hvgen run` can boot: QEMU's virt board, whose RAM is one range at 1 GiB.
+    if machine != "virt" {
+        let hint = did_you_mean(machine, ["virt"].into_iter());
+        d.err(
+            "board.run.machine",
+            format!("QEMU machine `{machine}` is not supported (only `virt` is){hint}"),
+        );
+    } else if ram.len() != 1 || ram.first().is_some_and(|r| r.base != VIRT_RAM) {
+        d.err(
+            "board.ram",
+            format!("QEMU's virt board has one RAM range, at {VIRT_RAM:#x}: describe it as `[(base: {VIRT_RAM:#x}, size: …)]`"),
+        );
+    }
     Board {
         name: b.name.clone(),
         cpus: b.cpus as usize,
@@ -549,6 +591,21 @@ pub fn validate(
         return None;
     }
     let tables_pa = layout::tables_pa(&board, &vms);
+    // The hypervisor region holds hv's code and data, a stack per CPU, then the page tables.
+    let stacks = board.stack.saturating_mul(board.cpus as u64);
+    if board.hv.base.saturating_add(HV_CODE_MIN).saturating_add(stacks) > tables_pa.0 {
+        d.err(
+            "board.hv.size",
+            format!(
+                "the hypervisor region ({:#x} bytes) cannot hold {} stacks of {:#x} bytes, {:#x} bytes of page tables and at least {HV_CODE_MIN:#x} bytes of code and data",
+                board.hv.size,
+                board.cpus,
+                board.stack,
+                board.hv.end().saturating_sub(tables_pa.0)
+            ),
+        );
+        return None;
+    }
     Some(Machine { source: source.to_string(), board, vms, tables_pa })
 }
 
