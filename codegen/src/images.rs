@@ -131,17 +131,19 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
     // From the top of the first window down: DTB (unless the description places it), then
     // initrd.
     let mut top = base.0 + window;
+    // What does not fit makes `top` fall below the window's base; that is reported below,
+    // so the arithmetic saturates rather than wraps.
     if let Some(dtb) = &mut v.dtb {
         match dtb.at {
             Some(at) => dtb.ipa = at,
             None => {
-                top -= dtb.reserve;
+                top = top.saturating_sub(dtb.reserve);
                 dtb.ipa = Ipa(top);
             }
         }
     }
     v.image.initrd = initrd.map(|(path, size)| {
-        top = (top - size) & !(PAGE - 1);
+        top = top.saturating_sub(size) & !(PAGE - 1);
         (path, Ipa(top), size)
     });
     let room = top.saturating_sub(base.0);

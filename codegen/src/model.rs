@@ -13,8 +13,10 @@ pub struct Region {
 }
 
 impl Region {
+    /// One past the last byte; saturates, so a value the description got wrong (and that
+    /// validation reports) can never panic the build.
     pub fn end(&self) -> u64 {
-        self.base + self.size
+        self.base.saturating_add(self.size)
     }
     pub fn overlaps(&self, o: &Region) -> bool {
         self.base < o.end() && o.base < self.end()

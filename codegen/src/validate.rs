@@ -231,6 +231,11 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
             let region = Region { base: dev.base, size: dev.size };
             if dev.size == 0 {
                 d.err(&format!("{p}.size"), format!("device `{}` has size 0", dev.name));
+            } else if region.base.checked_add(region.size).is_none_or(|e| e > 1 << 40) {
+                d.err(
+                    &format!("{p}.size"),
+                    format!("device `{}` ends beyond the 40-bit address space", dev.name),
+                );
             }
             phys.claim(d, &format!("{p}.base"), format!("device `{}`", dev.name), region);
             let irqs = dev
@@ -359,6 +364,12 @@ fn vm(
                 if pa % PAGE != 0 {
                     d.err(&format!("{wp}.pa"), format!("pinned PA {pa:#x} is not aligned to 0x1000"));
                 }
+                if pa.checked_add(w.size).is_none_or(|e| e > 1 << 40) {
+                    d.err(
+                        &format!("{wp}.pa"),
+                        format!("pinned RAM at {pa:#x} ends beyond the 40-bit address space"),
+                    );
+                }
                 Some(Pa(pa))
             }
         };
@@ -419,6 +430,13 @@ fn vm(
                     }
                     id
                 });
+                if ipa.checked_add(kd.size).is_none_or(|e| e > 1 << 40) {
+                    d.err(
+                        &format!("{dp}.ipa"),
+                        format!("emulated device `{name}` ends beyond the 40-bit IPA space"),
+                    );
+                    continue;
+                }
                 let e = Emulated { name: name.clone(), kind: kd.clone(), ipa: Ipa(*ipa), irq };
                 ipas.claim(d, &format!("{dp}.ipa"), format!("emulated device `{name}`"), e.window());
                 emulated.push(e);
