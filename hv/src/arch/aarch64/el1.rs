@@ -58,10 +58,18 @@ impl El1 for ArchEl1 {
     }
 
     fn translate(&mut self, va: u64) -> Option<u64> {
+        unsafe extern "C" {
+            fn hv_at_s12e1r(va: u64) -> u64;
+        }
         let saved = PAR_EL1.get();
-        // SAFETY: AT only writes PAR_EL1, which is restored below so the guest never sees it.
-        unsafe { core::arch::asm!("at s12e1r, {va}", "isb", va = in(reg) va) };
-        let par = PAR_EL1.get();
+        // An aborted walk comes back through an exception at EL2 (vectors.rs), which overwrites
+        // ELR_EL2 and SPSR_EL2: the HVC and MMIO fast paths keep the guest's only there.
+        let (elr, spsr) = (ELR_EL2.get(), SPSR_EL2.get());
+        // SAFETY: the routine runs AT S12E1R on `va`, which only writes PAR_EL1 (restored
+        // below, so the guest never sees it); if the walk aborts it returns PAR.F set.
+        let par = unsafe { hv_at_s12e1r(va) };
+        ELR_EL2.set(elr);
+        SPSR_EL2.set(spsr);
         PAR_EL1.set(saved);
         (par & 1 == 0).then_some((par & 0x0000_FFFF_FFFF_F000) | (va & 0xFFF))
     }
