@@ -119,6 +119,8 @@ pub struct BoardDevice {
     pub region: Region,
     pub irqs: Vec<IntId>,
     pub compatible: Vec<String>,
+    /// A DMA master: never passed through.
+    pub dma: bool,
 }
 
 #[derive(Debug)]

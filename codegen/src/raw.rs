@@ -89,6 +89,10 @@ pub struct Device {
     /// DTB `compatible` strings, most specific first: a VM it is passed through to finds it.
     #[serde(default)]
     pub compatible: Vec<String>,
+    /// The device masters DMA (virtio, a NIC, QEMU's fw_cfg): it reaches physical memory on
+    /// its own, so it is never passed through (hv programs no IOMMU yet).
+    #[serde(default)]
+    pub dma: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -256,7 +256,13 @@ fn board(d: &mut Diags, b: &raw::Board) -> Board {
                     id
                 })
                 .collect();
-            BoardDevice { name: dev.name.clone(), region, irqs, compatible: dev.compatible.clone() }
+            BoardDevice {
+                name: dev.name.clone(),
+                region,
+                irqs,
+                compatible: dev.compatible.clone(),
+                dma: dev.dma,
+            }
         })
         .collect();
     let raw::Run::Qemu { machine, cpu } = &b.run;
@@ -448,6 +454,18 @@ fn vm(
                     continue;
                 };
                 let bd = &b.devices[bi];
+                if bd.dma {
+                    d.clash(
+                        &format!("{dp}.dev"),
+                        format!(
+                            "`{}` is a DMA master: passed through, it could write any memory, hv's and other VMs' included, and hv programs no IOMMU to confine it",
+                            bd.name
+                        ),
+                        &format!("board.devices.{bi}.dma"),
+                        "declared a DMA master here",
+                    );
+                    continue;
+                }
                 let pages = page_round(bd.region);
                 if let Some(other) =
                     b.devices.iter().find(|o| o.name != bd.name && page_round(o.region).overlaps(&pages))
