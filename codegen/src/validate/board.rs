@@ -1,0 +1,214 @@
+//! The board half of validation: RAM, the hypervisor region, console, GIC, timers, board
+//! devices, and what `hvgen run` can boot. Each problem at its place in the .ron.
+use super::*;
+
+/// CPUs QEMU's virt board numbers by Aff0 alone with a GICv3 (GICv2 allows 8).
+const MAX_CPUS_V3: u32 = 16;
+/// Where QEMU's virt board puts its RAM.
+const VIRT_RAM: u64 = 0x4000_0000;
+/// Room hv's own code and data need in its region, besides stacks and page tables.
+pub const HV_CODE_MIN: u64 = 0x4_0000;
+
+pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
+    let mut phys = Claims::new();
+    let ram: Vec<Region> = b
+        .ram
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let p = format!("board.ram.{i}");
+            let reg = check_region(d, &p, "RAM range", r.base, r.size, PAGE);
+            phys.claim(d, &format!("{p}.base"), format!("RAM range {i}"), reg);
+            reg
+        })
+        .collect();
+    if ram.is_empty() {
+        d.err("board.ram", "the board has no RAM");
+    }
+    if b.cpus == 0 {
+        d.err("board.cpus", "the board needs at least one CPU");
+    }
+    let in_ram = |r: &Region| ram.iter().any(|m| m.contains(r));
+    let hv = check_region(d, "board.hv", "hypervisor region", b.hv.base, b.hv.size, BLOCK_2M);
+    if !in_ram(&hv) {
+        d.err("board.hv.base", "the hypervisor region must lie inside one board RAM range");
+    }
+    if !b.hv.stack.is_multiple_of(PAGE) || b.hv.stack == 0 {
+        d.err("board.hv.stack", "the per-CPU stack must be a non-zero multiple of 0x1000");
+    }
+    let mut in_ram_claims = Claims::new();
+    in_ram_claims.claim(d, "board.hv.base", "the hypervisor region".into(), hv);
+    let reserved: Vec<Region> = b
+        .reserved
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let p = format!("board.reserved.{i}");
+            let reg = check_region(d, &p, "reserved range", r.base, r.size, PAGE);
+            in_ram_claims.claim(d, &format!("{p}.base"), format!("reserved range {i}"), reg);
+            reg
+        })
+        .collect();
+
+    let raw::Console::Pl011 { base, irq } = b.console;
+    let console_irq = irq_to_intid(d, "board.console.irq", irq, IrqClass::Spi);
+    let creg = check_region(d, "board.console", "console UART", base, PAGE, PAGE);
+    phys.claim(d, "board.console.base", "the console UART".into(), creg);
+    let console = Console::Pl011 { base: Pa(base), irq: console_irq };
+
+    let gic = match b.gic {
+        raw::Gic::V2 { dist, cpu, hyp, vcpu } => {
+            if b.cpus > 8 {
+                d.clash(
+                    "board.cpus",
+                    format!("GICv2 supports at most 8 CPUs, the board declares {}", b.cpus),
+                    "board.gic",
+                    "the GIC is declared as V2 here",
+                );
+            }
+            Gic::V2 { dist: Pa(dist), cpu: Pa(cpu), hyp: Pa(hyp), vcpu: Pa(vcpu) }
+        }
+        raw::Gic::V3 { dist, redist } => {
+            // hv numbers pCPUs by MPIDR Aff0; QEMU's virt board counts Aff0 up to 16 per cluster
+            // with a GICv3 (its target-list width), then moves on to Aff1.
+            if b.cpus > MAX_CPUS_V3 {
+                d.clash(
+                    "board.cpus",
+                    format!(
+                        "hv numbers CPUs by MPIDR Aff0, which this board keeps below {MAX_CPUS_V3} with a GICv3: at most {MAX_CPUS_V3} CPUs, the board declares {}",
+                        b.cpus
+                    ),
+                    "board.gic",
+                    "the GIC is declared as V3 here",
+                );
+            }
+            Gic::V3 { dist: Pa(dist), redist: Pa(redist) }
+        }
+    };
+    let gic_field = |name: &str| match (b.gic_is_v2(), name) {
+        (true, "GIC distributor") => "board.gic.dist",
+        (true, "GIC CPU interface") => "board.gic.cpu",
+        (true, "GIC hypervisor interface") => "board.gic.hyp",
+        (true, _) => "board.gic.vcpu",
+        (false, "GIC distributor") => "board.gic.dist",
+        (false, _) => "board.gic.redist",
+    };
+    for (name, r) in gic.frames(b.cpus as usize) {
+        let path = gic_field(name);
+        if r.base % PAGE != 0 {
+            d.err(path, format!("{name} base {:#x} is not aligned to 0x1000", r.base));
+        }
+        if r.base.checked_add(r.size).is_none_or(|e| e > 1 << 40) {
+            d.err(
+                path,
+                format!("{name}: {:#x} bytes from {:#x} go beyond the 40-bit address space", r.size, r.base),
+            );
+            continue;
+        }
+        phys.claim(d, path, format!("the {name}"), r);
+    }
+    let maintenance = irq_to_intid(d, "board.maintenance_irq", b.maintenance_irq, IrqClass::Ppi);
+    let timer = Timer {
+        hyp: irq_to_intid(d, "board.timer.hyp", b.timer.hyp, IrqClass::Ppi),
+        virt: irq_to_intid(d, "board.timer.virt", b.timer.virt, IrqClass::Ppi),
+        phys: irq_to_intid(d, "board.timer.phys", b.timer.phys, IrqClass::Ppi),
+    };
+    let mut ppis: HashMap<IntId, String> = HashMap::new();
+    for (path, id) in [
+        ("board.maintenance_irq", maintenance),
+        ("board.timer.hyp", timer.hyp),
+        ("board.timer.virt", timer.virt),
+        ("board.timer.phys", timer.phys),
+    ] {
+        if let Some(o) = ppis.insert(id, path.to_string()) {
+            d.clash(path, format!("INTID {} is used twice", id.0), &o, "first used here");
+        }
+    }
+    let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let devices = b
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, dev)| {
+            let p = format!("board.devices.{i}");
+            if let Some(o) = names.insert(&dev.name, i) {
+                d.clash(
+                    &format!("{p}.name"),
+                    format!("device name `{}` is used twice", dev.name),
+                    &format!("board.devices.{o}.name"),
+                    "first used here",
+                );
+            }
+            let region = Region { base: dev.base, size: dev.size };
+            if dev.size == 0 {
+                d.err(&format!("{p}.size"), format!("device `{}` has size 0", dev.name));
+            } else if region.base.checked_add(region.size).is_none_or(|e| e > 1 << 40) {
+                d.err(
+                    &format!("{p}.size"),
+                    format!("device `{}` ends beyond the 40-bit address space", dev.name),
+                );
+            }
+            phys.claim(d, &format!("{p}.base"), format!("device `{}`", dev.name), region);
+            let irqs = dev
+                .irqs
+                .iter()
+                .enumerate()
+                .map(|(k, irq)| {
+                    let ip = format!("{p}.irqs.{k}");
+                    let id = irq_to_intid(d, &ip, *irq, IrqClass::Spi);
+                    if let Some(o) = spis.insert(id, ip.clone()) {
+                        d.clash(
+                            &ip,
+                            format!("{irq:?} (INTID {}) is used twice on the board", id.0),
+                            &o,
+                            "first used here",
+                        );
+                    }
+                    id
+                })
+                .collect();
+            BoardDevice {
+                name: dev.name.clone(),
+                region,
+                irqs,
+                compatible: dev.compatible.clone(),
+                dma: dev.dma,
+            }
+        })
+        .collect();
+    let raw::Run::Qemu { machine, cpu } = &b.run;
+    // What `hvgen run` can boot: QEMU's virt board, whose RAM is one range at 1 GiB.
+    if machine != "virt" {
+        let hint = did_you_mean(machine, ["virt"].into_iter());
+        d.err(
+            "board.run.machine",
+            format!("QEMU machine `{machine}` is not supported (only `virt` is){hint}"),
+        );
+    } else if ram.len() != 1 || ram.first().is_some_and(|r| r.base != VIRT_RAM) {
+        d.err(
+            "board.ram",
+            format!("QEMU's virt board has one RAM range, at {VIRT_RAM:#x}: describe it as `[(base: {VIRT_RAM:#x}, size: …)]`"),
+        );
+    }
+    Board {
+        name: b.name.clone(),
+        cpus: b.cpus as usize,
+        ram,
+        reserved,
+        hv,
+        stack: b.hv.stack,
+        console,
+        gic,
+        maintenance,
+        timer,
+        devices,
+        qemu: Qemu { machine: machine.clone(), cpu: cpu.clone() },
+    }
+}
+
+impl raw::Board {
+    fn gic_is_v2(&self) -> bool {
+        matches!(self.gic, raw::Gic::V2 { .. })
+    }
+}
