@@ -73,7 +73,10 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
     // Optional fields are written bare (`irq: Spi(1)`), not as `Some(Spi(1))`.
     let opts = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
     let raw: raw::Machine = opts.from_str(&src).map_err(|e| {
-        let pos = spans::Pos { line: e.span.start.line.max(1), col: e.span.start.col.max(1) };
+        let mut pos = spans::Pos { line: e.span.start.line.max(1), col: e.span.start.col.max(1) };
+        if e.code == ron::Error::TrailingCharacters {
+            pos = spans::next_token(&src, pos);
+        }
         fail(&file, &src, vec![Diagnostic::error(e.code.to_string(), Some(pos))])
     })?;
     let index = spans::SpanIndex::build(&src);

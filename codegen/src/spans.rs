@@ -27,7 +27,7 @@ pub struct SpanIndex {
 impl SpanIndex {
     pub fn build(src: &str) -> SpanIndex {
         let toks = lex(src);
-        let mut p = Parser { toks: &toks, i: 0, out: HashMap::new() };
+        let mut p = Parser { toks: &toks, i: skip_attributes(&toks), out: HashMap::new() };
         p.value(String::new());
         SpanIndex { map: p.out }
     }
@@ -134,6 +134,38 @@ fn lex(src: &str) -> Vec<(Tok, Pos)> {
         }
     }
     out
+}
+
+/// Where the first token at or after `from` starts: past whitespace and comments. ron reports
+/// trailing characters where the value ended, but the garbage is what the user must see.
+pub fn next_token(src: &str, from: Pos) -> Pos {
+    lex(src).into_iter().map(|(_, p)| p).find(|&p| p >= from).unwrap_or(from)
+}
+
+/// Index of the first token after the file's inner attributes (`#![enable(implicit_some)]`),
+/// which come before the value and name no part of it.
+fn skip_attributes(toks: &[(Tok, Pos)]) -> usize {
+    let mut i = 0;
+    while matches!(
+        toks.get(i..i + 3),
+        Some([(Tok::Punct('#'), _), (Tok::Punct('!'), _), (Tok::Punct('['), _)])
+    ) {
+        let mut depth = 0;
+        while let Some((t, _)) = toks.get(i) {
+            i += 1;
+            match t {
+                Tok::Punct('[') => depth += 1,
+                Tok::Punct(']') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    i
 }
 
 struct Parser<'a> {
@@ -245,5 +277,18 @@ mod tests {
         assert_eq!(ix.get("vms.0.m.k.v"), Some(Pos { line: 5, col: 88 }));
         // Unknown leaf falls back to the nearest ancestor.
         assert_eq!(ix.get("vms.0.name.zzz"), Some(Pos { line: 5, col: 16 }));
+    }
+
+    #[test]
+    fn trailing_characters_are_found_past_comments() {
+        let src = "Machine()\n// done\n\n   junk";
+        assert_eq!(next_token(src, Pos { line: 1, col: 10 }), Pos { line: 4, col: 4 });
+    }
+
+    #[test]
+    fn inner_attributes_come_before_the_value() {
+        let src = "#![enable(implicit_some)]\n#![enable(unwrap_newtypes)]\nMachine(\n  board: (cpus: 2),\n)";
+        let ix = SpanIndex::build(src);
+        assert_eq!(ix.get("board.cpus"), Some(Pos { line: 4, col: 17 }));
     }
 }
