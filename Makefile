@@ -6,7 +6,7 @@ HV_ELF := target/aarch64-unknown-none-softfloat/release/hv
 HVGEN := target/$(HOST)/release/hvgen
 HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
 
-.PHONY: setup guests build hvgen run run-qemu-virt run-linux check test test-host test-qemu bench lint fmt clean
+.PHONY: setup guests build hvgen run run-qemu-virt run-linux check test test-host test-qemu bench fuzz lint fmt clean
 
 setup:
 	@scripts/setup
@@ -43,6 +43,13 @@ test-host:
 
 test-qemu: hvgen
 	scripts/qemu-tests
+
+## Long property runs of the guest-facing logic (make test runs 256 cases of each): hostile
+## vGIC access sequences from two vCPUs, and arbitrary data aborts through the decoder; a debug
+## build, so overflow checks are on. 100,000 sequences of up to 200 steps: about 10 million steps.
+FUZZ_CASES ?= 100000
+fuzz:
+	time PROPTEST_CASES=$(FUZZ_CASES) cargo test --target $(HOST) -p hv -- hostile_sequences any_abort
 
 ## Exit costs under -icount (deterministic), image size, static memory. See docs/performance.md.
 bench: setup hvgen

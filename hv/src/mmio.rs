@@ -262,4 +262,30 @@ mod tests {
         // HPFAR_EL2.FIPA (bits 39:4) holds IPA[51:12].
         assert_eq!(fault_ipa((0x0900_0000 >> 12) << 4, 0xFFFF_0123), Ipa(0x0900_0123));
     }
+
+    proptest::proptest! {
+        /// Any instruction word, any registers, any syndrome and fault address: the data-abort
+        /// path answers or refuses, never panics (overflow checks are on in tests), steps the PC
+        /// by the instruction's length or leaves it, and writes only registers that exist.
+        #[test]
+        fn any_abort_is_answered_or_refused(
+            insn in proptest::prelude::any::<u32>(),
+            iss in proptest::prelude::any::<u32>(),
+            regs in proptest::array::uniform31(proptest::prelude::any::<u64>()),
+            elr in proptest::prelude::any::<u64>(),
+            spsr in proptest::prelude::any::<u64>(),
+            far in proptest::prelude::any::<u64>(),
+        ) {
+            let mut bus = FakeBus::default();
+            let mut el1 = FakeEl1 { code: [(elr, insn), (0, 0)], ..Default::default() };
+            let mut r = GuestRegs { x: regs, elr, spsr, ..Default::default() };
+            let esr = (0x24u64 << 26) | (iss as u64 & 0x3FF_FFFF);
+            let da = abort(esr);
+            let ipa = Ipa(far & 0xFF_FFFF_FFFF);
+            match data_abort(&mut r, &mut el1, da, far, ipa, &mut bus) {
+                Ok(()) => proptest::prop_assert_eq!(r.elr, elr.wrapping_add(da.len as u64)),
+                Err(_) => proptest::prop_assert_eq!(r.elr, elr),
+            }
+        }
+    }
 }

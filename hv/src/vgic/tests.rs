@@ -252,3 +252,100 @@ fn a_timer_whose_line_dropped_is_no_longer_pending() {
     g.drop_stale(&mut c, 0);
     assert_eq!(c.released, [(0, 27)]);
 }
+
+/// One thing a hostile guest (or the hardware) can do to a VM's virtual GIC.
+#[derive(Debug, Clone)]
+enum Step {
+    /// A distributor access by vCPU `k`: offset, width (bytes), and a write's value.
+    Dist(usize, usize, u8, Option<u64>),
+    /// An access to vCPU `k`'s redistributor frames (GICv3).
+    Redist(usize, usize, u8, Option<u64>),
+    /// A hardware interrupt fires for vCPU `k`: a timer PPI or the passthrough SPI.
+    Fire(usize, u32),
+    /// vCPU `k`'s guest acknowledges (pending -> active) or deactivates list register `i`.
+    Guest(usize, usize, bool),
+    /// A GICv3 SGI write (ICC_SGI1R_EL1) from vCPU `k`.
+    Sgi(usize, u64),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    let width = prop_oneof![Just(1u8), Just(2), Just(4), Just(8)];
+    let value = proptest::option::of(prop_oneof![any::<u64>(), Just(0), Just(u64::MAX)]);
+    prop_oneof![
+        (0..2usize, 0..0x1_0000usize, width.clone(), value.clone())
+            .prop_map(|(k, o, w, v)| Step::Dist(k, o, w, v)),
+        (0..3usize, 0..0x2_0000usize, width, value).prop_map(|(k, o, w, v)| Step::Redist(k, o, w, v)),
+        (0..2usize, prop_oneof![Just(27u32), Just(30), Just(40)]).prop_map(|(k, i)| Step::Fire(k, i)),
+        (0..2usize, 0..4usize, any::<bool>()).prop_map(|(k, i, d)| Step::Guest(k, i, d)),
+        (0..2usize, any::<u64>()).prop_map(|(k, v)| Step::Sgi(k, v)),
+    ]
+}
+
+fn width_of(w: u8) -> Width {
+    match w {
+        1 => Width::B8,
+        2 => Width::B16,
+        4 => Width::B32,
+        _ => Width::B64,
+    }
+}
+
+proptest::proptest! {
+    /// Whatever two vCPUs and the hardware do, hv does not panic (overflow checks are on in
+    /// tests), every list register names a vINTID the VM has, and no vINTID is in two list
+    /// registers of one vCPU (UNPREDICTABLE in the GIC architecture).
+    #[test]
+    fn hostile_sequences_keep_the_list_register_invariants(
+        v3 in proptest::prelude::any::<bool>(),
+        steps in proptest::collection::vec(step(), 1..200),
+    ) {
+        let version = if v3 { Version::V3 } else { Version::V2 };
+        // SPI 40 is a passthrough (hardware) interrupt; the timers are hardware PPIs.
+        let mut g = VGicd::<2>::new(version, 2, [0, 1 << 8, 0, 0], 1 << 27 | 1 << 30);
+        let mut c = Fake::default();
+        for s in steps {
+            match s {
+                Step::Dist(k, off, w, v) => {
+                    c.me = k;
+                    let off = off & !(w as usize - 1);
+                    let op = v.map_or(MmioOp::Read, MmioOp::Write);
+                    let _ = g.access(&mut c, off, width_of(w), op);
+                }
+                Step::Redist(k, off, w, v) => {
+                    c.me = k.min(1);
+                    let off = off & !(w as usize - 1);
+                    let op = v.map_or(MmioOp::Read, MmioOp::Write);
+                    let _ = g.access_redist(&mut c, k, off, width_of(w), op);
+                }
+                Step::Fire(k, intid) => g.fire(&mut c, k, intid),
+                Step::Guest(k, i, deactivate) => {
+                    let lr = c.cpus[k].1.lrs[i];
+                    c.cpus[k].1.lrs[i] = if deactivate {
+                        lr.with_state(lr.is_pending() && lr.is_active(), false)
+                    } else if lr.is_pending() {
+                        lr.with_state(false, true)
+                    } else {
+                        lr
+                    };
+                }
+                Step::Sgi(k, v) => {
+                    c.me = k;
+                    if v3 {
+                        g.sgi1r(&mut c, k, v);
+                    }
+                }
+            }
+            for (k, (_, bank)) in c.cpus.iter().enumerate() {
+                let valid: Vec<_> = bank.lrs.iter().filter(|l| l.state() != LrState::Invalid).collect();
+                for (i, a) in valid.iter().enumerate() {
+                    proptest::prop_assert!((a.intid().0 as usize) < super::LINES, "vCPU {k}: {a:?}");
+                    proptest::prop_assert!(
+                        valid[i + 1..].iter().all(|b| b.intid() != a.intid()),
+                        "vCPU {k} holds {:?} twice: {:?}", a.intid(), bank.lrs
+                    );
+                }
+            }
+        }
+    }
+}
