@@ -37,6 +37,11 @@ pub fn pump() {
     let mut f = FOCUS.lock();
     loop {
         let vm = VmId(f.vm);
+        // Taken here just before the focus moved: the UART's line is still high and now routed
+        // to the new focus's pCPU, the only one that may touch its devices.
+        if super::cpu_id() != VMS[vm.0].vcpus[0].0 {
+            return;
+        }
         let mut switch = None;
         let mut next = || loop {
             let b = uart::read_byte()?;
