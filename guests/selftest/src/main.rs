@@ -5,6 +5,7 @@
 #![no_main]
 
 mod faults;
+mod features;
 mod hypercalls;
 mod uart;
 
@@ -21,5 +22,6 @@ fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     hypercalls::run();
     uart::run(guest_rt::console::uart_base());
     faults::run(&fdt);
+    features::run();
     test::summary()
 }

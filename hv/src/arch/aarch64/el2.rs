@@ -10,7 +10,8 @@ use aarch64_cpu::registers::*;
 const SCTLR_EL2_ON: u64 = 0x30C5_0830 | (1 << 12) | (1 << 3) | (1 << 2) | 1;
 /// SCTLR_EL1 at reset for a guest: RES1 bits only, MMU and caches off.
 const SCTLR_EL1_RESET: u64 = 0x30D0_0800;
-/// CPTR_EL2 (non-VHE) RES1 bits; TFP, TTA, TCPAC clear so FP/SIMD is the guest's own.
+/// CPTR_EL2 (non-VHE) RES1 bits (TZ and TSM too, which `cptr` clears when SVE and SME exist);
+/// TFP, TTA, TCPAC clear so FP/SIMD is the guest's own.
 const CPTR_EL2_RES1: u64 = 0x33FF;
 
 /// Turn on the EL2 MMU with the generated identity map (RAM Normal, console and GIC Device).
@@ -43,6 +44,32 @@ fn hcr() -> u64 {
         .value
 }
 
+/// CPTR_EL2 for a guest: nothing trapped that the CPU advertises. The pinned vCPU owns its pCPU's
+/// FP, SVE and SME state outright (hv, built soft-float, never touches them), so a feature the ID
+/// registers show the guest is also one it can use: TZ and TSM are cleared when SVE and SME
+/// exist, with their EL2 vector-length limits at the maximum.
+fn cptr() -> u64 {
+    const TZ: u64 = 1 << 8;
+    const TSM: u64 = 1 << 12;
+    let (pfr0, pfr1): (u64, u64);
+    // SAFETY: reads two ID registers.
+    unsafe {
+        core::arch::asm!("mrs {}, id_aa64pfr0_el1", "mrs {}, id_aa64pfr1_el1", out(reg) pfr0, out(reg) pfr1)
+    };
+    let mut cptr = CPTR_EL2_RES1;
+    if (pfr0 >> 32) & 0xF != 0 {
+        cptr &= !TZ;
+        // SAFETY: ZCR_EL2 exists (SVE); LEN = 15 lets the guest choose any vector length.
+        unsafe { core::arch::asm!("msr s3_4_c1_c2_0, {}", in(reg) 0xFu64) };
+    }
+    if (pfr1 >> 24) & 0xF != 0 {
+        cptr &= !TSM;
+        // SAFETY: SMCR_EL2 exists (SME); LEN = 15 lets the guest choose any streaming length.
+        unsafe { core::arch::asm!("msr s3_4_c1_c2_6, {}", in(reg) 0xFu64) };
+    }
+    cptr
+}
+
 /// Program the EL2 controls for vCPU `k` of `vm` and enter it at `entry` with x0 = `arg`.
 pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     HCR_EL2.set(hcr());
@@ -57,7 +84,7 @@ pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     unsafe { core::arch::asm!("mrs {t}, midr_el1", "msr vpidr_el2, {t}", t = out(reg) _) };
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
     CNTVOFF_EL2.set(0);
-    CPTR_EL2.set(CPTR_EL2_RES1);
+    CPTR_EL2.set(cptr());
     // No debug or PMU traps; HPMN = PMCR_EL0.N gives the guest every counter (HPMN = 0 is
     // UNPREDICTABLE without FEAT_HPMN0).
     // SAFETY: reads PMCR_EL0 and writes MDCR_EL2, which only configure traps and counter
