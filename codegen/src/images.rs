@@ -159,8 +159,8 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
         );
     }
     // A DTB the description placed inside the first window must not lie under the image.
-    if let Some(dtb_at) = v.dtb.as_ref().and_then(|d| d.at) {
-        let dtb = Region { base: dtb_at.0, size: 0x1_0000 };
+    if let Some((dtb_at, reserve)) = v.dtb.as_ref().and_then(|d| Some((d.at?, d.reserve))) {
+        let dtb = Region { base: dtb_at.0, size: reserve };
         let img = Region { base: base.0, size: mem_size };
         let rd = v.image.initrd.as_ref().map(|(_, ipa, size)| Region { base: ipa.0, size: *size });
         if dtb.overlaps(&img) || rd.is_some_and(|r| r.overlaps(&dtb)) {
