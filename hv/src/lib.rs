@@ -22,6 +22,9 @@ pub mod regs;
 pub mod vgic;
 pub mod vm;
 
+#[cfg(test)]
+pub mod fuzz;
+
 /// Generated from the machine description by codegen (see hv/build.rs).
 #[allow(clippy::all, clippy::undocumented_unsafe_blocks)]
 pub mod machine {
