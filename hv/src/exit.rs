@@ -23,6 +23,8 @@ pub struct DataAbort {
     pub fsc: u8,
     /// Fault on the stage-1 table walk (guest page tables in a hole).
     pub s1ptw: bool,
+    /// A cache maintenance instruction (DC by VA), not a load or store.
+    pub cm: bool,
     /// Bytes of the faulting instruction (ESR.IL: a T32 one may be 2).
     pub len: u8,
 }
@@ -133,6 +135,7 @@ pub fn decode(esr: u64) -> Exit {
                 write: iss & (1 << 6) != 0,
                 fsc: (iss & 0x3F) as u8,
                 s1ptw: iss & (1 << 7) != 0,
+                cm: iss & (1 << 8) != 0,
                 len: insn_len(esr) as u8,
             })
         }

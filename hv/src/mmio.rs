@@ -67,6 +67,13 @@ pub fn data_abort(
     if !da.is_translation() || da.s1ptw {
         return Err(fault);
     }
+    // Cache maintenance by VA (DC CIVAC and friends) on an IPA with nothing mapped: an emulated
+    // device has no cache lines and a hole holds no data, so it completes with no effect, as
+    // on a device register of real hardware.
+    if da.cm {
+        regs.elr = regs.elr.wrapping_add(da.len as u64);
+        return Ok(());
+    }
     match da.access {
         Some(s) => {
             if let Some(v) = by_syndrome(s, da.write, regs.get(s.reg), ipa, bus).ok_or(fault)? {
@@ -255,6 +262,19 @@ mod tests {
         data_abort(&mut r, &mut el1, abort(DABT | (1 << 6) | XLATE), 0x900_0004, Ipa(0x900_0004), &mut bus)
             .unwrap();
         assert_eq!(&bus.regs[..2], &[0x11, 0x22]);
+    }
+
+    #[test]
+    fn cache_maintenance_on_a_device_completes() {
+        let mut bus = FakeBus::default();
+        let mut el1 = FakeEl1::default();
+        let mut r = GuestRegs { elr: 0x100, ..Default::default() };
+        // DC CIVAC at the device: CM and WnR set, no syndrome, translation fault.
+        let dc = abort(DABT | (1 << 8) | (1 << 6) | XLATE);
+        data_abort(&mut r, &mut el1, dc, 0x900_0000, Ipa(0x900_0000), &mut bus).unwrap();
+        assert_eq!((r.elr, bus.log.len()), (0x104, 0), "skipped, with no access");
+        // On a stage-1 walk or a permission fault it is still the guest's abort.
+        assert!(data_abort(&mut r, &mut el1, abort(DABT | (1 << 8) | 0x0F), 0, Ipa(0), &mut bus).is_err());
     }
 
     #[test]
