@@ -98,7 +98,7 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
         if bytes.len() as u64 > reserve {
             let mut d = Diags::new(&index);
             d.err(
-                &format!("vms.{}.dtb", v.id.0),
+                &format!("vms.{}.dtb.bootargs", v.id.0),
                 format!(
                     "the device tree of VM `{}` is {} bytes, over its {reserve:#x}-byte reserve (shorten its bootargs?)",
                     v.name,
