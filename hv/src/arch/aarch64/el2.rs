@@ -70,6 +70,19 @@ fn cptr() -> u64 {
     cptr
 }
 
+/// A vCPU starts (power-on, CPU_ON, restart) outside SME's streaming mode with ZA off, as from
+/// reset: a vCPU that left in streaming mode must not hand it to the code started next.
+fn leave_streaming_mode() {
+    let pfr1: u64;
+    // SAFETY: reads an ID register.
+    unsafe { core::arch::asm!("mrs {}, id_aa64pfr1_el1", out(reg) pfr1) };
+    if (pfr1 >> 24) & 0xF != 0 {
+        // SAFETY: SME exists and CPTR_EL2.TSM was just cleared; writing SVCR (S3_3_C4_C2_2)
+        // only changes PSTATE.SM and ZA, which belong to the vCPU about to start.
+        unsafe { core::arch::asm!("isb", "msr s3_3_c4_c2_2, xzr", "isb") };
+    }
+}
+
 /// Program the EL2 controls for vCPU `k` of `vm` and enter it at `entry` with x0 = `arg`.
 pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     HCR_EL2.set(hcr());
@@ -85,6 +98,7 @@ pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
     CNTVOFF_EL2.set(0);
     CPTR_EL2.set(cptr());
+    leave_streaming_mode();
     // No debug or PMU traps; HPMN = PMCR_EL0.N gives the guest every counter (HPMN = 0 is
     // UNPREDICTABLE without FEAT_HPMN0).
     // SAFETY: reads PMCR_EL0 and writes MDCR_EL2, which only configure traps and counter
