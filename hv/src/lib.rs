@@ -26,7 +26,7 @@ pub mod vm;
 pub mod fuzz;
 
 /// Generated from the machine description by codegen (see hv/build.rs).
-#[allow(clippy::all, clippy::undocumented_unsafe_blocks)]
+#[allow(clippy::all)]
 pub mod machine {
     include!(concat!(env!("OUT_DIR"), "/machine.rs"));
 }

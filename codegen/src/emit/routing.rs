@@ -52,8 +52,9 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
         }));
         let id = v.id.0;
         let take = if v.vcpus.len() == 1 {
+            let why = format!("VM {id} has one vCPU; only its exits reach this, one at a time.");
             quote! {
-                // SAFETY: VM `#id` has one vCPU; only its exits reach this, one at a time.
+                __safety!(#why);
                 let d = unsafe { #sstatic.get() };
             }
         } else {
