@@ -46,32 +46,49 @@ fn report(name: &str, ns: u64, base: u64) {
     println!("BENCH {name} n={N} instr_per_op={}.{:02}", hundredths / 100, hundredths % 100);
 }
 
-/// Interrupts timed for `virq_latency`.
+/// Interrupts timed for `virq_latency` and each SGI round trip.
 const N_IRQ: u64 = 1000;
 static FIRED_AT: AtomicU64 = AtomicU64::new(0);
 static FIRED: AtomicBool = AtomicBool::new(false);
+static PONG: AtomicBool = AtomicBool::new(false);
+static READY: AtomicBool = AtomicBool::new(false);
+/// SGIs of the round trip: PING to vCPU 1, PONG back to vCPU 0.
+const PING: u32 = 1;
+const PONG_SGI: u32 = 2;
+static mut STACK: [u8; 8192] = [0; 8192];
 
-/// First thing on handler entry: read the counter. Then acknowledge, stop the timer, EOI.
-fn on_timer() {
+/// One IRQ handler for both vCPUs. The timer's first act is to read the counter; then it
+/// acknowledges, stops the timer and EOIs. PING answers with PONG; PONG ends a round trip.
+fn on_irq() {
     let t: u64;
     // SAFETY: reads the virtual counter.
     unsafe { core::arch::asm!("mrs {t}, cntvct_el0", t = out(reg) t) };
     let iar = gic::ack();
-    // SAFETY: stops this vCPU's virtual timer, so its level interrupt drops.
-    unsafe { core::arch::asm!("msr cntv_ctl_el0, {z}", "isb", z = in(reg) 0u64) };
-    gic::eoi(iar);
-    FIRED_AT.store(t, Ordering::SeqCst);
-    FIRED.store(true, Ordering::SeqCst);
+    match iar & 0x3FF {
+        27 => {
+            // SAFETY: stops this vCPU's virtual timer, so its level interrupt drops.
+            unsafe { core::arch::asm!("msr cntv_ctl_el0, {z}", "isb", z = in(reg) 0u64) };
+            gic::eoi(iar);
+            FIRED_AT.store(t, Ordering::SeqCst);
+            FIRED.store(true, Ordering::SeqCst);
+        }
+        PING => {
+            gic::eoi(iar);
+            gic::send_sgi(PONG_SGI, 1 << 0);
+        }
+        PONG_SGI => {
+            gic::eoi(iar);
+            PONG.store(true, Ordering::SeqCst);
+        }
+        _ => gic::eoi(iar),
+    }
 }
 
 /// Virtual nanoseconds from the virtual timer's deadline to the guest handler's first
-/// instruction, summed over N_IRQ interrupts.
-fn virq_latency() -> u64 {
-    gic::init_cpu_interface();
-    gic::enable_distributor();
+/// instruction, summed over N_IRQ interrupts; the guest spins, or waits in WFI, meanwhile.
+fn virq_latency(wfi: bool) -> u64 {
     gic::wr(gic::private_base() + gic::ISENABLER, 1 << 27);
     gic::irqs(true);
-    guest_rt::exception::set_irq_handler(on_timer);
     let mut total_ticks = 0;
     for _ in 0..N_IRQ {
         FIRED.store(false, Ordering::SeqCst);
@@ -81,16 +98,68 @@ fn virq_latency() -> u64 {
             core::arch::asm!("msr cntv_cval_el0, {d}", "msr cntv_ctl_el0, {c}", "isb", d = in(reg) deadline, c = in(reg) 1u64)
         };
         while !FIRED.load(Ordering::SeqCst) {
-            core::hint::spin_loop();
+            if wfi {
+                // SAFETY: waits for an interrupt; the timer's wakes it.
+                unsafe { core::arch::asm!("wfi") };
+            } else {
+                core::hint::spin_loop();
+            }
         }
         total_ticks += FIRED_AT.load(Ordering::SeqCst) - deadline;
     }
-    // SAFETY: mask IRQs again.
-    unsafe { core::arch::asm!("msr daifset, #2") };
+    gic::irqs(false);
     total_ticks * 1_000_000_000 / freq()
 }
 
-fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
+/// vCPU 1: answer each PING with a PONG, waiting in WFI between them (an idle CPU).
+fn responder() {
+    gic::init_cpu_interface();
+    gic::wr(gic::private_base() + gic::ISENABLER, 1 << PING);
+    gic::irqs(true);
+    READY.store(true, Ordering::SeqCst);
+    // SAFETY: wakes vCPU 0 from its WFE.
+    unsafe { core::arch::asm!("sev") };
+    loop {
+        // SAFETY: waits for the next PING.
+        unsafe { core::arch::asm!("wfi") };
+    }
+}
+
+/// Virtual nanoseconds for N_IRQ round trips: vCPU 0 sends an SGI to vCPU 1, whose handler
+/// sends one back; both wait in WFI. None without a second vCPU.
+fn sgi_roundtrip(vcpus: usize) -> Option<u64> {
+    if vcpus < 2 {
+        return None;
+    }
+    // SAFETY: the stack is handed to vCPU 1 once and never touched here again.
+    let stack = unsafe { &mut *core::ptr::addr_of_mut!(STACK) };
+    if guest_rt::smp::start(1, stack, responder) != 0 {
+        return None;
+    }
+    // WFE, not a spin: under -icount QEMU runs one vCPU at a time, and a spinning one would
+    // keep vCPU 1 from running for a whole time slice.
+    while !READY.load(Ordering::SeqCst) {
+        // SAFETY: waits for an event (vCPU 1's SEV, or any interrupt).
+        unsafe { core::arch::asm!("wfe") };
+    }
+    gic::wr(gic::private_base() + gic::ISENABLER, 1 << PONG_SGI);
+    gic::irqs(true);
+    let start = counter();
+    for _ in 0..N_IRQ {
+        PONG.store(false, Ordering::SeqCst);
+        gic::send_sgi(PING, 1 << 1);
+        while !PONG.load(Ordering::SeqCst) {
+            // SAFETY: waits for the PONG.
+            unsafe { core::arch::asm!("wfi") };
+        }
+    }
+    let ticks = counter() - start;
+    gic::irqs(false);
+    Some(ticks * 1_000_000_000 / freq())
+}
+
+fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
+    let vcpus = fdt.as_ref().map_or(1, |f| f.cpus().count());
     let uart = guest_rt::console::uart_base();
     let empty = time(|| {
         // SAFETY: an empty asm block the compiler cannot remove; it stands in for one operation.
@@ -121,8 +190,23 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
             empty,
         );
     }
-    // Not a loop of N: N_IRQ interrupts, each timed from its own deadline.
-    let per = virq_latency() / N_IRQ;
-    println!("BENCH virq_latency n={N_IRQ} instr_per_op={per}.00");
+    report(
+        "mmio_vgicd_read",
+        time(|| {
+            // SAFETY: a volatile read of the virtual distributor's GICD_TYPER.
+            unsafe { core::ptr::read_volatile((gic::GICD + 0x4) as *const u32) };
+        }),
+        empty,
+    );
+    // Not loops of N: N_IRQ interrupts, each timed from its own deadline.
+    gic::init_cpu_interface();
+    gic::enable_distributor();
+    guest_rt::exception::set_irq_handler(on_irq);
+    for (name, wfi) in [("virq_latency", false), ("virq_latency_wfi", true)] {
+        println!("BENCH {name} n={N_IRQ} instr_per_op={}.00", virq_latency(wfi) / N_IRQ);
+    }
+    if let Some(ns) = sgi_roundtrip(vcpus) {
+        println!("BENCH sgi_roundtrip n={N_IRQ} instr_per_op={}.00", ns / N_IRQ);
+    }
     0
 }
