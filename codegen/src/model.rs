@@ -66,8 +66,7 @@ impl Console {
 }
 
 /// Bytes of a GIC distributor frame, and of one GICv3 redistributor (RD_base + SGI_base).
-pub const GICD_SIZE: u64 = 0x1_0000;
-pub const GICR_STRIDE: u64 = 0x2_0000;
+pub use hv_types::{GICD_SIZE, GICR_STRIDE};
 /// Bytes of a GICv2 CPU interface (and of the GICV frame that stands in for it in a VM).
 pub const GICC_SIZE: u64 = 0x2000;
 

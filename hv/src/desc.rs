@@ -30,8 +30,6 @@ pub struct VmStatic {
     pub tables: usize,
     /// Its emulated devices' state.
     pub devices: usize,
-    /// Its virtual GIC (distributor and per-vCPU private interrupts).
-    pub vgic: usize,
 }
 
 /// One guest RAM window.

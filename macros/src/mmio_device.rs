@@ -8,6 +8,10 @@ struct DeviceAttrs {
     size: usize,
     compatible: Vec<LitStr>,
     unmapped: Ident,
+    /// `context = Trait`: handlers take a context of that trait instead of `MmioCtx`. The device
+    /// then gets inherent `mmio_read`/`mmio_write`/`mmio_access` (it is not a board device: the
+    /// virtual GIC, whose host interface is its own).
+    context: Option<syn::Path>,
 }
 
 enum Access {
@@ -68,6 +72,7 @@ fn device_attrs(input: &DeriveInput) -> syn::Result<DeviceAttrs> {
     let mut size = None;
     let mut compatible = Vec::new();
     let mut unmapped = Ident::new("Abort", Span::call_site());
+    let mut context = None;
     let Some(attr) = input.attrs.iter().find(|a| a.path().is_ident("mmio")) else {
         return Err(syn::Error::new(
             input.ident.span(),
@@ -97,13 +102,17 @@ fn device_attrs(input: &DeriveInput) -> syn::Result<DeviceAttrs> {
                 return Err(syn::Error::new(id.span(), "unmapped must be `RazWi` or `Abort`"));
             }
             unmapped = id;
+        } else if meta.path.is_ident("context") {
+            context = Some(meta.value()?.parse()?);
         } else {
-            return Err(meta.error("unknown #[mmio] key; expected `size`, `compatible` or `unmapped`"));
+            return Err(
+                meta.error("unknown #[mmio] key; expected `size`, `compatible`, `unmapped` or `context`")
+            );
         }
         Ok(())
     })?;
     let size = size.ok_or_else(|| syn::Error::new(attr.span(), "#[mmio] needs `size = <bytes>`"))?;
-    Ok(DeviceAttrs { size, compatible, unmapped })
+    Ok(DeviceAttrs { size, compatible, unmapped, context })
 }
 
 /// Bytes of `u8`/`u16`/`u32`/`u64`, or `None`.
@@ -314,16 +323,23 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
         });
     }
 
-    quote! {
-        impl #impl_g ::hv_mmio::MmioDevice for #name #ty_g #where_g {
-            const SIZE: usize = #size;
-            const COMPATIBLE: &'static [&'static str] = &[#(#compatible),*];
-            const UNMAPPED: ::hv_mmio::Unmapped = ::hv_mmio::Unmapped::#unmapped;
-            const REGISTERS: &'static [::hv_mmio::RegInfo] = &[#(#infos),*];
-
+    let bound = match &dev.context {
+        Some(path) => quote!(#path),
+        None => quote!(::hv_mmio::MmioCtx),
+    };
+    let consts = |vis: TokenStream| {
+        quote! {
+            #vis const SIZE: usize = #size;
+            #vis const COMPATIBLE: &'static [&'static str] = &[#(#compatible),*];
+            #vis const UNMAPPED: ::hv_mmio::Unmapped = ::hv_mmio::Unmapped::#unmapped;
+            #vis const REGISTERS: &'static [::hv_mmio::RegInfo] = &[#(#infos),*];
+        }
+    };
+    let methods = |vis: TokenStream| {
+        quote! {
             #[inline(always)]
             #[allow(unused_variables, clippy::identity_op, clippy::unnecessary_cast)]
-            fn mmio_read<C: ::hv_mmio::MmioCtx>(
+            #vis fn mmio_read<C: #bound>(
                 &mut self, ctx: &mut C, offset: usize, width: ::hv_mmio::Width,
             ) -> Result<u64, ::hv_mmio::MmioFault> {
                 match offset >> #gran_shift {
@@ -334,7 +350,7 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
 
             #[inline(always)]
             #[allow(unused_variables, unreachable_code, clippy::identity_op, clippy::unnecessary_cast)]
-            fn mmio_write<C: ::hv_mmio::MmioCtx>(
+            #vis fn mmio_write<C: #bound>(
                 &mut self, ctx: &mut C, offset: usize, width: ::hv_mmio::Width, value: u64,
             ) -> Result<(), ::hv_mmio::MmioFault> {
                 match offset >> #gran_shift {
@@ -342,6 +358,32 @@ fn generate(input: &DeriveInput, dev: &DeviceAttrs, regs: &[Reg]) -> TokenStream
                     _ => #p::unmapped_write(Self::UNMAPPED, ::hv_mmio::MmioFault::Unmapped),
                 }
             }
+        }
+    };
+    if dev.context.is_some() {
+        let (c, m) = (consts(quote!(pub)), methods(quote!(pub)));
+        return quote! {
+            impl #impl_g #name #ty_g #where_g {
+                #c
+                #m
+                /// Perform `op`: reads return the value, writes return 0.
+                #[inline(always)]
+                pub fn mmio_access<C: #bound>(
+                    &mut self, ctx: &mut C, offset: usize, width: ::hv_mmio::Width, op: ::hv_mmio::MmioOp,
+                ) -> Result<u64, ::hv_mmio::MmioFault> {
+                    match op {
+                        ::hv_mmio::MmioOp::Read => self.mmio_read(ctx, offset, width),
+                        ::hv_mmio::MmioOp::Write(v) => self.mmio_write(ctx, offset, width, v).map(|()| 0),
+                    }
+                }
+            }
+        };
+    }
+    let (c, m) = (consts(quote!()), methods(quote!()));
+    quote! {
+        impl #impl_g ::hv_mmio::MmioDevice for #name #ty_g #where_g {
+            #c
+            #m
         }
     }
 }

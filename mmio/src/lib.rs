@@ -83,8 +83,9 @@ pub struct RegInfo {
     pub kind: RegKind,
 }
 
-/// What a device handler may ask of the hypervisor. Passed in on every access so devices never
-/// reach for globals.
+/// What a device handler may ask of the hypervisor: its VM's console, its interrupt lines, the
+/// accessing vCPU. Passed in on every access so devices never reach for globals. (The virtual
+/// GIC, which is not a board device, has its own host interface in hv.)
 pub trait MmioCtx {
     /// Write bytes to this VM's console output.
     fn console_write(&mut self, bytes: &[u8]);
@@ -92,42 +93,14 @@ pub trait MmioCtx {
     /// description routes it.
     fn set_irq(&mut self, line: usize, level: bool);
 
-    // What the virtual interrupt controller asks of the hypervisor. Other devices never call
-    // these; the defaults describe a machine with no interrupt delivery (host tests).
-
     /// Index of the vCPU making this access (for banked registers).
     fn vcpu(&self) -> usize {
         0
-    }
-    /// Make `intid` pending for `vcpu`: put it in a list register or queue it there. False when
-    /// there is no room: the caller keeps it pending and hv retries when room frees up.
-    fn irq_deliver(&mut self, _vcpu: usize, _irq: Delivery) -> bool {
-        false
-    }
-    /// What `vcpu` holds of `intid` (delivered, not yet retired).
-    fn irq_held(&mut self, _vcpu: usize, _intid: u32) -> Held {
-        Held::default()
-    }
-    /// Take back the pending and/or active state `vcpu` holds of `intid`; returns what it had.
-    fn irq_take(&mut self, _vcpu: usize, _intid: u32, _pending: bool, _active: bool) -> Held {
-        Held::default()
-    }
-    /// Mark a delivered `intid` active on `vcpu`; false if `vcpu` holds no copy hv can change.
-    fn irq_activate(&mut self, _vcpu: usize, _intid: u32) -> bool {
-        false
     }
     /// A console device's receive FIFO was drained: hv may hand it more input.
     fn console_rx_ready(&mut self) {}
     /// Interrupt `intid` of an emulated device changed level.
     fn irq_level(&mut self, _intid: u32, _level: bool) {}
-    /// Is hardware interrupt `intid` (a PPI of `vcpu`: an EL1 timer) still asserted? A level
-    /// interrupt whose line dropped is no longer pending. `true` when hv cannot tell.
-    fn irq_line(&mut self, _vcpu: usize, _intid: u32) -> bool {
-        true
-    }
-    /// A hardware interrupt held back from `vcpu` was cleared: deactivate the physical one (it
-    /// fires again if its source is still asserted).
-    fn irq_release_hw(&mut self, _vcpu: usize, _intid: u32) {}
 }
 
 /// A device that can take console input (a UART): hv feeds it the bytes typed on the board's
@@ -168,25 +141,6 @@ impl<C: MmioCtx, L: IrqLines> MmioCtx for Wired<'_, C, L> {
             self.ctx.irq_level(intid, level)
         }
     }
-}
-
-/// A virtual interrupt on its way to a vCPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    pub intid: u32,
-    pub priority: u8,
-    /// Linked to the same physical INTID: the guest's deactivation deactivates it.
-    pub hw: bool,
-    /// The sending vCPU of an SGI (GICv2 guests read it from IAR).
-    pub source: u8,
-}
-
-/// What a vCPU holds of one delivered interrupt.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Held {
-    pub pending: bool,
-    pub active: bool,
-    pub hw: bool,
 }
 
 /// An emulated device. Implemented by `#[derive(MmioDevice)]`; see docs/adding-a-device.md.

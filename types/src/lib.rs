@@ -21,6 +21,9 @@ pub struct CpuId(pub usize);
 /// INTIDs each VM's virtual GIC implements: 16 SGIs, 16 PPIs and 96 SPIs (`Spi(0)`..=`Spi(95)`).
 /// codegen rejects routes beyond it; hv sizes the virtual distributor by it.
 pub const VGIC_INTIDS: u32 = 128;
+/// Bytes of a GIC distributor frame, and of one GICv3 redistributor (RD_base + SGI_base).
+pub const GICD_SIZE: u64 = 0x1_0000;
+pub const GICR_STRIDE: u64 = 0x2_0000;
 
 /// A GIC interrupt ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

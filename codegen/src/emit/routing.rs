@@ -11,8 +11,7 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     let mut structs = Vec::new();
     let mut sizes = Vec::new();
     let mut arms = Vec::new();
-    let mut vgics = Vec::new();
-    let mut garms = Vec::new();
+    let mut vm_spis = Vec::new();
     let mut hw_spis = Vec::new();
     let mut resets = Vec::new();
     let mut consoles = Vec::new();
@@ -48,7 +47,6 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
         sizes.push(quote!(VmStatic {
             tables: #tables,
             devices: core::mem::size_of::<#sname>(),
-            vgic: core::mem::size_of::<spin::Mutex<crate::vgic::VGicd<MAX_VCPUS>>>(),
         }));
         let id = v.id.0;
         let take = if v.vcpus.len() == 1 {
@@ -105,8 +103,7 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
                 }
             });
         }
-        garms.extend(vgic_arms(m, v));
-        vgics.push(vgic_static(m, v));
+        vm_spis.push(vgic_spis(m, v));
         for &bi in &v.passthrough {
             for i in &m.board.devices[bi].irqs {
                 let intid = i.0;
@@ -118,8 +115,9 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     quote! {
         #(#structs)*
 
-        /// Each VM's virtual GIC: distributor state, and its vCPUs' private interrupts.
-        pub static VGIC: [spin::Mutex<crate::vgic::VGicd<MAX_VCPUS>>; NUM_VMS] = [#(#vgics),*];
+        /// Each VM's passthrough SPIs as INTID bits (words of 32): hv's virtual GIC marks them
+        /// hardware-backed.
+        pub const VM_HW_SPIS: [[u32; 4]; NUM_VMS] = [#(#vm_spis),*];
 
         /// Passthrough SPIs (INTID, owning VM): hv routes them to the VM's virtual GIC.
         pub static HW_SPIS: [(u32, VmId); #nspis] = [#(#hw_spis),*];
@@ -157,17 +155,6 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             #[allow(clippy::match_single_binding)]
             match (vm.0, ipa.0) {
                 #(#arms)*
-                _ => route_vgic(vm, ctx, ipa, width, op),
-            }
-        }
-
-        /// The virtual GIC's windows, apart so they add nothing to devices' decode path.
-        #[inline(never)]
-        fn route_vgic<C: hv_mmio::MmioCtx>(
-            vm: VmId, ctx: &mut C, ipa: Ipa, width: hv_mmio::Width, op: hv_mmio::MmioOp,
-        ) -> Option<Result<u64, hv_mmio::MmioFault>> {
-            match (vm.0, ipa.0) {
-                #(#garms)*
                 _ => { let _ = (ctx, width, op); None }
             }
         }
@@ -179,32 +166,8 @@ fn lines_ident(v: &Vm, k: usize) -> proc_macro2::Ident {
     ident(&format!("Vm{}Dev{k}Lines", v.id.0))
 }
 
-/// The VM's virtual GIC at the board's GIC addresses: the distributor and, on GICv3, one
-/// redistributor frame pair per vCPU. (On GICv2 the CPU interface is the GICV frame, mapped.)
-fn vgic_arms(m: &Machine, v: &Vm) -> Vec<TokenStream> {
-    let id = v.id.0;
-    let dist = m.board.gic.dist().0;
-    let (dlo, dhi) = (hex(dist), hex(dist + crate::model::GICD_SIZE - 1));
-    let mut arms = vec![quote! {
-        (#id, #dlo..=#dhi) => Some(VGIC[#id].lock().access(ctx, (ipa.0 - #dlo) as usize, width, op)),
-    }];
-    if let Gic::V3 { redist, .. } = m.board.gic {
-        let size = crate::model::GICR_STRIDE * v.vcpus.len() as u64;
-        let (rlo, rhi) = (hex(redist.0), hex(redist.0 + size - 1));
-        let stride = crate::model::GICR_STRIDE as usize;
-        arms.push(quote! {
-            (#id, #rlo..=#rhi) => {
-                let off = (ipa.0 - #rlo) as usize;
-                Some(VGIC[#id].lock().access_redist(ctx, off / #stride, off % #stride, width, op))
-            }
-        });
-    }
-    arms
-}
-
-fn vgic_static(m: &Machine, v: &Vm) -> TokenStream {
-    let version = ident(if matches!(m.board.gic, Gic::V3 { .. }) { "V3" } else { "V2" });
-    let n = v.vcpus.len();
+/// VM `v`'s passthrough SPIs as INTID bits.
+fn vgic_spis(m: &Machine, v: &Vm) -> TokenStream {
     let mut words = [0u32; 4];
     for &bi in &v.passthrough {
         for i in &m.board.devices[bi].irqs {
@@ -213,7 +176,5 @@ fn vgic_static(m: &Machine, v: &Vm) -> TokenStream {
             }
         }
     }
-    // Both EL1 timers belong to the guest (it programs them directly).
-    let hw_ppis = 1u32 << m.board.timer.virt.0 | 1u32 << m.board.timer.phys.0;
-    quote!(spin::Mutex::new(crate::vgic::VGicd::new(crate::vgic::Version::#version, #n, [#(#words),*], #hw_ppis)))
+    quote!([#(#words),*])
 }

@@ -1,10 +1,13 @@
-//! A VM's virtual GIC distributor (GICv2 or GICv3 programming model), with its vCPUs' private
-//! state. Guest-visible state lives here, per VM and per vCPU; delivery goes through the
-//! hardware list registers (see lines.rs). Reserved and unimplemented registers are RAZ/WI, as
+//! A VM's virtual GIC distributor (GICv2 or GICv3 programming model): the SPIs and the
+//! distributor's registers, shared by the VM's vCPUs. Each vCPU's private interrupts live with
+//! that vCPU (host.rs); the GICv2 banked registers reach them through `DistHost::private`.
+//! Delivery goes through the hardware list registers (see lines.rs). Reserved and unimplemented registers are RAZ/WI, as
 //! the GIC architecture says of reserved space.
+use super::host::{DistHost, VgicHost};
 use super::lines::{self, byte, Op, Route, View, Word};
+use super::private;
 use super::redist::VGicr;
-use hv_mmio::{MmioCtx, MmioDevice, MmioFault, MmioOp, Width};
+use hv_mmio::{MmioFault, MmioOp, Width};
 
 /// INTIDs each VM's virtual GIC implements: SGIs, PPIs and 96 SPIs (INTID 32..=127).
 pub const LINES: usize = hv_types::VGIC_INTIDS as usize;
@@ -29,10 +32,10 @@ const IROUTER_IRM: u64 = 1 << 31;
 const _: () = assert!(WORDS == 4 && LINES == 128);
 
 /// The registers of the distributor. For the set/clear pairs, the set field holds the state of
-/// the SPIs (word 0 is per vCPU, in `cpus`) and the clear twin has none of its own.
-#[derive(MmioDevice)]
-#[mmio(size = 0x1_0000, compatible = ["arm,gic-400"], unmapped = RazWi)]
-pub struct VGicd<const N: usize> {
+/// the SPIs (word 0 is per vCPU, in its private state) and the clear twin has none of its own.
+#[derive(hv_mmio::MmioDevice)]
+#[mmio(size = 0x1_0000, compatible = ["arm,gic-400"], unmapped = RazWi, context = DistHost)]
+pub struct VGicd {
     #[reg(offset = 0x000, read = Self::read_ctlr, write = Self::write_ctlr)]
     ctlr: u32,
     #[reg(offset = 0x004, read_only)]
@@ -74,29 +77,34 @@ pub struct VGicd<const N: usize> {
     #[reg(offset = 0xFFE8, read_only)]
     pidr2: u32,
     version: Version,
-    /// vCPUs of the VM (the first `n` of `cpus`).
+    /// vCPUs of the VM.
     n: usize,
     /// SPIs backed by the same physical INTID (passthrough devices).
     hw_spis: [u32; WORDS],
-    /// Private interrupts of each vCPU.
-    cpus: [VGicr; N],
 }
 
-impl<const N: usize> VGicd<N> {
-    /// A reset distributor for `vcpus` (1..=N) vCPUs. `hw_spis` and `hw_ppis` name (as INTID
-    /// bits) the interrupts hardware delivers: passthrough SPIs and the virtual timer.
-    pub const fn new(version: Version, vcpus: usize, hw_spis: [u32; WORDS], hw_ppis: u32) -> Self {
-        assert!(vcpus >= 1 && vcpus <= N && N <= 8, "a GIC names at most 8 CPUs by target bits");
-        let pidr2 = match version {
+impl Version {
+    /// GICD_PIDR2 / GICR_PIDR2: ArchRev in bits 7:4.
+    pub const fn pidr2(self) -> u32 {
+        match self {
             Version::V2 => 0x2B,
             Version::V3 => 0x3B,
-        };
-        let mut cpus = [VGicr::new(0, vcpus, hw_ppis, pidr2); N];
-        let mut k = 0;
-        while k < N {
-            cpus[k] = VGicr::new(k, vcpus, hw_ppis, pidr2);
-            k += 1;
         }
+    }
+}
+
+/// vCPU `k`'s private interrupt state at power-on, in a VM of `vcpus` on a GIC of `version`;
+/// `hw_ppis` (INTID bits) are the PPIs hardware delivers (the EL1 timers).
+pub const fn private_state(version: Version, k: usize, vcpus: usize, hw_ppis: u32) -> VGicr {
+    VGicr::new(k, vcpus, hw_ppis, version.pidr2())
+}
+
+impl VGicd {
+    /// A reset distributor for `vcpus` (1..=8) vCPUs. `hw_spis` names (as INTID bits) the SPIs
+    /// hardware delivers: passthrough devices'.
+    pub const fn new(version: Version, vcpus: usize, hw_spis: [u32; WORDS]) -> Self {
+        assert!(vcpus >= 1 && vcpus <= 8, "a GIC names at most 8 CPUs by target bits");
+        let pidr2 = version.pidr2();
         // GICv3 reports 10 INTID bits (IDbits = 9); both report the lines and, for GICv2, CPUs.
         let v3_bits = if matches!(version, Version::V3) { 9 << 19 } else { 0 };
         VGicd {
@@ -122,14 +130,12 @@ impl<const N: usize> VGicd<N> {
             version,
             n: vcpus,
             hw_spis,
-            cpus,
         }
     }
 
     /// Back to the state `new` gave it (the VM restarts). What hardware delivers stays.
     pub fn reset(&mut self) {
-        let hw_ppis = self.cpus[0].hw_ppis();
-        *self = Self::new(self.version, self.n, self.hw_spis, hw_ppis);
+        *self = Self::new(self.version, self.n, self.hw_spis);
     }
 
     pub fn version(&self) -> Version {
@@ -137,34 +143,25 @@ impl<const N: usize> VGicd<N> {
     }
 
     /// A guest access to the distributor frame by vCPU `ctx.vcpu()`.
-    pub fn access<C: MmioCtx>(
+    pub fn access<H: DistHost>(
         &mut self,
-        ctx: &mut C,
+        ctx: &mut H,
         offset: usize,
         width: Width,
         op: MmioOp,
     ) -> Result<u64, MmioFault> {
-        let k = ctx.vcpu().min(self.n - 1);
-        if self.version == Version::V2 {
+        if self.version == Version::V2 && (0x400..0x420).contains(&offset) {
             // Byte writes to the banked priority words merge with the caller's bank.
-            self.ipriorityr[..8].copy_from_slice(self.cpus[k].priorities());
+            let k = self.me(ctx);
+            let bank = &mut self.ipriorityr[..8];
+            ctx.private(k, |r, _| bank.copy_from_slice(r.priorities()));
         }
-        hv_mmio::access(self, ctx, offset, width, op)
+        self.mmio_access(ctx, offset, width, op)
     }
 
-    /// A guest access to the redistributor of vCPU `k` (GICv3).
-    pub fn access_redist<C: MmioCtx>(
-        &mut self,
-        ctx: &mut C,
-        k: usize,
-        offset: usize,
-        width: Width,
-        op: MmioOp,
-    ) -> Result<u64, MmioFault> {
-        match self.cpus[..self.n].get_mut(k) {
-            Some(r) => hv_mmio::access(r, ctx, offset, width, op),
-            None => Ok(0), // beyond the last redistributor: reserved, RAZ/WI
-        }
+    /// The accessing vCPU, as an index that exists.
+    fn me<H: VgicHost>(&self, ctx: &H) -> usize {
+        ctx.vcpu().min(self.n - 1)
     }
 
     fn on(&self) -> bool {
@@ -202,7 +199,7 @@ impl<const N: usize> VGicd<N> {
     }
 
     /// Perform `op` on the SPIs set in `mask` of word `w` (>= 1).
-    fn op<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, mask: u32, op: Op) {
+    fn op<H: DistHost>(&mut self, ctx: &mut H, w: usize, mask: u32, op: Op) {
         let mut word =
             Word { enabled: self.isenabler[w], pending: self.ispendr[w], active: self.isactiver[w] };
         lines::apply(ctx, &mut word, (w * 32) as u32, mask, op, self.on(), |i| self.route(i));
@@ -211,22 +208,22 @@ impl<const N: usize> VGicd<N> {
 
     /// Set/clear register word `w`: word 0 is the caller's private interrupts on GICv2 and
     /// RAZ/WI on GICv3 (where the redistributor has them).
-    fn word_op<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, mask: u32, op: Op) {
+    fn word_op<H: DistHost>(&mut self, ctx: &mut H, w: usize, mask: u32, op: Op) {
         match (w, self.version) {
             (0, Version::V2) => {
-                let k = ctx.vcpu().min(self.n - 1);
-                self.cpus[k].op(ctx, mask, op)
+                let k = self.me(ctx);
+                ctx.private(k, |r, h| r.op(h, mask, op));
             }
             (0, Version::V3) => {}
             _ => self.op(ctx, w, mask, op),
         }
     }
 
-    fn word_view<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, which: View) -> u32 {
+    fn word_view<H: DistHost>(&mut self, ctx: &mut H, w: usize, which: View) -> u32 {
         match (w, self.version) {
             (0, Version::V2) => {
-                let k = ctx.vcpu().min(self.n - 1);
-                self.cpus[k].view(ctx, which)
+                let k = self.me(ctx);
+                ctx.private(k, |r, h| r.view(h, which)).unwrap_or(0)
             }
             (0, Version::V3) => 0,
             _ => {
@@ -236,80 +233,43 @@ impl<const N: usize> VGicd<N> {
         }
     }
 
-    /// vCPU `k` is about to sleep in WFI: a timer interrupt whose line dropped must not wake it.
-    pub fn drop_stale<C: MmioCtx>(&mut self, ctx: &mut C, k: usize) {
-        if let Some(c) = self.cpus[..self.n].get_mut(k) {
-            c.drop_stale(ctx)
-        }
-    }
-
-    /// A hardware interrupt owned by this VM fired: a passthrough SPI, or a PPI of vCPU `k`.
-    pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, k: usize, intid: u32) {
-        match intid {
-            0..=31 => {
-                if let Some(c) = self.cpus[..self.n].get_mut(k) {
-                    c.fire(ctx, intid)
-                }
-            }
-            _ if (intid as usize) < LINES => {
-                self.op(ctx, intid as usize / 32, 1 << (intid % 32), Op::SetPending)
-            }
-            _ => {}
+    /// A passthrough SPI fired (hardware).
+    pub fn fire<H: DistHost>(&mut self, ctx: &mut H, intid: u32) {
+        if (32..LINES as u32).contains(&intid) {
+            self.op(ctx, intid as usize / 32, 1 << (intid % 32), Op::SetPending)
         }
     }
 
     /// An emulated device's SPI `intid` changed level: raise it, or withdraw it while it is
     /// still only pending.
-    pub fn set_level<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32, level: bool) {
+    pub fn set_level<H: DistHost>(&mut self, ctx: &mut H, intid: u32, level: bool) {
         if (32..LINES as u32).contains(&intid) {
             let op = if level { Op::SetPending } else { Op::ClearPending };
             self.op(ctx, intid as usize / 32, 1 << (intid % 32), op);
         }
     }
 
-    /// GICv3 ICC_SGI1R_EL1 written by vCPU `sender`: TargetList 15:0, Aff1 23:16, INTID 27:24,
-    /// Aff2 39:32, IRM 40, RS 47:44, Aff3 55:48. vCPU k has Aff0 = k and no higher affinity.
-    pub fn sgi1r<C: MmioCtx>(&mut self, ctx: &mut C, sender: usize, v: u64) {
-        let intid = ((v >> 24) & 0xF) as u32;
-        let targets = if v & (1 << 40) != 0 {
-            !(1u32 << sender)
-        } else if v & 0xFF_F0FF_00FF_0000 == 0 {
-            (v & 0xFFFF) as u32
-        } else {
-            0 // a cluster this VM does not have
-        };
-        self.send_sgi(ctx, sender, intid, targets);
-    }
-
-    fn send_sgi<C: MmioCtx>(&mut self, ctx: &mut C, sender: usize, intid: u32, targets: u32) {
-        for k in 0..self.n {
-            if targets & (1 << k) != 0 {
-                self.cpus[k].send_sgi(ctx, intid, sender);
-            }
-        }
-    }
-
-    fn zero<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+    fn zero<H: DistHost>(&mut self, _: &mut H) -> u32 {
         0
     }
-    fn ignore<C: MmioCtx>(&mut self, _: &mut C, _: usize, _: u32) {}
+    fn ignore<H: DistHost>(&mut self, _: &mut H, _: usize, _: u32) {}
 
-    fn read_ctlr<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+    fn read_ctlr<H: DistHost>(&mut self, _: &mut H) -> u32 {
         match self.version {
             Version::V2 => self.ctlr,
             Version::V3 => self.ctlr | CTLR_V3_ARE | CTLR_V3_DS,
         }
     }
 
-    fn write_ctlr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_ctlr<H: DistHost>(&mut self, ctx: &mut H, v: u32) {
         let was = self.on();
         self.ctlr = v & match self.version {
             Version::V2 => CTLR_V2_ENABLE,
             Version::V3 => CTLR_V3_GRP1,
         };
         let on = self.on();
-        for c in &mut self.cpus {
-            c.group_on = on;
+        for k in 0..self.n {
+            ctx.private(k, |r, _| r.group_on = on);
         }
         if on && !was {
             self.sweep(ctx);
@@ -318,9 +278,9 @@ impl<const N: usize> VGicd<N> {
 
     /// Retry every latched interrupt (the distributor was enabled, or a vCPU's queue that had
     /// refused deliveries has room again).
-    pub fn sweep<C: MmioCtx>(&mut self, ctx: &mut C) {
-        for c in &mut self.cpus[..self.n] {
-            c.sweep(ctx);
+    pub fn sweep<H: DistHost>(&mut self, ctx: &mut H) {
+        for k in 0..self.n {
+            private::sweep(ctx, k);
         }
         for w in 1..WORDS {
             let latched = self.ispendr[w];
@@ -329,72 +289,74 @@ impl<const N: usize> VGicd<N> {
     }
 
     /// GICv2 guests use Group 0 (RAZ); GICv3 guests are all Group 1 (RAO).
-    fn read_group<C: MmioCtx>(&mut self, _: &mut C, _: usize) -> u32 {
+    fn read_group<H: DistHost>(&mut self, _: &mut H, _: usize) -> u32 {
         match self.version {
             Version::V2 => 0,
             Version::V3 => u32::MAX,
         }
     }
 
-    fn read_enable<C: MmioCtx>(&mut self, ctx: &mut C, w: usize) -> u32 {
+    fn read_enable<H: DistHost>(&mut self, ctx: &mut H, w: usize) -> u32 {
         match (w, self.version) {
-            (0, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].enabled(),
+            (0, Version::V2) => ctx.private(self.me(ctx), |r, _| r.enabled()).unwrap_or(0),
             (0, Version::V3) => 0,
             _ => self.isenabler[w],
         }
     }
-    fn write_isenabler<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+    fn write_isenabler<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         self.word_op(ctx, w, v, Op::Enable);
     }
-    fn write_icenabler<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+    fn write_icenabler<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         self.word_op(ctx, w, v, Op::Disable);
     }
-    fn read_pending<C: MmioCtx>(&mut self, ctx: &mut C, w: usize) -> u32 {
+    fn read_pending<H: DistHost>(&mut self, ctx: &mut H, w: usize) -> u32 {
         self.word_view(ctx, w, View::Pending)
     }
-    fn write_ispendr<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+    fn write_ispendr<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         // SGIs are made pending through GICD_SGIR / ICC_SGI1R_EL1, not here.
         let v = if w == 0 { v & !0xFFFF } else { v };
         self.word_op(ctx, w, v, Op::SetPending);
     }
-    fn write_icpendr<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+    fn write_icpendr<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         let v = if w == 0 { v & !0xFFFF } else { v };
         self.word_op(ctx, w, v, Op::ClearPending);
     }
-    fn read_active<C: MmioCtx>(&mut self, ctx: &mut C, w: usize) -> u32 {
+    fn read_active<H: DistHost>(&mut self, ctx: &mut H, w: usize) -> u32 {
         self.word_view(ctx, w, View::Active)
     }
-    fn write_isactiver<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+    fn write_isactiver<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         self.word_op(ctx, w, v, Op::SetActive);
     }
-    fn write_icactiver<C: MmioCtx>(&mut self, ctx: &mut C, w: usize, v: u32) {
+    fn write_icactiver<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         self.word_op(ctx, w, v, Op::ClearActive);
     }
 
-    fn read_priority<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+    fn read_priority<H: DistHost>(&mut self, ctx: &mut H, i: usize) -> u32 {
         match (i, self.version) {
-            (0..8, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].priorities()[i],
+            (0..8, Version::V2) => ctx.private(self.me(ctx), |r, _| r.priorities()[i]).unwrap_or(0),
             (0..8, Version::V3) => 0,
             _ => self.ipriorityr[i],
         }
     }
-    fn write_priority<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+    fn write_priority<H: DistHost>(&mut self, ctx: &mut H, i: usize, v: u32) {
         match (i, self.version) {
-            (0..8, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].priorities()[i] = v,
+            (0..8, Version::V2) => {
+                ctx.private(self.me(ctx), |r, _| r.priorities()[i] = v);
+            }
             (0..8, Version::V3) => {}
             _ => self.ipriorityr[i] = v,
         }
     }
 
-    fn read_targets<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+    fn read_targets<H: DistHost>(&mut self, ctx: &mut H, i: usize) -> u32 {
         match (i, self.version) {
             (_, Version::V3) => 0,
             // Banked, read-only: each private interrupt targets the reading vCPU.
-            (0..8, Version::V2) => 0x0101_0101 << ctx.vcpu().min(self.n - 1),
+            (0..8, Version::V2) => 0x0101_0101 << self.me(ctx),
             _ => self.itargetsr[i],
         }
     }
-    fn write_targets<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+    fn write_targets<H: DistHost>(&mut self, ctx: &mut H, i: usize, v: u32) {
         if self.version == Version::V3 || i < 8 {
             return;
         }
@@ -407,81 +369,86 @@ impl<const N: usize> VGicd<N> {
         self.op(ctx, w, mask, Op::SetPending);
     }
 
-    fn read_cfg<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+    fn read_cfg<H: DistHost>(&mut self, ctx: &mut H, i: usize) -> u32 {
         match (i, self.version) {
-            (0 | 1, Version::V2) => self.cpus[ctx.vcpu().min(self.n - 1)].icfgr(i),
+            (0 | 1, Version::V2) => ctx.private(self.me(ctx), |r, _| r.icfgr(i)).unwrap_or(0),
             (0 | 1, Version::V3) => 0,
             _ => self.icfgr[i],
         }
     }
     /// SPIs' Int_config bits (odd bits) are writable; the rest read as written by reset.
-    fn write_cfg<C: MmioCtx>(&mut self, _: &mut C, i: usize, v: u32) {
+    fn write_cfg<H: DistHost>(&mut self, _: &mut H, i: usize, v: u32) {
         if i >= 2 {
             self.icfgr[i] = v & 0xAAAA_AAAA;
         }
     }
 
     /// GICD_SGIR: TargetListFilter 25:24, CPUTargetList 23:16, INTID 3:0.
-    fn write_sgir<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_sgir<H: DistHost>(&mut self, ctx: &mut H, v: u32) {
         if self.version == Version::V3 {
             return;
         }
-        let me = ctx.vcpu().min(self.n - 1);
+        let me = self.me(ctx);
         let targets = match (v >> 24) & 3 {
             0 => (v >> 16) & 0xFF,
             1 => !(1 << me),
             2 => 1 << me,
             _ => 0,
         };
-        self.send_sgi(ctx, me, v & 0xF, targets);
+        private::send_sgi(ctx, me, v & 0xF, targets);
     }
 
     /// Byte n of word i: SGI 4i+n, with the bit of the vCPU that sent its pending instance.
-    fn read_sgi_pending<C: MmioCtx>(&mut self, ctx: &mut C, i: usize) -> u32 {
+    fn read_sgi_pending<H: DistHost>(&mut self, ctx: &mut H, i: usize) -> u32 {
         if self.version == Version::V3 {
             return 0;
         }
-        let k = ctx.vcpu().min(self.n - 1);
-        let pending = self.cpus[k].view(ctx, View::Pending);
-        (0..4u32)
-            .filter(|b| pending & (1 << (4 * i as u32 + b)) != 0)
-            .map(|b| (1u32 << self.cpus[k].route(4 * i as u32 + b).source) << (8 * b))
-            .sum()
+        let k = self.me(ctx);
+        ctx.private(k, |r, h| {
+            let pending = r.view(h, View::Pending);
+            (0..4u32)
+                .filter(|b| pending & (1 << (4 * i as u32 + b)) != 0)
+                .map(|b| (1u32 << r.route(4 * i as u32 + b).source) << (8 * b))
+                .sum()
+        })
+        .unwrap_or(0)
     }
-    fn write_cpendsgir<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+    fn write_cpendsgir<H: DistHost>(&mut self, ctx: &mut H, i: usize, v: u32) {
         self.sgi_pending(ctx, i, v, false);
     }
-    fn write_spendsgir<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32) {
+    fn write_spendsgir<H: DistHost>(&mut self, ctx: &mut H, i: usize, v: u32) {
         self.sgi_pending(ctx, i, v, true);
     }
     /// One pending instance per SGI is kept, so any source bit sets or clears it.
-    fn sgi_pending<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u32, set: bool) {
+    fn sgi_pending<H: DistHost>(&mut self, ctx: &mut H, i: usize, v: u32, set: bool) {
         if self.version == Version::V3 {
             return;
         }
-        let k = ctx.vcpu().min(self.n - 1);
-        for b in 0..4 {
-            let sources = (v >> (8 * b)) & 0xFF;
-            let intid = 4 * i as u32 + b;
-            if sources == 0 {
-                continue;
+        let k = self.me(ctx);
+        ctx.private(k, |r, h| {
+            for b in 0..4 {
+                let sources = (v >> (8 * b)) & 0xFF;
+                let intid = 4 * i as u32 + b;
+                if sources == 0 {
+                    continue;
+                }
+                if set {
+                    r.send_sgi(h, intid, sources.trailing_zeros() as usize);
+                } else {
+                    r.op(h, 1 << intid, Op::ClearPending);
+                }
             }
-            if set {
-                self.cpus[k].send_sgi(ctx, intid, sources.trailing_zeros() as usize);
-            } else {
-                self.cpus[k].op(ctx, 1 << intid, Op::ClearPending);
-            }
-        }
+        });
     }
 
-    fn read_router<C: MmioCtx>(&mut self, _: &mut C, i: usize) -> u64 {
+    fn read_router<H: DistHost>(&mut self, _: &mut H, i: usize) -> u64 {
         if self.version == Version::V3 && i >= 32 {
             self.irouter[i]
         } else {
             0
         }
     }
-    fn write_router<C: MmioCtx>(&mut self, ctx: &mut C, i: usize, v: u64) {
+    fn write_router<H: DistHost>(&mut self, ctx: &mut H, i: usize, v: u64) {
         if self.version == Version::V2 || i < 32 {
             return;
         }

@@ -1,8 +1,8 @@
 //! The state machine behind every set/clear register pair of a virtual GIC (enable, pending,
 //! active), for 32 INTIDs at a time. Interrupts that can be delivered go to a vCPU at once
-//! (`MmioCtx::irq_deliver`); the rest stay latched here until they can. Once delivered, the
+//! (`VgicHost::deliver`); the rest stay latched here until they can. Once delivered, the
 //! vCPU's list registers (or its queue) hold the truth, so reads merge both.
-use hv_mmio::{Delivery, MmioCtx};
+use super::host::{Delivery, VgicHost};
 
 /// The operation a set/clear register write performs on each bit written as 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +54,8 @@ pub(super) fn bits(mut v: u32) -> impl Iterator<Item = u32> {
 
 /// Apply `op` to each INTID `base + b` for the bits `b` set in `mask`. `on`: the distributor
 /// forwards interrupts (its group is enabled).
-pub fn apply<C: MmioCtx>(
-    ctx: &mut C,
+pub fn apply<H: VgicHost>(
+    ctx: &mut H,
     w: &mut Word,
     base: u32,
     mask: u32,
@@ -71,7 +71,7 @@ pub fn apply<C: MmioCtx>(
             Op::Disable => {
                 w.enabled &= !m;
                 // A disabled interrupt stays pending but is not forwarded: take it back.
-                if r.vcpu.is_some_and(|k| ctx.irq_take(k, intid, true, false).pending) {
+                if r.vcpu.is_some_and(|k| ctx.take(k, intid, true, false).pending) {
                     w.pending |= m;
                 }
             }
@@ -79,22 +79,22 @@ pub fn apply<C: MmioCtx>(
             Op::ClearPending => {
                 let latched = w.pending & m != 0;
                 w.pending &= !m;
-                let taken = r.vcpu.is_some_and(|k| ctx.irq_take(k, intid, true, false).pending);
+                let taken = r.vcpu.is_some_and(|k| ctx.take(k, intid, true, false).pending);
                 if r.hw && (latched || taken) {
-                    ctx.irq_release_hw(r.vcpu.unwrap_or(0), intid);
+                    ctx.release_hw(r.vcpu.unwrap_or(0), intid);
                 }
             }
             Op::SetActive => {
-                if !r.vcpu.is_some_and(|k| ctx.irq_activate(k, intid)) {
+                if !r.vcpu.is_some_and(|k| ctx.activate(k, intid)) {
                     w.active |= m;
                 }
             }
             Op::ClearActive => {
                 w.active &= !m;
                 if let Some(k) = r.vcpu {
-                    let h = ctx.irq_take(k, intid, false, true);
+                    let h = ctx.take(k, intid, false, true);
                     if h.active && h.hw {
-                        ctx.irq_release_hw(k, intid);
+                        ctx.release_hw(k, intid);
                     }
                 }
             }
@@ -104,20 +104,20 @@ pub fn apply<C: MmioCtx>(
 }
 
 /// Forward a latched interrupt if it is pending, enabled and not active.
-pub fn deliver_if_ready<C: MmioCtx>(ctx: &mut C, w: &mut Word, intid: u32, m: u32, on: bool, r: Route) {
+pub fn deliver_if_ready<H: VgicHost>(ctx: &mut H, w: &mut Word, intid: u32, m: u32, on: bool, r: Route) {
     if !on || w.pending & m == 0 || w.enabled & m == 0 || w.active & m != 0 {
         return;
     }
     if let Some(k) = r.vcpu {
-        if ctx.irq_deliver(k, Delivery { intid, priority: r.priority, hw: r.hw, source: r.source }) {
+        if ctx.deliver(k, Delivery { intid, priority: r.priority, hw: r.hw, source: r.source }) {
             w.pending &= !m;
         }
     }
 }
 
 /// The pending or active bits of 32 INTIDs: latched here, or held by the target vCPU.
-pub fn view<C: MmioCtx>(
-    ctx: &mut C,
+pub fn view<H: VgicHost>(
+    ctx: &mut H,
     latched: u32,
     base: u32,
     which: View,
@@ -127,7 +127,7 @@ pub fn view<C: MmioCtx>(
     for b in 0..32 {
         let intid = base + b;
         if let Some(k) = route(intid).vcpu {
-            let h = ctx.irq_held(k, intid);
+            let h = ctx.held(k, intid);
             if match which {
                 View::Pending => h.pending,
                 View::Active => h.active,

@@ -1,8 +1,8 @@
 //! One vCPU's private interrupts (SGIs 0-15, PPIs 16-31). On GICv3 this is the vCPU's emulated
 //! redistributor (RD_base and SGI_base frames); on GICv2 the distributor shows the same state
 //! as its banked first words.
+use super::host::VgicHost;
 use super::lines::{self, byte, Op, Route, View, Word};
-use hv_mmio::{MmioCtx, MmioDevice};
 
 /// GICR_TYPER.Last: the highest redistributor in the guest's region.
 const TYPER_LAST: u64 = 1 << 4;
@@ -14,8 +14,8 @@ const ICFGR_SGI_EDGE: u32 = 0xAAAA_AAAA;
 /// The `isenabler0`, `ispendr0` and `isactiver0` fields hold the enabled bits and the latched
 /// pending and active bits. Their clear twins (`icenabler0`, ...) have no state of their own:
 /// they read the same as the set register and write-1-to-clear it.
-#[derive(MmioDevice, Clone, Copy)]
-#[mmio(size = 0x2_0000, compatible = ["arm,gic-v3"], unmapped = RazWi)]
+#[derive(hv_mmio::MmioDevice, Clone, Copy)]
+#[mmio(size = 0x2_0000, compatible = ["arm,gic-v3"], unmapped = RazWi, context = VgicHost)]
 pub struct VGicr {
     /// EnableLPIs is RES0 without LPIs.
     #[reg(offset = 0x0000, read_only)]
@@ -84,7 +84,15 @@ impl VGicr {
         }
     }
 
-    fn write_waker<C: MmioCtx>(&mut self, _: &mut C, v: u32) {
+    /// Back to power-on state (the VM restarts); what identifies it and what hardware delivers
+    /// stay.
+    pub fn reset(&mut self) {
+        let mut r = Self::new(self.index as usize, 1, self.hw_ppis, self.pidr2);
+        r.typer = self.typer;
+        *self = r;
+    }
+
+    fn write_waker<H: VgicHost>(&mut self, _: &mut H, v: u32) {
         // ChildrenAsleep follows ProcessorSleep at once: there is nothing to quiesce.
         let sleep = v & WAKER_PROCESSOR_SLEEP;
         self.waker = sleep | if sleep != 0 { WAKER_CHILDREN_ASLEEP } else { 0 };
@@ -109,7 +117,7 @@ impl VGicr {
     }
 
     /// Perform `op` on the private INTIDs set in `mask`.
-    pub fn op<C: MmioCtx>(&mut self, ctx: &mut C, mask: u32, op: Op) {
+    pub fn op<H: VgicHost>(&mut self, ctx: &mut H, mask: u32, op: Op) {
         let mut w = self.word();
         lines::apply(ctx, &mut w, 0, mask, op, self.group_on, |i| self.route(i));
         self.set_word(w);
@@ -118,24 +126,24 @@ impl VGicr {
     /// Hardware PPIs (the EL1 timers) are level-sensitive: one whose line has dropped since it
     /// fired (the guest disabled or rearmed its timer) is no longer pending, latched here or in
     /// a list register, and its physical twin is released.
-    pub fn drop_stale<C: MmioCtx>(&mut self, ctx: &mut C) {
+    pub fn drop_stale<H: VgicHost>(&mut self, ctx: &mut H) {
         let k = self.index as usize;
         for intid in lines::bits(self.hw_ppis) {
             let m = 1 << intid;
             let latched = self.ispendr0 & m != 0;
-            let held = ctx.irq_held(k, intid);
-            if (latched || (held.pending && !held.active)) && !ctx.irq_line(k, intid) {
+            let held = ctx.held(k, intid);
+            if (latched || (held.pending && !held.active)) && !ctx.line(k, intid) {
                 self.ispendr0 &= !m;
                 if held.pending {
-                    ctx.irq_take(k, intid, true, false);
+                    ctx.take(k, intid, true, false);
                 }
-                ctx.irq_release_hw(k, intid);
+                ctx.release_hw(k, intid);
             }
         }
     }
 
     /// Read the pending or active view of the private INTIDs.
-    pub fn view<C: MmioCtx>(&mut self, ctx: &mut C, which: View) -> u32 {
+    pub fn view<H: VgicHost>(&mut self, ctx: &mut H, which: View) -> u32 {
         if which == View::Pending {
             self.drop_stale(ctx);
         }
@@ -144,7 +152,7 @@ impl VGicr {
     }
 
     /// SGI `intid` from vCPU `source`.
-    pub fn send_sgi<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32, source: usize) {
+    pub fn send_sgi<H: VgicHost>(&mut self, ctx: &mut H, intid: u32, source: usize) {
         self.sgi_source[intid as usize & 15] = source as u8;
         self.op(ctx, 1 << (intid & 15), Op::SetPending);
     }
@@ -152,7 +160,7 @@ impl VGicr {
     /// A hardware PPI fired for this vCPU: forward it, or latch it (its physical twin stays
     /// active, so it cannot fire again before the guest can take it). This is the virtual
     /// timer's path on every tick, so it skips the general `op`.
-    pub fn fire<C: MmioCtx>(&mut self, ctx: &mut C, intid: u32) {
+    pub fn fire<H: VgicHost>(&mut self, ctx: &mut H, intid: u32) {
         let m = 1 << (intid & 31);
         let mut w = self.word();
         w.pending |= m;
@@ -161,7 +169,7 @@ impl VGicr {
     }
 
     /// Retry latched interrupts (the distributor was just enabled).
-    pub fn sweep<C: MmioCtx>(&mut self, ctx: &mut C) {
+    pub fn sweep<H: VgicHost>(&mut self, ctx: &mut H) {
         let latched = self.ispendr0;
         self.op(ctx, latched, Op::SetPending);
     }
@@ -180,31 +188,31 @@ impl VGicr {
         self.icfgr[i]
     }
 
-    fn read_enable<C: MmioCtx>(&mut self, _: &mut C) -> u32 {
+    fn read_enable<H: VgicHost>(&mut self, _: &mut H) -> u32 {
         self.isenabler0
     }
-    fn write_isenabler<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_isenabler<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::Enable);
     }
-    fn write_icenabler<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_icenabler<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::Disable);
     }
-    fn read_pending<C: MmioCtx>(&mut self, ctx: &mut C) -> u32 {
+    fn read_pending<H: VgicHost>(&mut self, ctx: &mut H) -> u32 {
         self.view(ctx, View::Pending)
     }
-    fn write_ispendr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_ispendr<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::SetPending);
     }
-    fn write_icpendr<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_icpendr<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::ClearPending);
     }
-    fn read_active<C: MmioCtx>(&mut self, ctx: &mut C) -> u32 {
+    fn read_active<H: VgicHost>(&mut self, ctx: &mut H) -> u32 {
         self.view(ctx, View::Active)
     }
-    fn write_isactiver<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_isactiver<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::SetActive);
     }
-    fn write_icactiver<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
+    fn write_icactiver<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::ClearActive);
     }
 }

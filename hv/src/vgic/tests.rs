@@ -1,50 +1,122 @@
 //! Host tests of the virtual GIC: guest register accesses against a fake hypervisor whose vCPUs
 //! all have visible list registers.
 extern crate std;
-use super::dist::{VGicd, Version};
+use super::dist::{private_state, VGicd, Version};
+use super::host::{Delivery, DistHost, Held, VgicHost};
 use super::lr::{Lr, LrState};
+use super::private;
+use super::redist::VGicr;
 use super::vcpu::fake::FakeBank;
 use super::vcpu::VgicCpu;
-use hv_mmio::{Delivery, Held, MmioCtx, MmioOp, Width};
+use hv_mmio::{MmioOp, Width};
 use hv_types::IntId;
 use std::vec::Vec;
 
-#[derive(Default)]
 struct Fake {
     me: usize,
+    n: usize,
     cpus: [(VgicCpu, FakeBank); 2],
+    gicr: [VGicr; 2],
     released: Vec<(usize, u32)>,
     /// Hardware INTIDs whose line is low.
     low: Vec<u32>,
 }
 
-impl MmioCtx for Fake {
-    fn console_write(&mut self, _: &[u8]) {}
-    fn set_irq(&mut self, _: usize, _: bool) {}
+/// A distributor for `n` vCPUs and a fake hypervisor holding their private state.
+fn gic(version: Version, n: usize, spis: [u32; 4], ppis: u32) -> (VGicd, Fake) {
+    let gicr = [0, 1].map(|k| private_state(version, k, n, ppis));
+    let c = Fake { me: 0, n, cpus: Default::default(), gicr, released: Vec::new(), low: Vec::new() };
+    (VGicd::new(version, n, spis), c)
+}
+
+/// A hardware interrupt fires: a PPI of vCPU `k` or an SPI.
+fn fire(g: &mut VGicd, c: &mut Fake, k: usize, intid: u32) {
+    if intid < 32 {
+        private::fire(c, k, intid)
+    } else {
+        g.fire(c, intid)
+    }
+}
+
+/// One vCPU's delivery side, as `DistHost::private` lends it.
+struct Local<'a> {
+    k: usize,
+    cpu: &'a mut (VgicCpu, FakeBank),
+    released: &'a mut Vec<(usize, u32)>,
+    low: &'a [u32],
+}
+
+impl VgicHost for Local<'_> {
+    fn vcpu(&self) -> usize {
+        self.k
+    }
+    fn deliver(&mut self, k: usize, d: Delivery) -> bool {
+        assert_eq!(k, self.k, "private state delivers to its own vCPU only");
+        let (v, b) = &mut *self.cpu;
+        v.inject(b, Lr::pending(IntId(d.intid), d.priority, d.hw, d.source))
+    }
+    fn held(&mut self, _: usize, intid: u32) -> Held {
+        let (v, b) = &*self.cpu;
+        v.held(Some(b), IntId(intid))
+    }
+    fn take(&mut self, _: usize, intid: u32, pending: bool, active: bool) -> Held {
+        let (v, b) = &mut *self.cpu;
+        v.take(Some(b), IntId(intid), pending, active)
+    }
+    fn activate(&mut self, _: usize, intid: u32) -> bool {
+        let (v, b) = &mut *self.cpu;
+        v.activate(b, IntId(intid))
+    }
+    fn release_hw(&mut self, k: usize, intid: u32) {
+        self.released.push((k, intid));
+    }
+    fn line(&mut self, _: usize, intid: u32) -> bool {
+        !self.low.contains(&intid)
+    }
+}
+
+impl Fake {
+    fn local(&mut self, k: usize) -> (&mut VGicr, Local<'_>) {
+        let Fake { gicr, cpus, released, low, .. } = self;
+        (&mut gicr[k], Local { k, cpu: &mut cpus[k], released, low })
+    }
+}
+
+impl VgicHost for Fake {
     fn vcpu(&self) -> usize {
         self.me
     }
-    fn irq_deliver(&mut self, k: usize, d: Delivery) -> bool {
-        let (v, b) = &mut self.cpus[k];
-        v.inject(b, Lr::pending(IntId(d.intid), d.priority, d.hw, d.source))
+    fn deliver(&mut self, k: usize, d: Delivery) -> bool {
+        self.local(k).1.deliver(k, d)
     }
-    fn irq_held(&mut self, k: usize, intid: u32) -> Held {
-        let (v, b) = &self.cpus[k];
-        v.held(Some(b), IntId(intid))
+    fn held(&mut self, k: usize, intid: u32) -> Held {
+        self.local(k).1.held(k, intid)
     }
-    fn irq_take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
-        let (v, b) = &mut self.cpus[k];
-        v.take(Some(b), IntId(intid), pending, active)
+    fn take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
+        self.local(k).1.take(k, intid, pending, active)
     }
-    fn irq_activate(&mut self, k: usize, intid: u32) -> bool {
-        let (v, b) = &mut self.cpus[k];
-        v.activate(b, IntId(intid))
+    fn activate(&mut self, k: usize, intid: u32) -> bool {
+        self.local(k).1.activate(k, intid)
     }
-    fn irq_release_hw(&mut self, k: usize, intid: u32) {
+    fn release_hw(&mut self, k: usize, intid: u32) {
         self.released.push((k, intid));
     }
-    fn irq_line(&mut self, _: usize, intid: u32) -> bool {
+    fn line(&mut self, _: usize, intid: u32) -> bool {
         !self.low.contains(&intid)
+    }
+}
+
+impl DistHost for Fake {
+    type Local<'a> = Local<'a>;
+    fn vcpus(&self) -> usize {
+        self.n
+    }
+    fn private<R>(&mut self, k: usize, f: impl FnOnce(&mut VGicr, &mut Local<'_>) -> R) -> Option<R> {
+        if k >= self.n {
+            return None;
+        }
+        let (r, mut l) = self.local(k);
+        Some(f(r, &mut l))
     }
 }
 
@@ -61,47 +133,47 @@ impl Fake {
     }
 }
 
-fn w32(g: &mut VGicd<2>, c: &mut Fake, off: usize, v: u32) {
+fn w32(g: &mut VGicd, c: &mut Fake, off: usize, v: u32) {
     g.access(c, off, Width::B32, MmioOp::Write(v as u64)).unwrap();
 }
-fn r32(g: &mut VGicd<2>, c: &mut Fake, off: usize) -> u32 {
+fn r32(g: &mut VGicd, c: &mut Fake, off: usize) -> u32 {
     g.access(c, off, Width::B32, MmioOp::Read).unwrap() as u32
 }
-fn rw32(g: &mut VGicd<2>, c: &mut Fake, k: usize, off: usize, v: u32) {
-    g.access_redist(c, k, off, Width::B32, MmioOp::Write(v as u64)).unwrap();
+fn rw32(c: &mut Fake, k: usize, off: usize, v: u32) {
+    private::redist_access(c, k, off, Width::B32, MmioOp::Write(v as u64)).unwrap();
 }
-fn rr32(g: &mut VGicd<2>, c: &mut Fake, k: usize, off: usize) -> u32 {
-    g.access_redist(c, k, off, Width::B32, MmioOp::Read).unwrap() as u32
+fn rr32(c: &mut Fake, k: usize, off: usize) -> u32 {
+    private::redist_access(c, k, off, Width::B32, MmioOp::Read).unwrap() as u32
 }
 
 const SGI: usize = 0x1_0000;
 
 #[test]
 fn gicv3_sgi_through_redistributor_state() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 1 << 27), Fake::default());
+    let (mut g, mut c) = gic(Version::V3, 2, [0; 4], 1 << 27);
     assert_eq!(r32(&mut g, &mut c, 0xFFE8) >> 4 & 0xF, 3, "PIDR2.ArchRev");
-    assert_eq!(rr32(&mut g, &mut c, 1, 0x8) & 0x10, 0x10, "vCPU 1's redistributor is the last");
+    assert_eq!(rr32(&mut c, 1, 0x8) & 0x10, 0x10, "vCPU 1's redistributor is the last");
     w32(&mut g, &mut c, 0x0, 0x2);
     // SGI 5 enabled on vCPU 0 at priority 0x90 (byte write), sent to itself.
-    rw32(&mut g, &mut c, 0, SGI + 0x100, 1 << 5);
-    g.access_redist(&mut c, 0, SGI + 0x405, Width::B8, MmioOp::Write(0x90)).unwrap();
-    g.sgi1r(&mut c, 0, 5 << 24 | 1);
+    rw32(&mut c, 0, SGI + 0x100, 1 << 5);
+    private::redist_access(&mut c, 0, SGI + 0x405, Width::B8, MmioOp::Write(0x90)).unwrap();
+    private::sgi1r(&mut c, 0, 5 << 24 | 1);
     assert_eq!(c.lrs(0), [(5, LrState::Pending, 0x90)]);
-    assert_eq!(rr32(&mut g, &mut c, 0, SGI + 0x200), 1 << 5, "ISPENDR0 sees the list register");
-    rw32(&mut g, &mut c, 0, SGI + 0x280, 1 << 5);
+    assert_eq!(rr32(&mut c, 0, SGI + 0x200), 1 << 5, "ISPENDR0 sees the list register");
+    rw32(&mut c, 0, SGI + 0x280, 1 << 5);
     assert!(c.lrs(0).is_empty(), "ICPENDR0 takes it back");
     // Broadcast (IRM) reaches the other vCPU only, and only once it enables the SGI.
-    g.sgi1r(&mut c, 0, 1 << 40 | 3 << 24);
+    private::sgi1r(&mut c, 0, 1 << 40 | 3 << 24);
     assert!(c.lrs(1).is_empty());
-    assert_eq!(rr32(&mut g, &mut c, 1, SGI + 0x200), 1 << 3, "latched while disabled");
-    rw32(&mut g, &mut c, 1, SGI + 0x100, 1 << 3);
+    assert_eq!(rr32(&mut c, 1, SGI + 0x200), 1 << 3, "latched while disabled");
+    rw32(&mut c, 1, SGI + 0x100, 1 << 3);
     assert_eq!(c.lrs(1), [(3, LrState::Pending, 0)]);
     assert!(c.lrs(0).is_empty());
 }
 
 #[test]
 fn spi_enable_pending_active_round_trip() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 0), Fake::default());
+    let (mut g, mut c) = gic(Version::V3, 2, [0; 4], 0);
     // SPI 40 routed to vCPU 1, made pending while disabled: latched, visible, not delivered.
     g.access(&mut c, 0x6000 + 8 * 40, Width::B64, MmioOp::Write(1)).unwrap();
     w32(&mut g, &mut c, 0x0, 0x2);
@@ -128,7 +200,7 @@ fn spi_enable_pending_active_round_trip() {
 
 #[test]
 fn gicv2_banked_registers_sgir_and_source() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V2, 2, [0; 4], 1 << 27), Fake::default());
+    let (mut g, mut c) = gic(Version::V2, 2, [0; 4], 1 << 27);
     assert_eq!(r32(&mut g, &mut c, 0x4) & 0xE0, 1 << 5, "TYPER.CPUNumber = 2 CPUs");
     w32(&mut g, &mut c, 0x0, 1);
     c.me = 1;
@@ -151,25 +223,25 @@ fn gicv2_banked_registers_sgir_and_source() {
 
 #[test]
 fn hardware_timer_is_latched_then_released() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 1 << 27), Fake::default());
+    let (mut g, mut c) = gic(Version::V3, 2, [0; 4], 1 << 27);
     w32(&mut g, &mut c, 0x0, 0x2);
-    g.fire(&mut c, 0, 27); // the guest has not enabled it yet
+    fire(&mut g, &mut c, 0, 27); // the guest has not enabled it yet
     assert!(c.lrs(0).is_empty());
-    rw32(&mut g, &mut c, 0, SGI + 0x100, 1 << 27);
+    rw32(&mut c, 0, SGI + 0x100, 1 << 27);
     let lr = c.cpus[0].1.lrs[0];
     assert!(lr.is_hw() && lr.intid() == IntId(27), "delivered HW-linked once enabled");
-    rw32(&mut g, &mut c, 0, SGI + 0x280, 1 << 27);
+    rw32(&mut c, 0, SGI + 0x280, 1 << 27);
     assert_eq!(c.released, [(0, 27)], "cleared before the guest took it: physical deactivated");
 }
 
 #[test]
 fn garbage_everywhere_is_survivable_and_reserved_space_is_raz_wi() {
     for version in [Version::V2, Version::V3] {
-        let (mut g, mut c) = (VGicd::<2>::new(version, 2, [0; 4], 1 << 27), Fake::default());
+        let (mut g, mut c) = gic(version, 2, [0; 4], 1 << 27);
         for off in (0..0x1_0000).step_by(4) {
             let _ = g.access(&mut c, off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
-            let _ = g.access_redist(&mut c, off & 1, off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
-            let _ = g.access_redist(&mut c, 1, 0x1_0000 + off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
+            let _ = private::redist_access(&mut c, off & 1, off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
+            let _ = private::redist_access(&mut c, 1, 0x1_0000 + off, Width::B32, MmioOp::Write(0xFFFF_FFFF));
         }
         for off in (0..0x1_0000).step_by(4) {
             let _ = g.access(&mut c, off, Width::B32, MmioOp::Read);
@@ -181,14 +253,14 @@ fn garbage_everywhere_is_survivable_and_reserved_space_is_raz_wi() {
                 "{version:?} {reserved:#x}"
             );
         }
-        assert_eq!(rr32(&mut g, &mut c, 0, 0x20), 0);
+        assert_eq!(rr32(&mut c, 0, 0x20), 0);
         assert!(c.cpus.iter().all(|(v, _)| v.queued() <= super::vcpu::QUEUE));
     }
 }
 
 #[test]
 fn overflow_is_kept_pending_in_the_distributor_not_lost() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [0; 4], 0), Fake::default());
+    let (mut g, mut c) = gic(Version::V3, 2, [0; 4], 0);
     w32(&mut g, &mut c, 0x0, 0x2);
     for w in 1..4 {
         w32(&mut g, &mut c, 0x100 + 4 * w, u32::MAX);
@@ -218,7 +290,7 @@ fn overflow_is_kept_pending_in_the_distributor_not_lost() {
 
 #[test]
 fn reset_returns_to_the_power_on_state() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 2, [1 << 8, 0, 0, 0], 1 << 27), Fake::default());
+    let (mut g, mut c) = gic(Version::V3, 2, [1 << 8, 0, 0, 0], 1 << 27);
     let fresh: Vec<u32> = [0x0, 0x4, 0x104, 0x204, 0x6000 + 8 * 40].map(|o| r32(&mut g, &mut c, o)).to_vec();
     w32(&mut g, &mut c, 0x0, 1 << 1); // EnableGrp1
     w32(&mut g, &mut c, 0x104, 1 << 9); // enable SPI 41
@@ -232,24 +304,23 @@ fn reset_returns_to_the_power_on_state() {
 
 #[test]
 fn a_timer_whose_line_dropped_is_no_longer_pending() {
-    let (mut g, mut c) = (VGicd::<2>::new(Version::V3, 1, [0; 4], 1 << 27 | 1 << 30), Fake::default());
+    let (mut g, mut c) = gic(Version::V3, 1, [0; 4], 1 << 27 | 1 << 30);
     w32(&mut g, &mut c, 0x0, 1 << 1);
-    rw32(&mut g, &mut c, 0, 0x1_0100, 1 << 27 | 1 << 30); // enable both timers
-    g.fire(&mut c, 0, 27);
-    g.fire(&mut c, 0, 30);
+    rw32(&mut c, 0, 0x1_0100, 1 << 27 | 1 << 30); // enable both timers
+    fire(&mut g, &mut c, 0, 27);
+    fire(&mut g, &mut c, 0, 30);
     assert_eq!(c.lrs(0).len(), 2, "both ticks delivered");
-    let pending =
-        |g: &mut VGicd<2>, c: &mut Fake| g.access_redist(c, 0, 0x1_0200, Width::B32, MmioOp::Read).unwrap();
-    assert_eq!(pending(&mut g, &mut c), 1 << 27 | 1 << 30);
+    let pending = |c: &mut Fake| private::redist_access(c, 0, 0x1_0200, Width::B32, MmioOp::Read).unwrap();
+    assert_eq!(pending(&mut c), 1 << 27 | 1 << 30);
     // The guest disables its virtual timer before taking the tick: the line drops.
     c.low.push(27);
-    assert_eq!(pending(&mut g, &mut c), 1 << 30, "only the physical timer is still pending");
+    assert_eq!(pending(&mut c), 1 << 30, "only the physical timer is still pending");
     assert_eq!(c.lrs(0), [(30, LrState::Pending, 0)], "the stale tick left its list register");
     assert_eq!(c.released, [(0, 27)], "and its physical twin was deactivated");
     // One the guest already took (active) stays until it deactivates it.
     c.cpus[0].1.lrs[1] = c.cpus[0].1.lrs[1].with_state(false, true);
     c.low.push(30);
-    g.drop_stale(&mut c, 0);
+    private::drop_stale(&mut c, 0);
     assert_eq!(c.released, [(0, 27)]);
 }
 
@@ -317,8 +388,7 @@ fn fuzz_vgic() {
         let steps: Vec<Step> = (0..1 + r.below(200)).map(|_| step(r)).collect();
         let version = if v3 { Version::V3 } else { Version::V2 };
         // SPI 40 is a passthrough (hardware) interrupt; the timers are hardware PPIs.
-        let mut g = VGicd::<2>::new(version, 2, [0, 1 << 8, 0, 0], 1 << 27 | 1 << 30);
-        let mut c = Fake::default();
+        let (mut g, mut c) = gic(version, 2, [0, 1 << 8, 0, 0], 1 << 27 | 1 << 30);
         for s in steps {
             match s {
                 Step::Dist(k, off, w, v) => {
@@ -331,9 +401,9 @@ fn fuzz_vgic() {
                     c.me = k.min(1);
                     let off = off & !(w as usize - 1);
                     let op = v.map_or(MmioOp::Read, MmioOp::Write);
-                    let _ = g.access_redist(&mut c, k, off, width_of(w), op);
+                    let _ = private::redist_access(&mut c, k, off, width_of(w), op);
                 }
-                Step::Fire(k, intid) => g.fire(&mut c, k, intid),
+                Step::Fire(k, intid) => fire(&mut g, &mut c, k, intid),
                 Step::Guest(k, i, deactivate) => {
                     let lr = c.cpus[k].1.lrs[i];
                     c.cpus[k].1.lrs[i] = if deactivate {
@@ -347,7 +417,7 @@ fn fuzz_vgic() {
                 Step::Sgi(k, v) => {
                     c.me = k;
                     if v3 {
-                        g.sgi1r(&mut c, k, v);
+                        private::sgi1r(&mut c, k, v);
                     }
                 }
             }

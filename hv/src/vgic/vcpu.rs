@@ -2,8 +2,8 @@
 //! busy (or when it comes from another pCPU, which cannot write this one's list registers) and
 //! refill from the queue on the maintenance interrupt or a kick. The guest's EOIs never trap:
 //! list registers retire by themselves, and HW ones deactivate the physical INTID.
+use super::host::Held;
 use super::lr::{Lr, LrState};
-use hv_mmio::Held;
 use hv_types::IntId;
 
 /// Interrupts a vCPU can have waiting beyond its list registers. An interrupt already pending

@@ -2,11 +2,11 @@
 //! turn on the EL2 MMU, then wait for a vCPU to run. The boot CPU starts every VM's vCPU 0.
 //! A pCPU whose vCPU leaves its VM (CPU_OFF, the VM stopped or restarts) parks here again,
 //! asleep in WFI until a kick hands it a vCPU; it stays powered, so a later CPU_ON just works.
-use super::{console_in, el2, firmware, gic, irq, uart};
-use crate::machine::{self, CPU_VCPU, NUM_CPUS, STACK_SIZE, VMS};
+use super::{console_in, el2, firmware, gic, irq, pcpu, uart};
+use crate::machine::{self, NUM_CPUS, STACK_SIZE, VMS};
 use crate::regs::FRAME_SIZE;
 use crate::{hv_println, vm};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
 core::arch::global_asm!(
@@ -24,7 +24,10 @@ _secondary_start:                   // PSCI CPU_ON from the firmware: x0 = pCPU 
     mov     x2, #0
 1:  cmp     x1, #{ncpus}
     b.hs    4f
-    msr     tpidr_el2, x1
+    ldr     x3, ={pcpus}            // TPIDR_EL2 = &PCPUS[x1]
+    mov     x4, #{pcpu_size}
+    madd    x3, x1, x4, x3
+    msr     tpidr_el2, x3
     ldr     x3, =__stacks_start
     ldr     x4, ={stack}
     add     x5, x1, #1
@@ -47,6 +50,8 @@ _secondary_start:                   // PSCI CPU_ON from the firmware: x0 = pCPU 
     b       4b
 "#,
     ncpus = const NUM_CPUS,
+    pcpus = sym pcpu::PCPUS,
+    pcpu_size = const pcpu::SIZE,
     stack = const STACK_SIZE,
     frame = const FRAME_SIZE,
     main = sym hv_main,
@@ -56,22 +61,10 @@ unsafe extern "C" {
     fn _secondary_start();
 }
 
-/// A vCPU handed to a pCPU: entry point and x0.
-struct Mailbox {
-    full: AtomicBool,
-    entry: AtomicU64,
-    arg: AtomicU64,
-}
-
-static MAILBOX: [Mailbox; NUM_CPUS] =
-    [const { Mailbox { full: AtomicBool::new(false), entry: AtomicU64::new(0), arg: AtomicU64::new(0) } };
-        NUM_CPUS];
-static POWERED: [AtomicBool; NUM_CPUS] = [const { AtomicBool::new(false) }; NUM_CPUS];
-
 extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     el2::init_mmu();
     gic::init(cpu, primary);
-    POWERED[cpu].store(true, Ordering::Release);
+    pcpu::this().powered.store(true, Ordering::Release);
     if primary {
         banner();
         console_in::init();
@@ -95,12 +88,14 @@ fn banner() {
     hv_println!("hv: static memory per pCPU/vCPU: {STACK_SIZE} B stack (its {frame} B exit frame included)");
     for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {
         let state = core::mem::size_of::<vm::VmState>();
+        // The distributor, and each vCPU's private interrupts and queue (in its pCPU's entry).
+        let vgic = core::mem::size_of::<spin::Mutex<crate::vgic::VGicd>>()
+            + v.vcpus.len() * core::mem::size_of::<spin::Mutex<crate::vgic::VcpuIrq>>();
         hv_println!(
-            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {} B vGIC, {state} B run state",
+            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {vgic} B vGIC, {state} B run state",
             v.name,
             s.tables,
             s.devices,
-            s.vgic
         );
     }
 }
@@ -113,11 +108,12 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
     if !vm::claim_vcpu(vm, k) {
         return smccc::psci::error::ALREADY_ON;
     }
-    let mb = &MAILBOX[pcpu.0];
+    let target = pcpu::of(pcpu.0);
+    let mb = &target.mailbox;
     mb.entry.store(entry, Ordering::Relaxed);
     mb.arg.store(arg, Ordering::Relaxed);
     mb.full.store(true, Ordering::Release);
-    if POWERED[pcpu.0].load(Ordering::Acquire) {
+    if target.powered.load(Ordering::Acquire) {
         // Parked in WFI (or about to be): the kick wakes it to read its mailbox.
         gic::kick(pcpu.0);
         return 0;
@@ -134,10 +130,11 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
 /// Sleep until a vCPU is handed to this pCPU, then run it. While parked the pCPU still serves
 /// console input and passthrough interrupts routed to it.
 fn wait_for_vcpu(cpu: usize) -> ! {
-    let mb = &MAILBOX[cpu];
+    let me = pcpu::this();
+    let mb = &me.mailbox;
     loop {
         if mb.full.swap(false, Ordering::AcqRel) {
-            let Some((vm, k)) = CPU_VCPU[cpu] else { break };
+            let Some((vm, k)) = me.vcpu else { break };
             // Handed over just before its VM stopped or began a restart: not started after all.
             if vm::must_leave(vm) {
                 vm::release_vcpu(vm, k);

@@ -9,14 +9,15 @@ pub mod gicv2;
 pub mod gicv3;
 pub mod irq;
 pub mod mem;
+pub mod pcpu;
 pub mod reset;
 pub mod trap;
 pub mod uart;
 pub mod vectors;
+pub mod vgic_host;
 
-/// This pCPU's index, which boot code keeps in TPIDR_EL2.
+/// This pCPU's index.
 #[inline(always)]
 pub fn cpu_id() -> usize {
-    use aarch64_cpu::registers::{Readable, TPIDR_EL2};
-    TPIDR_EL2.get() as usize
+    pcpu::this().index
 }

@@ -3,9 +3,10 @@
 //! state (RAM zeroed, the image, initrd and DTB copied back from their pristine copies, the
 //! virtual GIC and emulated devices reset) and hands vCPU 0 its entry point again. Other VMs
 //! run on throughout.
+use super::vgic_host::VGIC;
 use super::{boot, irq, mem};
 use crate::desc::Policy;
-use crate::machine::{reset_devices, VGIC, VMS};
+use crate::machine::{reset_devices, VMS};
 use crate::{hv_println, vm};
 use hv_types::VmId;
 

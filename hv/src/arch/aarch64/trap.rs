@@ -2,20 +2,23 @@
 //! hv refuse an access (an injected abort), or stop or restart its own VM, never crash hv.
 use super::el1::ArchEl1;
 use super::reset::{self, Cause};
-use super::{boot, console_in, cpu_id, firmware, irq};
+use super::vgic_host::{self, VmHost, VGIC};
+use super::{boot, console_in, cpu_id, firmware, irq, pcpu};
 use crate::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
 use crate::hypercall::{self, Outcome, Services, SmcccRegs};
 use crate::inject::{self, Fault};
-use crate::machine::{route_mmio, CPU_VCPU, VGIC, VMS};
+use crate::machine::{route_mmio, VMS};
 use crate::mmio::{self, Bus};
 use crate::regs::{El1, GuestRegs};
 use crate::vm::{self, Stop};
 use crate::{console, hv_println};
 use aarch64_cpu::registers::*;
-use hv_mmio::{Delivery, Held, MmioCtx, MmioFault, MmioOp, Width};
+use hv_mmio::{MmioCtx, MmioFault, MmioOp, Width};
 use hv_types::{Ipa, VmId};
 
-/// What a device access (or an interrupt) may ask of hv on behalf of vCPU `vcpu` of `vm`.
+/// What a device access may ask of hv on behalf of vCPU `vcpu` of `vm`: its console, its
+/// interrupt lines (into the VM's distributor), the accessing vCPU. The virtual GIC has its own
+/// host (vgic_host.rs).
 pub(super) struct DevCtx {
     pub vm: VmId,
     pub vcpu: usize,
@@ -33,26 +36,8 @@ impl MmioCtx for DevCtx {
     fn vcpu(&self) -> usize {
         self.vcpu
     }
-    fn irq_deliver(&mut self, k: usize, d: Delivery) -> bool {
-        irq::deliver(self.vm, k, d)
-    }
-    fn irq_held(&mut self, k: usize, intid: u32) -> Held {
-        irq::held(self.vm, k, intid)
-    }
-    fn irq_take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
-        irq::take(self.vm, k, intid, pending, active)
-    }
-    fn irq_activate(&mut self, k: usize, intid: u32) -> bool {
-        irq::activate(self.vm, k, intid)
-    }
     fn irq_level(&mut self, intid: u32, level: bool) {
-        VGIC[self.vm.0].lock().set_level(self, intid, level);
-    }
-    fn irq_release_hw(&mut self, k: usize, intid: u32) {
-        irq::release_hw(self.vm, k, intid)
-    }
-    fn irq_line(&mut self, k: usize, intid: u32) -> bool {
-        irq::line(self.vm, k, intid)
+        VGIC[self.vm.0].lock().set_level(&mut VmHost::of(self.vm), intid, level);
     }
 }
 
@@ -78,26 +63,8 @@ impl MmioCtx for ExitCtx {
     fn vcpu(&self) -> usize {
         current().1
     }
-    fn irq_deliver(&mut self, k: usize, d: Delivery) -> bool {
-        self.dev().irq_deliver(k, d)
-    }
-    fn irq_held(&mut self, k: usize, intid: u32) -> Held {
-        self.dev().irq_held(k, intid)
-    }
-    fn irq_take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
-        self.dev().irq_take(k, intid, pending, active)
-    }
-    fn irq_activate(&mut self, k: usize, intid: u32) -> bool {
-        self.dev().irq_activate(k, intid)
-    }
     fn irq_level(&mut self, intid: u32, level: bool) {
         self.dev().irq_level(intid, level)
-    }
-    fn irq_release_hw(&mut self, k: usize, intid: u32) {
-        self.dev().irq_release_hw(k, intid)
-    }
-    fn irq_line(&mut self, k: usize, intid: u32) -> bool {
-        self.dev().irq_line(k, intid)
     }
 }
 
@@ -108,7 +75,7 @@ struct VmBus {
 impl Bus for VmBus {
     #[inline(always)]
     fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
-        route_mmio(self.vm, &mut ExitCtx, ipa, width, op)
+        route_mmio(self.vm, &mut ExitCtx, ipa, width, op).or_else(|| vgic_host::route(ipa, width, op))
     }
 }
 
@@ -156,7 +123,7 @@ impl Services for Vcpu {
 
 /// This pCPU's (VM, vCPU). Only pCPUs the description pins a vCPU to ever enter a guest.
 fn current() -> (VmId, usize) {
-    match CPU_VCPU[cpu_id()] {
+    match pcpu::this().vcpu {
         Some(v) => v,
         None => panic!("guest exit on pCPU {} which runs no vCPU", cpu_id()),
     }
@@ -285,7 +252,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
             if !wfe {
                 // Idle: an unfinished line (a prompt) is all the guest will say for now.
                 console::flush(vm);
-                irq::wait(vm, index, &mut DevCtx { vm, vcpu: index });
+                irq::wait(index);
             }
             return;
         }
@@ -294,7 +261,8 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
             match a.reg {
                 ICC_SGI1R_EL1 if !a.read => {
                     let v = regs.get(a.rt);
-                    VGIC[vm.0].lock().sgi1r(&mut DevCtx { vm, vcpu: index }, index, v);
+                    // The senders' and targets' own state only: no VM-wide lock.
+                    crate::vgic::private::sgi1r(&mut VmHost::here(), index, v);
                 }
                 // Group 0 and other-security-state SGIs: the guest has neither, so WI.
                 ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 if !a.read => {}
@@ -314,7 +282,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
 /// A physical interrupt while the guest ran (HCR_EL2.IMO routes them to EL2).
 pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {
     let (vm, vcpu) = current();
-    if irq::handle(vm, vcpu, &mut DevCtx { vm, vcpu }) {
+    if irq::handle(vm, vcpu) {
         leave(vm, vcpu);
     }
 }

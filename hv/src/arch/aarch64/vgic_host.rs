@@ -1,0 +1,196 @@
+//! The virtual GIC's host on this machine: each VM's distributor behind the VM's lock, each
+//! vCPU's private interrupts and queue in its pCPU's entry (pcpu.rs), and delivery through this
+//! pCPU's list registers or, for a vCPU elsewhere, its queue and a kick. Lock order (also in
+//! vgic/host.rs and docs/interrupts.md): device state, then `VGIC[vm]`, then one `VcpuIrq`.
+use super::gic::{self, Bank};
+use super::{cpu_id, irq, pcpu};
+use crate::desc::GicDesc;
+use crate::machine::{BOARD, NUM_VMS, VMS, VM_HW_SPIS};
+use crate::vgic::host::{Delivery, Held};
+use crate::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, Version, VgicCpu, VgicHost};
+use core::sync::atomic::{AtomicBool, Ordering};
+use hv_mmio::{MmioFault, MmioOp, Width};
+use hv_types::{IntId, Ipa, VmId, GICD_SIZE, GICR_STRIDE};
+
+pub const VERSION: Version = match BOARD.gic {
+    GicDesc::V2 { .. } => Version::V2,
+    GicDesc::V3 { .. } => Version::V3,
+};
+/// Both EL1 timers belong to the guest (it programs them directly): hardware-backed PPIs.
+pub const HW_PPIS: u32 = 1 << BOARD.timer_virt | 1 << BOARD.timer_phys;
+
+const fn distributors() -> [spin::Mutex<VGicd>; NUM_VMS] {
+    let mut all = [const { spin::Mutex::new(VGicd::new(VERSION, 1, [0; 4])) }; NUM_VMS];
+    let mut i = 0;
+    while i < NUM_VMS {
+        all[i] = spin::Mutex::new(VGicd::new(VERSION, VMS[i].vcpus.len(), VM_HW_SPIS[i]));
+        i += 1;
+    }
+    all
+}
+
+/// Each VM's distributor: what its vCPUs share.
+pub static VGIC: [spin::Mutex<VGicd>; NUM_VMS] = distributors();
+
+/// vCPU `k` of a VM of `vcpus`: its private interrupts at power-on, with an empty queue.
+pub const fn vcpu_irq(k: usize, vcpus: usize) -> VcpuIrq {
+    VcpuIrq::new(crate::vgic::dist::private_state(VERSION, k, vcpus, HW_PPIS))
+}
+
+/// A delivery to one of the VM's vCPUs was refused (queue full): the virtual distributor kept
+/// it pending, and the next refill sweeps the distributor again.
+pub static REFUSED: [AtomicBool; NUM_VMS] = [const { AtomicBool::new(false) }; NUM_VMS];
+
+/// The pCPU running vCPU `k` of `vm`.
+fn pcpu_of(vm: VmId, k: usize) -> Option<usize> {
+    VMS[vm.0].vcpus.get(k).map(|c| c.0)
+}
+
+/// The vGIC's host for `vm`, accessed by its vCPU `vcpu`. `here`: that vCPU runs on this pCPU
+/// (a trapped access or a tick), so its own state is reached without a lookup.
+pub struct VmHost {
+    pub vm: VmId,
+    pub vcpu: usize,
+    here: bool,
+}
+
+impl VmHost {
+    /// For the vCPU running on this pCPU.
+    #[inline(always)]
+    pub fn here() -> Self {
+        let (vm, vcpu) = pcpu::this().vcpu.expect("a vCPU runs on this pCPU");
+        VmHost { vm, vcpu, here: true }
+    }
+    /// For `vm` from wherever (a passthrough SPI taken on any pCPU).
+    pub fn of(vm: VmId) -> Self {
+        VmHost { vm, vcpu: 0, here: false }
+    }
+    /// With `f` holding vCPU `k`'s `VcpuIrq`.
+    #[inline(always)]
+    fn with<R>(&mut self, k: usize, f: impl FnOnce(&mut VGicr, &mut Local<'_>) -> R) -> Option<R> {
+        let (entry, p) = if self.here && k == self.vcpu {
+            let me = pcpu::this();
+            (me, me.index)
+        } else {
+            let p = pcpu_of(self.vm, k)?;
+            (pcpu::of(p), p)
+        };
+        let mut g = entry.irq.lock();
+        let VcpuIrq { gicr, queue } = &mut *g;
+        Some(f(gicr, &mut Local { vm: self.vm, k, p, queue }))
+    }
+}
+
+impl VgicHost for VmHost {
+    fn vcpu(&self) -> usize {
+        self.vcpu
+    }
+    fn deliver(&mut self, k: usize, d: Delivery) -> bool {
+        self.with(k, |_, l| l.deliver(k, d)).unwrap_or(false)
+    }
+    fn held(&mut self, k: usize, intid: u32) -> Held {
+        self.with(k, |_, l| l.held(k, intid)).unwrap_or_default()
+    }
+    fn take(&mut self, k: usize, intid: u32, pending: bool, active: bool) -> Held {
+        self.with(k, |_, l| l.take(k, intid, pending, active)).unwrap_or_default()
+    }
+    fn activate(&mut self, k: usize, intid: u32) -> bool {
+        self.with(k, |_, l| l.activate(k, intid)).unwrap_or(false)
+    }
+    fn release_hw(&mut self, k: usize, intid: u32) {
+        if let Some(p) = pcpu_of(self.vm, k) {
+            gic::release(intid, p, cpu_id());
+        }
+    }
+    fn line(&mut self, k: usize, intid: u32) -> bool {
+        pcpu_of(self.vm, k) != Some(cpu_id()) || irq::line(intid)
+    }
+}
+
+impl DistHost for VmHost {
+    type Local<'a> = Local<'a>;
+    fn vcpus(&self) -> usize {
+        VMS[self.vm.0].vcpus.len()
+    }
+    #[inline(always)]
+    fn private<R>(&mut self, k: usize, f: impl FnOnce(&mut VGicr, &mut Local<'_>) -> R) -> Option<R> {
+        self.with(k, f)
+    }
+}
+
+/// Deliveries to vCPU `k` (on pCPU `p`) while its `VcpuIrq` is held.
+pub struct Local<'a> {
+    vm: VmId,
+    k: usize,
+    p: usize,
+    queue: &'a mut VgicCpu,
+}
+
+impl Local<'_> {
+    fn here(&self) -> bool {
+        self.p == cpu_id()
+    }
+}
+
+impl VgicHost for Local<'_> {
+    fn vcpu(&self) -> usize {
+        self.k
+    }
+    /// Into a list register when the vCPU runs here, else its queue and a kick to its pCPU.
+    fn deliver(&mut self, _k: usize, d: Delivery) -> bool {
+        let lr = Lr::pending(IntId(d.intid), d.priority, d.hw, d.source);
+        let ok = if self.here() {
+            self.queue.inject(&mut Bank, lr)
+        } else {
+            let posted = self.queue.post(lr);
+            if posted == Some(true) {
+                gic::kick(self.p);
+            }
+            posted.is_some()
+        };
+        if !ok {
+            REFUSED[self.vm.0].store(true, Ordering::Release);
+        }
+        ok
+    }
+    /// A vCPU on another pCPU shows only its queue (its list registers are that pCPU's).
+    fn held(&mut self, _k: usize, intid: u32) -> Held {
+        let bank = self.here().then_some(&Bank);
+        self.queue.held(bank, IntId(intid))
+    }
+    fn take(&mut self, _k: usize, intid: u32, pending: bool, active: bool) -> Held {
+        let mut bank = Bank;
+        let local = self.here().then_some(&mut bank);
+        self.queue.take(local, IntId(intid), pending, active)
+    }
+    fn activate(&mut self, _k: usize, intid: u32) -> bool {
+        self.here() && self.queue.activate(&mut Bank, IntId(intid))
+    }
+    fn release_hw(&mut self, _k: usize, intid: u32) {
+        gic::release(intid, self.p, cpu_id());
+    }
+    fn line(&mut self, _k: usize, intid: u32) -> bool {
+        !self.here() || irq::line(intid)
+    }
+}
+
+/// A guest access to its virtual GIC's frames: the distributor, or (GICv3) a redistributor;
+/// `None` outside them.
+#[inline(never)]
+pub fn route(ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
+    let mut host = VmHost::here();
+    let (dist, redist) = match BOARD.gic {
+        GicDesc::V2 { dist, .. } => (dist.0, None),
+        GicDesc::V3 { dist, redist } => (dist.0, Some(redist.0)),
+    };
+    let off = ipa.0.wrapping_sub(dist);
+    if off < GICD_SIZE {
+        return Some(VGIC[host.vm.0].lock().access(&mut host, off as usize, width, op));
+    }
+    let off = ipa.0.wrapping_sub(redist?);
+    if off < GICR_STRIDE * host.vcpus() as u64 {
+        let (k, off) = ((off / GICR_STRIDE) as usize, (off % GICR_STRIDE) as usize);
+        return Some(private::redist_access(&mut host, k, off, width, op));
+    }
+    None
+}
