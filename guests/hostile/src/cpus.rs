@@ -1,5 +1,5 @@
 //! PSCI CPU_ON/CPU_OFF cycling of vCPU 1, back-to-back CPU_ONs, and entry points hv must refuse.
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use guest_rt::hvc::hvc;
 use guest_rt::test::{check, check_eq};
 
@@ -8,11 +8,17 @@ const AFFINITY_INFO: u64 = 0xC400_0004;
 const CYCLES: u32 = 200;
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
+/// vCPU 1 holds in `count` until vCPU 0 has made its second CPU_ON, so that one always finds
+/// vCPU 1 on.
+static GO: AtomicBool = AtomicBool::new(true);
 /// SVCR as vCPU 1 found it when started again after leaving in streaming mode.
 static SVCR_SEEN: AtomicU64 = AtomicU64::new(u64::MAX);
 static mut STACK: [u8; 4096] = [0; 4096];
 
 fn count() {
+    while !GO.load(Ordering::SeqCst) {
+        core::hint::spin_loop();
+    }
     RUNS.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -93,9 +99,12 @@ pub fn run(ram: (u64, u64)) {
     // On, off, on, off: each time vCPU 1 runs once and turns itself off.
     let mut ok = 0;
     for i in 0..CYCLES {
+        GO.store(false, Ordering::SeqCst);
         let r = start();
-        // A second CPU_ON straight after: already on, or on its way (ON_PENDING).
+        // A second CPU_ON while vCPU 1 runs (it waits for GO): already on, or on its way
+        // (ON_PENDING). Were it started, it would run from the image's entry.
         let again = hvc(CPU_ON, 1, ram.0, 0)[0] as i64;
+        GO.store(true, Ordering::SeqCst);
         let ran = (0..50_000_000u64).any(|_| RUNS.load(Ordering::SeqCst) > i);
         if r == 0 && (again == -4 || again == -5) && ran && wait_off(1) {
             ok += 1;

@@ -20,6 +20,24 @@ pub trait LrBank {
     /// Ask for (or stop asking for) a maintenance interrupt when at most one list register holds
     /// a valid interrupt (ICH_HCR_EL2.UIE / GICH_HCR.UIE).
     fn set_underflow_irq(&mut self, on: bool);
+    /// The empty list registers as a bitmap (bit i: register i is free), in one read where the
+    /// hardware has it (ICH_ELRSR_EL2). The default reads every register.
+    fn empty(&self) -> u32 {
+        (0..self.count()).filter(|&i| self.read(i).state() == LrState::Invalid).fold(0, |m, i| m | 1 << i)
+    }
+    /// The registers holding something (a bitmap), so scans skip the free ones.
+    fn occupied(&self) -> u32 {
+        !self.empty() & (u32::MAX >> (32 - self.count().min(32)))
+    }
+}
+
+/// The set bits of `v`, lowest first.
+fn bits(mut v: u32) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        let b = v.trailing_zeros();
+        v &= v.wrapping_sub(1);
+        (b < 32).then_some(b as usize)
+    })
 }
 
 /// Make `lr` pending in the list register that already holds its INTID, if one does: a vINTID
@@ -29,7 +47,7 @@ pub trait LrBank {
 /// not allowed with HW set): its physical twin fires again after the guest deactivates it if
 /// its line is still high. False if no list register holds it.
 fn merge(bank: &mut impl LrBank, lr: Lr) -> bool {
-    for i in 0..bank.count() {
+    for i in bits(bank.occupied()) {
         let cur = bank.read(i);
         if cur.state() != LrState::Invalid && cur.intid() == lr.intid() {
             if !cur.is_pending() && !cur.is_hw() {
@@ -65,15 +83,14 @@ impl VgicCpu {
         if merge(bank, lr) {
             return true;
         }
-        let free = (0..bank.count()).find(|&i| bank.read(i).state() == LrState::Invalid);
-        match free {
-            Some(i) => {
-                bank.write(i, lr);
-                true
-            }
-            None => {
+        match bank.empty() {
+            0 => {
                 bank.set_underflow_irq(true);
                 self.post(lr).is_some()
+            }
+            free => {
+                bank.write(free.trailing_zeros() as usize, lr);
+                true
             }
         }
     }
@@ -100,7 +117,7 @@ impl VgicCpu {
             if merge(bank, lr) {
                 continue;
             }
-            match (0..bank.count()).find(|&i| bank.read(i).state() == LrState::Invalid) {
+            match bits(bank.empty()).next() {
                 Some(i) => bank.write(i, lr),
                 None => {
                     // Rotate it to the back so the loop ends; order among the rest is kept.
@@ -121,7 +138,7 @@ impl VgicCpu {
             h.hw = q.is_hw();
         }
         if let Some(b) = bank {
-            for i in 0..b.count() {
+            for i in bits(b.occupied()) {
                 let lr = b.read(i);
                 if lr.state() != LrState::Invalid && lr.intid() == intid {
                     h.pending |= lr.is_pending();
@@ -157,7 +174,7 @@ impl VgicCpu {
             }
         }
         if let Some(b) = bank {
-            for i in 0..b.count() {
+            for i in bits(b.occupied()) {
                 let lr = b.read(i);
                 if lr.state() == LrState::Invalid || lr.intid() != intid {
                     continue;
@@ -173,7 +190,7 @@ impl VgicCpu {
 
     /// Mark `intid` active in the list register holding it; false if none does.
     pub fn activate(&mut self, bank: &mut impl LrBank, intid: IntId) -> bool {
-        for i in 0..bank.count() {
+        for i in bits(bank.occupied()) {
             let lr = bank.read(i);
             if lr.state() != LrState::Invalid && lr.intid() == intid {
                 bank.write(i, lr.with_state(lr.is_pending(), true));
@@ -186,7 +203,7 @@ impl VgicCpu {
     /// Does the guest have an interrupt waiting (in a list register or queued)? WFI must not
     /// sleep the pCPU then.
     pub fn has_pending(&self, bank: &impl LrBank) -> bool {
-        !self.queue.is_empty() || (0..bank.count()).any(|i| bank.read(i).is_pending())
+        !self.queue.is_empty() || bits(bank.occupied()).any(|i| bank.read(i).is_pending())
     }
 
     /// Forget everything queued (the vCPU left its VM).

@@ -179,4 +179,12 @@ impl LrBank for Bank {
             gicv2::GichBank.set_underflow_irq(on)
         }
     }
+    #[inline(always)]
+    fn empty(&self) -> u32 {
+        if V3 {
+            gicv3::IchBank.empty()
+        } else {
+            gicv2::GichBank.empty()
+        }
+    }
 }

@@ -22,6 +22,7 @@ const GICH_HCR: usize = 0x0;
 const GICH_VTR: usize = 0x4;
 const GICH_VMCR: usize = 0x8;
 const GICH_EISR0: usize = 0x20;
+const GICH_ELRSR0: usize = 0x30;
 const GICH_LR: usize = 0x100;
 const HCR_EN: u32 = 1;
 const HCR_UIE: u32 = 1 << 1;
@@ -142,5 +143,11 @@ impl LrBank for GichBank {
     fn set_underflow_irq(&mut self, on: bool) {
         let h = frames().hyp + GICH_HCR;
         wr32(h, if on { HCR_EN | HCR_UIE } else { HCR_EN });
+    }
+    /// GICH_ELRSR0, after completing the guest's deactivations (an emptied register whose
+    /// physical INTID still awaits deactivation must not look free).
+    fn empty(&self) -> u32 {
+        complete_eois();
+        rd32(frames().hyp + GICH_ELRSR0)
     }
 }

@@ -180,4 +180,12 @@ impl LrBank for IchBank {
         let v = if on { ICH_HCR_EL2::UIE::SET } else { ICH_HCR_EL2::UIE::CLEAR };
         ICH_HCR_EL2.modify(v);
     }
+
+    /// ICH_ELRSR_EL2 (aarch64-cpu does not name it): one read instead of one per register.
+    fn empty(&self) -> u32 {
+        let v: u64;
+        // SAFETY: reads ICH_ELRSR_EL2 (S3_4_C12_C11_5), which has no side effects.
+        unsafe { core::arch::asm!("mrs {}, s3_4_c12_c11_5", out(reg) v, options(nomem, nostack)) };
+        v as u32
+    }
 }

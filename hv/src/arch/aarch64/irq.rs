@@ -49,36 +49,40 @@ fn spi_owner(intid: u32) -> Option<VmId> {
     HW_SPIS.iter().find(|s| s.0 == intid).map(|s| s.1)
 }
 
-/// Drain the physical CPU interface: acknowledge every pending interrupt and route it. True
-/// when this pCPU's vCPU must leave its VM (a kick from the vCPU that stopped or restarts it).
+/// Take one physical interrupt and route it; another one pending traps again as soon as the
+/// guest resumes, so the common case (one tick) acknowledges once. True when this pCPU's vCPU
+/// must leave its VM (a kick from the vCPU that stopped or restarts it).
 pub fn handle(vm: VmId, k: usize) -> bool {
-    loop {
-        let iar = gic::ack();
-        let intid = iar & 0x3FF;
-        if intid >= 1020 {
-            return vm::must_leave(vm);
-        }
-        gic::priority_drop(iar);
-        // A HW interrupt stays active until the guest deactivates its virtual twin (or hv
-        // releases it), so it cannot fire again meanwhile.
-        if intid == BOARD.timer_virt || intid == BOARD.timer_phys {
-            // The vCPU's own state only: no VM-wide lock on a tick.
-            private::fire(&mut VmHost::here(), k, intid);
-        } else if let Some(owner) = spi_owner(intid) {
-            VGIC[owner.0].lock().fire(&mut VmHost::of(owner), intid);
-        } else {
-            gic::deactivate(iar);
-            if intid == BOARD.console_irq {
-                console_in::pump();
-            } else if intid == gic::KICK || intid == BOARD.maintenance {
-                gic::complete_eois();
-                this().irq.lock().queue.refill(&mut Bank);
-                if REFUSED[vm.0].swap(false, Ordering::AcqRel) {
-                    VGIC[vm.0].lock().sweep(&mut VmHost::here());
-                }
-            }
-        }
+    let iar = gic::ack();
+    let intid = iar & 0x3FF;
+    if intid >= 1020 {
+        return vm::must_leave(vm);
     }
+    gic::priority_drop(iar);
+    // A HW interrupt stays active until the guest deactivates its virtual twin (or hv releases
+    // it), so it cannot fire again meanwhile.
+    if intid == BOARD.timer_virt || intid == BOARD.timer_phys {
+        // The vCPU's own state only: no VM-wide lock on a tick.
+        private::fire(&mut VmHost::running(vm, k), k, intid);
+        return false;
+    }
+    if let Some(owner) = spi_owner(intid) {
+        VGIC[owner.0].lock().fire(&mut VmHost::of(owner), intid);
+        return false;
+    }
+    gic::deactivate(iar);
+    if intid == BOARD.console_irq {
+        console_in::pump();
+    } else if intid == gic::KICK || intid == BOARD.maintenance {
+        gic::complete_eois();
+        this().irq.lock().queue.refill(&mut Bank);
+        if REFUSED[vm.0].swap(false, Ordering::AcqRel) {
+            VGIC[vm.0].lock().sweep(&mut VmHost::running(vm, k));
+        }
+        // A kick is also how another vCPU tells this one to leave (its VM stopped or restarts).
+        return vm::must_leave(vm);
+    }
+    false
 }
 
 /// The same for a pCPU with no vCPU to run (parked): only console input and passthrough SPIs
@@ -130,16 +134,21 @@ pub fn reset_vm(vm: VmId) {
 /// A trapped WFI: sleep the pCPU unless the vCPU already has an interrupt waiting. A timer
 /// tick whose line has dropped since (the guest disabled its timer) does not count, and is
 /// withdrawn. A physical interrupt wakes `wfi` even though hv runs with IRQs masked; it is
-/// taken as soon as the guest resumes.
-pub fn wait(k: usize) {
-    let has_hw = (0..Bank.count()).any(|i| {
+/// handled before the guest resumes. True when the vCPU must leave its VM.
+pub fn wait(vm: VmId, k: usize) -> bool {
+    let occupied = Bank.occupied();
+    let has_hw = (0..32).filter(|i| occupied & 1 << i != 0).any(|i| {
         let lr = Bank.read(i);
         lr.is_hw() && lr.is_pending() && !lr.is_active() && lr.intid().0 < 32
     });
     if has_hw {
-        private::drop_stale(&mut VmHost::here(), k);
+        private::drop_stale(&mut VmHost::running(vm, k), k);
     }
-    if !this().irq.lock().queue.has_pending(&Bank) {
-        aarch64_cpu::asm::wfi();
+    if this().irq.lock().queue.has_pending(&Bank) {
+        return false;
     }
+    aarch64_cpu::asm::wfi();
+    // What woke it is (nearly always) an interrupt for this vCPU: take it here rather than in a
+    // second exit straight after the guest resumes.
+    handle(vm, k)
 }

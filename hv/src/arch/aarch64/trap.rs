@@ -246,14 +246,10 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
             }
         }
         Exit::InstrAbort { .. } => Fault::Instr { far: FAR_EL2.get() },
-        Exit::Wfx { wfe } => {
-            // A T32 WFI may be 16 bits.
+        // The vector routes WFx to `hv_guest_wfx`; a frame of its own is not needed.
+        Exit::Wfx { .. } => {
             regs.elr = regs.elr.wrapping_add(exit::insn_len(ESR_EL2.get()));
-            if !wfe {
-                // Idle: an unfinished line (a prompt) is all the guest will say for now.
-                console::flush(vm);
-                irq::wait(index);
-            }
+            wfx(vm, index, ESR_EL2.get());
             return;
         }
         Exit::SysReg { iss } => {
@@ -279,11 +275,34 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     inject_or_stop(regs, &mut el1, vm, index, fault);
 }
 
-/// A physical interrupt while the guest ran (HCR_EL2.IMO routes them to EL2).
-pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs) {
+/// A physical interrupt while the guest ran (HCR_EL2.IMO routes them to EL2). A fast path
+/// (vectors.rs): only what an AAPCS64 handler may clobber is saved, and nothing here needs more.
+pub extern "C" fn hv_guest_irq() {
     let (vm, vcpu) = current();
     if irq::handle(vm, vcpu) {
         leave(vm, vcpu);
+    }
+}
+
+/// A trapped WFI (a fast path, like `hv_guest_irq`): the guest is idle until an interrupt.
+pub extern "C" fn hv_guest_wfx() {
+    let (vm, index) = current();
+    if vm::must_leave(vm) {
+        leave(vm, index);
+    }
+    // A T32 WFI may be 16 bits. ELR_EL2 is live: the fast path keeps the guest's only there.
+    let esr = ESR_EL2.get();
+    ELR_EL2.set(ELR_EL2.get().wrapping_add(exit::insn_len(esr)));
+    wfx(vm, index, esr);
+}
+
+fn wfx(vm: VmId, index: usize, esr: u64) {
+    if esr & 1 == 0 {
+        // Idle: an unfinished line (a prompt) is all the guest will say for now.
+        console::flush(vm);
+        if irq::wait(vm, index) {
+            leave(vm, index);
+        }
     }
 }
 

@@ -2,18 +2,18 @@
 //! registers, ELR_EL2 and SPSR_EL2 into a `GuestRegs` frame on this pCPU's stack, calls the Rust
 //! handler with it, and restores from it (with whatever the handler changed).
 //!
-//! The two most frequent exits take shorter paths that save only x0-x18 and x30: the Rust
-//! handlers preserve x19-x29 themselves (AAPCS64) and neither changes SPSR. HVC: an SMCCC call
-//! reads and writes only x0-x3. Data aborts: the common MMIO access (Rt in the saved registers)
-//! is done in place; anything else falls back to the full frame, whose x19-x29 are still live.
+//! The most frequent exits take shorter paths that save only x0-x18 and x30: the Rust handlers
+//! preserve x19-x29 themselves (AAPCS64) and none changes SPSR. HVC: an SMCCC call reads and
+//! writes only x0-x3. Data aborts: the common MMIO access (Rt in the saved registers) is done
+//! in place; anything else falls back to the full frame, whose x19-x29 are still live. WFI and
+//! physical interrupts read no guest register at all.
 //! EL1 system registers are never switched: each pCPU runs exactly one vCPU.
 use crate::regs::FRAME_SIZE;
 
 core::arch::global_asm!(
     r#"
 .macro SAVE_GUEST
-    sub     sp, sp, #{frame}
-    stp     x0, x1, [sp, #0]
+    stp     x0, x1, [sp, #-{frame}]!
     stp     x2, x3, [sp, #16]
     SAVE_FROM_X4
 .endm
@@ -108,16 +108,17 @@ hv_vectors:
     VECTOR  6, hv_fatal_entry
     VECTOR  7, hv_fatal_entry
 
-// Lower EL, AArch64, synchronous: data aborts branch out first; the HVC fast path fits in the
-// slot itself (32 instructions at most).
+// Lower EL, AArch64, synchronous: data aborts and WFI (the exits real guests take most) branch
+// out first; the HVC fast path fits in the slot itself (exactly 32 instructions).
 .org hv_vectors + 0x400
-    sub     sp, sp, #{frame}
-    stp     x0, x1, [sp, #0]
+    stp     x0, x1, [sp, #-{frame}]!
     stp     x2, x3, [sp, #16]
     mrs     x0, esr_el2
     lsr     x0, x0, #26
     cmp     x0, #0x24               // EC = data abort from a lower EL
     b.eq    guest_dabt
+    cmp     x0, #0x01               // EC = WFI/WFE
+    b.eq    guest_wfx
     cmp     x0, #0x16               // EC = HVC from AArch64
     b.ne    guest_sync_slow
     FAST_SAVE 0
@@ -157,10 +158,19 @@ guest_sync_entry:
     bl      {sync}
     b       guest_restore
 
+// WFI (x0-x3 saved), and physical interrupts: handlers that never read the frame, so only
+// what an AAPCS64 handler may clobber is saved, as for HVC.
+guest_wfx:
+    FAST_SAVE 0
+    bl      {wfx}
+    FAST_RESTORE_ERET 0
+
 guest_irq_entry:
-    SAVE_GUEST
+    stp     x0, x1, [sp, #-{frame}]!
+    stp     x2, x3, [sp, #16]
+    FAST_SAVE 0
     bl      {irq}
-    b       guest_restore
+    FAST_RESTORE_ERET 0
 
 guest_serror_entry:
     SAVE_GUEST
@@ -224,6 +234,7 @@ guest_enter:
     frame = const FRAME_SIZE,
     sync = sym super::trap::hv_guest_sync,
     hvc = sym super::trap::hv_guest_hvc,
+    wfx = sym super::trap::hv_guest_wfx,
     dabt = sym super::trap::hv_guest_dabt,
     irq = sym super::trap::hv_guest_irq,
     serror = sym super::trap::hv_guest_serror,

@@ -61,6 +61,11 @@ impl VmHost {
         let (vm, vcpu) = pcpu::this().vcpu.expect("a vCPU runs on this pCPU");
         VmHost { vm, vcpu, here: true }
     }
+    /// For vCPU `k` of `vm`, which runs on this pCPU (the caller knows it already).
+    #[inline(always)]
+    pub fn running(vm: VmId, k: usize) -> Self {
+        VmHost { vm, vcpu: k, here: true }
+    }
     /// For `vm` from wherever (a passthrough SPI taken on any pCPU).
     pub fn of(vm: VmId) -> Self {
         VmHost { vm, vcpu: 0, here: false }
