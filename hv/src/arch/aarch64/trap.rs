@@ -79,45 +79,44 @@ impl Bus for VmBus {
     }
 }
 
-/// What a calling vCPU may do, for hypercalls and PSCI.
-/// Two words, so the hot calls do not build a larger struct on the stack.
-struct Vcpu {
-    vm: VmId,
-    index: usize,
-}
+/// What the calling vCPU (the one on this pCPU) may do, for hypercalls and PSCI. Zero-sized:
+/// the calls that need to know which vCPU it is look it up, so the hot ones never do.
+struct Vcpu;
 
 impl Services for Vcpu {
     fn vcpu_index(&self) -> usize {
-        self.index
+        current().1
     }
     fn vcpu_count(&self) -> usize {
-        VMS[self.vm.0].vcpus.len()
+        VMS[current().0 .0].vcpus.len()
     }
     fn console(&mut self, bytes: &[u8]) {
-        console::vm_write(self.vm, bytes);
+        console::vm_write(current().0, bytes);
     }
     fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
-        ArchEl1 { vm: &VMS[self.vm.0] }.read_guest(va, buf)
+        ArchEl1 { vm: &VMS[current().0 .0] }.read_guest(va, buf)
     }
     /// Never returns here: the stopped vCPU's pCPU parks (or the machine powers off), and the
     /// VM's other pCPUs are kicked out of it.
     fn stop_vm(&mut self, status: u8) {
-        stop(self.vm, status)
+        stop(current().0, status)
     }
     fn reset_vm(&mut self) {
-        end(self.vm, self.index, Cause::Reset)
+        let (vm, index) = current();
+        end(vm, index, Cause::Reset)
     }
     fn stop_vcpu(&mut self) {
-        finish(vm::stop_vcpu(self.vm, self.index))
+        let (vm, index) = current();
+        finish(vm::stop_vcpu(vm, index))
     }
     fn vcpu_on(&self, i: usize) -> bool {
-        vm::vcpu_on(self.vm, i)
+        vm::vcpu_on(current().0, i)
     }
     fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> i32 {
-        boot::start_vcpu(self.vm, i, entry, context)
+        boot::start_vcpu(current().0, i, entry, context)
     }
     fn is_ram(&self, ipa: u64) -> bool {
-        VMS[self.vm.0].ram.iter().any(|w| ipa.wrapping_sub(w.ipa.0) < w.size)
+        VMS[current().0 .0].ram.iter().any(|w| ipa.wrapping_sub(w.ipa.0) < w.size)
     }
 }
 
@@ -173,10 +172,10 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usiz
 
 /// Serve an SMCCC call (x0-x3) from the current vCPU; does not return if the vCPU stopped.
 #[inline(always)]
-fn call(vm: VmId, index: usize, x: &mut SmcccRegs) {
+fn call(x: &mut SmcccRegs) {
     // A call that stops the vCPU or VM does not come back (Vcpu::stop_vm), so Stopped never
     // reaches here on the target.
-    if hypercall::dispatch(x, &mut Vcpu { vm, index }) == Outcome::Stopped {
+    if hypercall::dispatch(x, &mut Vcpu) == Outcome::Stopped {
         finish(Stop::Already);
     }
 }
@@ -184,8 +183,7 @@ fn call(vm: VmId, index: usize, x: &mut SmcccRegs) {
 /// The HVC fast path: an SMCCC call sees x0-x3 of the fast frame (see vectors.rs).
 /// A VM stopped by one vCPU kicks its others (`irq::kick_vm`), so the fast paths need not look.
 pub extern "C" fn hv_guest_hvc(x: &mut SmcccRegs) {
-    let (vm, index) = current();
-    call(vm, index, x);
+    call(x);
 }
 
 /// What the fast paths save (vectors.rs): the full frame layout, of which only x0-x18 and x30
@@ -229,12 +227,12 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     let fault = match exit::decode(ESR_EL2.get()) {
         // HVC normally takes the fast path; ELR already points past it.
         Exit::Hvc { .. } => {
-            call(vm, index, regs.x.first_chunk_mut::<4>().expect("31 registers"));
+            call(regs.x.first_chunk_mut::<4>().expect("31 registers"));
             return;
         }
         Exit::Smc { .. } => {
             regs.elr = regs.elr.wrapping_add(exit::insn_len(ESR_EL2.get())); // a trapped SMC returns to itself
-            call(vm, index, regs.x.first_chunk_mut::<4>().expect("31 registers"));
+            call(regs.x.first_chunk_mut::<4>().expect("31 registers"));
             return;
         }
         Exit::DataAbort(da) => {
