@@ -28,6 +28,42 @@ fn freq() -> u64 {
     f
 }
 
+/// Run one case a few times for a trace (see `main`).
+fn profile(case: &str, vcpus: usize) -> u8 {
+    let uart = guest_rt::console::uart_base();
+    println!("PROFILE {case} start");
+    match case {
+        "hvc_null" => (0..PROFILE_N).for_each(|_| {
+            guest_rt::hvc::hvc(HV_NOP, 0, 0, 0);
+        }),
+        "hvc_psci_version" => (0..PROFILE_N).for_each(|_| {
+            guest_rt::hvc::hvc(PSCI_VERSION, 0, 0, 0);
+        }),
+        // SAFETY (both): volatile reads of emulated registers with no side effects.
+        "mmio_vuart_read" => (0..PROFILE_N).for_each(|_| unsafe {
+            core::ptr::read_volatile((uart + UART_FR) as *const u32);
+        }),
+        "mmio_vgicd_read" => (0..PROFILE_N).for_each(|_| unsafe {
+            core::ptr::read_volatile((gic::GICD + 0x4) as *const u32);
+        }),
+        _ => {
+            gic::init_cpu_interface();
+            gic::enable_distributor();
+            guest_rt::exception::set_irq_handler(on_irq);
+            match case {
+                "virq_latency" => drop(virq_latency(false, PROFILE_N)),
+                "virq_latency_wfi" => drop(virq_latency(true, PROFILE_N)),
+                _ => drop(sgi_roundtrip(vcpus, PROFILE_N)),
+            }
+        }
+    }
+    println!("PROFILE {case} end n={PROFILE_N}");
+    0
+}
+
+/// Operations a profile run traces.
+const PROFILE_N: u64 = 100;
+
 /// Virtual nanoseconds (= instructions under icount) for N iterations of `body`.
 #[inline(never)]
 fn time(body: impl Fn()) -> u64 {
@@ -86,11 +122,11 @@ fn on_irq() {
 
 /// Virtual nanoseconds from the virtual timer's deadline to the guest handler's first
 /// instruction, summed over N_IRQ interrupts; the guest spins, or waits in WFI, meanwhile.
-fn virq_latency(wfi: bool) -> u64 {
+fn virq_latency(wfi: bool, n: u64) -> u64 {
     gic::wr(gic::private_base() + gic::ISENABLER, 1 << 27);
     gic::irqs(true);
     let mut total_ticks = 0;
-    for _ in 0..N_IRQ {
+    for _ in 0..n {
         FIRED.store(false, Ordering::SeqCst);
         let deadline = counter() + 64;
         // SAFETY: arm this vCPU's virtual timer at `deadline`, enabled and unmasked.
@@ -127,7 +163,7 @@ fn responder() {
 
 /// Virtual nanoseconds for N_IRQ round trips: vCPU 0 sends an SGI to vCPU 1, whose handler
 /// sends one back; both wait in WFI. None without a second vCPU.
-fn sgi_roundtrip(vcpus: usize) -> Option<u64> {
+fn sgi_roundtrip(vcpus: usize, n: u64) -> Option<u64> {
     if vcpus < 2 {
         return None;
     }
@@ -145,7 +181,7 @@ fn sgi_roundtrip(vcpus: usize) -> Option<u64> {
     gic::wr(gic::private_base() + gic::ISENABLER, 1 << PONG_SGI);
     gic::irqs(true);
     let start = counter();
-    for _ in 0..N_IRQ {
+    for _ in 0..n {
         PONG.store(false, Ordering::SeqCst);
         gic::send_sgi(PING, 1 << 1);
         while !PONG.load(Ordering::SeqCst) {
@@ -160,6 +196,12 @@ fn sgi_roundtrip(vcpus: usize) -> Option<u64> {
 
 fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     let vcpus = fdt.as_ref().map_or(1, |f| f.cpus().count());
+    // `only=<case>` in the bootargs runs that case alone, a few times: scripts/profile-exit
+    // traces it instruction by instruction.
+    let only = fdt.as_ref().and_then(|f| f.chosen().bootargs()).and_then(|a| a.strip_prefix("only="));
+    if let Some(case) = only {
+        return profile(case, vcpus);
+    }
     let uart = guest_rt::console::uart_base();
     let empty = time(|| {
         // SAFETY: an empty asm block the compiler cannot remove; it stands in for one operation.
@@ -203,9 +245,9 @@ fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     gic::enable_distributor();
     guest_rt::exception::set_irq_handler(on_irq);
     for (name, wfi) in [("virq_latency", false), ("virq_latency_wfi", true)] {
-        println!("BENCH {name} n={N_IRQ} instr_per_op={}.00", virq_latency(wfi) / N_IRQ);
+        println!("BENCH {name} n={N_IRQ} instr_per_op={}.00", virq_latency(wfi, N_IRQ) / N_IRQ);
     }
-    if let Some(ns) = sgi_roundtrip(vcpus) {
+    if let Some(ns) = sgi_roundtrip(vcpus, N_IRQ) {
         println!("BENCH sgi_roundtrip n={N_IRQ} instr_per_op={}.00", ns / N_IRQ);
     }
     0

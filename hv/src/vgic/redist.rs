@@ -151,10 +151,16 @@ impl VGicr {
         lines::view(ctx, latched, 0, which, |i| self.route(i))
     }
 
-    /// SGI `intid` from vCPU `source`.
+    /// SGI `intid` from vCPU `source`: pending, and forwarded if it can be (the single-line
+    /// path, as for `fire`: an IPI is frequent).
     pub fn send_sgi<H: VgicHost>(&mut self, ctx: &mut H, intid: u32, source: usize) {
-        self.sgi_source[intid as usize & 15] = source as u8;
-        self.op(ctx, 1 << (intid & 15), Op::SetPending);
+        let intid = intid & 15;
+        self.sgi_source[intid as usize] = source as u8;
+        let m = 1 << intid;
+        let mut w = self.word();
+        w.pending |= m;
+        lines::deliver_if_ready(ctx, &mut w, intid, m, self.group_on, self.route(intid));
+        self.set_word(w);
     }
 
     /// A hardware PPI fired for this vCPU: forward it, or latch it (its physical twin stays

@@ -27,8 +27,13 @@ pub trait LrBank {
     }
     /// The registers holding something (a bitmap), so scans skip the free ones.
     fn occupied(&self) -> u32 {
-        !self.empty() & (u32::MAX >> (32 - self.count().min(32)))
+        !self.empty() & implemented(self)
     }
+}
+
+/// The list registers the hardware has, as a bitmap.
+fn implemented<B: LrBank + ?Sized>(bank: &B) -> u32 {
+    u32::MAX >> (32 - bank.count().min(32))
 }
 
 /// The set bits of `v`, lowest first.
@@ -46,8 +51,8 @@ fn bits(mut v: u32) -> impl Iterator<Item = usize> {
 /// (interrupts are level-merged). A HW-linked one is left active only (pending and active is
 /// not allowed with HW set): its physical twin fires again after the guest deactivates it if
 /// its line is still high. False if no list register holds it.
-fn merge(bank: &mut impl LrBank, lr: Lr) -> bool {
-    for i in bits(bank.occupied()) {
+fn merge(bank: &mut impl LrBank, occupied: u32, lr: Lr) -> bool {
+    for i in bits(occupied) {
         let cur = bank.read(i);
         if cur.state() != LrState::Invalid && cur.intid() == lr.intid() {
             if !cur.is_pending() && !cur.is_hw() {
@@ -62,6 +67,8 @@ fn merge(bank: &mut impl LrBank, lr: Lr) -> bool {
 /// Pending virtual interrupts of one vCPU that are not in a list register yet.
 pub struct VgicCpu {
     queue: heapless::Deque<Lr, QUEUE>,
+    /// The underflow maintenance interrupt is asked for (so it is written only on a change).
+    underflow: bool,
     /// Deliveries refused because the queue was full (a flooded vCPU), for the closing report.
     pub refused: u32,
 }
@@ -74,24 +81,31 @@ impl Default for VgicCpu {
 
 impl VgicCpu {
     pub const fn new() -> Self {
-        VgicCpu { queue: heapless::Deque::new(), refused: 0 }
+        VgicCpu { queue: heapless::Deque::new(), underflow: false, refused: 0 }
     }
 
     /// Make `lr` (a pending interrupt) pending for the guest on this pCPU; false if there is no
     /// room for it.
     pub fn inject(&mut self, bank: &mut impl LrBank, lr: Lr) -> bool {
-        if merge(bank, lr) {
+        // One read of the empty-register bitmap serves both the merge and the free slot.
+        let empty = bank.empty();
+        let occupied = !empty & implemented(bank);
+        if occupied != 0 && merge(bank, occupied, lr) {
             return true;
         }
-        match bank.empty() {
-            0 => {
-                bank.set_underflow_irq(true);
-                self.post(lr).is_some()
-            }
-            free => {
-                bank.write(free.trailing_zeros() as usize, lr);
-                true
-            }
+        if empty != 0 {
+            bank.write(empty.trailing_zeros() as usize, lr);
+            return true;
+        }
+        self.set_underflow(bank, true);
+        self.post(lr).is_some()
+    }
+
+    /// Ask for the underflow maintenance interrupt, or stop asking, writing only on a change.
+    fn set_underflow(&mut self, bank: &mut impl LrBank, on: bool) {
+        if self.underflow != on {
+            bank.set_underflow_irq(on);
+            self.underflow = on;
         }
     }
 
@@ -110,23 +124,30 @@ impl VgicCpu {
 
     /// Move queued interrupts into free list registers (maintenance interrupt, kick, resume).
     pub fn refill(&mut self, bank: &mut impl LrBank) {
-        let mut kept = 0;
-        while kept < self.queue.len() {
-            let Some(lr) = self.queue.pop_front() else { break };
-            // An interrupt a list register already holds needs no second copy.
-            if merge(bank, lr) {
-                continue;
-            }
-            match bits(bank.empty()).next() {
-                Some(i) => bank.write(i, lr),
-                None => {
+        if !self.queue.is_empty() {
+            let mut empty = bank.empty();
+            let mut occupied = !empty & implemented(bank);
+            let mut kept = 0;
+            while kept < self.queue.len() {
+                let Some(lr) = self.queue.pop_front() else { break };
+                // An interrupt a list register already holds needs no second copy.
+                if occupied != 0 && merge(bank, occupied, lr) {
+                    continue;
+                }
+                if empty != 0 {
+                    let i = empty.trailing_zeros();
+                    bank.write(i as usize, lr);
+                    empty &= empty - 1;
+                    occupied |= 1 << i;
+                } else {
                     // Rotate it to the back so the loop ends; order among the rest is kept.
                     let _ = self.queue.push_back(lr);
                     kept += 1;
                 }
             }
         }
-        bank.set_underflow_irq(!self.queue.is_empty());
+        let waiting = !self.queue.is_empty();
+        self.set_underflow(bank, waiting);
     }
 
     /// What this vCPU holds of `intid`. `bank` is its list registers when it runs on the
@@ -206,9 +227,11 @@ impl VgicCpu {
         !self.queue.is_empty() || bits(bank.occupied()).any(|i| bank.read(i).is_pending())
     }
 
-    /// Forget everything queued (the vCPU left its VM).
+    /// Forget everything queued (the vCPU left its VM, and its virtual CPU interface, the
+    /// underflow request with it, is switched off).
     pub fn clear(&mut self) {
         self.queue.clear();
+        self.underflow = false;
     }
 
     pub fn queued(&self) -> usize {

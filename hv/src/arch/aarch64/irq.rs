@@ -136,11 +136,13 @@ pub fn reset_vm(vm: VmId) {
 /// withdrawn. A physical interrupt wakes `wfi` even though hv runs with IRQs masked; it is
 /// handled before the guest resumes. True when the vCPU must leave its VM.
 pub fn wait(vm: VmId, k: usize) -> bool {
-    let occupied = Bank.occupied();
-    let has_hw = (0..32).filter(|i| occupied & 1 << i != 0).any(|i| {
-        let lr = Bank.read(i);
-        lr.is_hw() && lr.is_pending() && !lr.is_active() && lr.intid().0 < 32
-    });
+    let mut occupied = Bank.occupied();
+    let mut has_hw = false;
+    while occupied != 0 && !has_hw {
+        let lr = Bank.read(occupied.trailing_zeros() as usize);
+        occupied &= occupied - 1;
+        has_hw = lr.is_hw() && lr.is_pending() && !lr.is_active() && lr.intid().0 < 32;
+    }
     if has_hw {
         private::drop_stale(&mut VmHost::running(vm, k), k);
     }
