@@ -39,12 +39,13 @@ fn profile(case: &str, vcpus: usize) -> u8 {
         "hvc_psci_version" => (0..PROFILE_N).for_each(|_| {
             guest_rt::hvc::hvc(PSCI_VERSION, 0, 0, 0);
         }),
-        // SAFETY (both): volatile reads of emulated registers with no side effects.
-        "mmio_vuart_read" => (0..PROFILE_N).for_each(|_| unsafe {
-            core::ptr::read_volatile((uart + UART_FR) as *const u32);
+        "mmio_vuart_read" => (0..PROFILE_N).for_each(|_| {
+            // SAFETY: a volatile read of the virtual PL011's flag register.
+            unsafe { core::ptr::read_volatile((uart + UART_FR) as *const u32) };
         }),
-        "mmio_vgicd_read" => (0..PROFILE_N).for_each(|_| unsafe {
-            core::ptr::read_volatile((gic::GICD + 0x4) as *const u32);
+        "mmio_vgicd_read" => (0..PROFILE_N).for_each(|_| {
+            // SAFETY: a volatile read of the virtual distributor's GICD_TYPER.
+            unsafe { core::ptr::read_volatile((gic::GICD + 0x4) as *const u32) };
         }),
         _ => {
             gic::init_cpu_interface();
