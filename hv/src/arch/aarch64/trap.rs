@@ -218,6 +218,28 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
     true
 }
 
+/// The system-register fast path: an SGI write (GICv3 `ICC_SGI1R_EL1`, the guest's IPIs) whose
+/// Rt is in the fast frame. Anything else returns false having changed nothing, and the stub
+/// takes the full path (`hv_guest_sync`), as for data aborts.
+pub extern "C" fn hv_guest_sysreg(x: &mut FastFrame) -> bool {
+    let a = SysRegAccess::decode(ESR_EL2.get() as u32);
+    let rt = a.rt as usize;
+    if a.read || (19..=29).contains(&rt) {
+        return false;
+    }
+    match a.reg {
+        ICC_SGI1R_EL1 => {
+            let v = x.get(rt).copied().unwrap_or(0); // 31 is XZR
+            crate::vgic::private::sgi1r(&mut VmHost::here(), current().1, v);
+        }
+        // Group 0 and other-security-state SGIs: the guest has neither, so WI.
+        ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 => {}
+        _ => return false,
+    }
+    ELR_EL2.set(ELR_EL2.get().wrapping_add(4));
+    true
+}
+
 pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     let (vm, index) = current();
     if vm::must_leave(vm) {

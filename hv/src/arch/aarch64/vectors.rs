@@ -147,9 +147,24 @@ guest_dabt:
     bl      {sync}
     b       guest_restore
 
-// Not an HVC or a data abort: x0-x3 are saved; complete the frame.
+// Not an HVC, a data abort or WFx: x0-x3 are saved, x0 holds the EC. A trapped system
+// register write (an SGI) tries its fast path; the rest complete the frame.
 guest_sync_slow:
+    cmp     x0, #0x18               // EC = MSR/MRS
+    b.eq    guest_sysreg
     SAVE_FROM_X4
+    bl      {sync}
+    b       guest_restore
+
+// As for data aborts: done in place when Rt is in the saved registers, else the full frame.
+guest_sysreg:
+    FAST_SAVE 1
+    bl      {sysreg}
+    cbz     w0, 1f
+    FAST_RESTORE_ERET 1
+1:  ldr     x18, [sp, #144]
+    ldr     x30, [sp, #240]
+    SAVE_TAIL
     bl      {sync}
     b       guest_restore
 
@@ -236,6 +251,7 @@ guest_enter:
     hvc = sym super::trap::hv_guest_hvc,
     wfx = sym super::trap::hv_guest_wfx,
     dabt = sym super::trap::hv_guest_dabt,
+    sysreg = sym super::trap::hv_guest_sysreg,
     irq = sym super::trap::hv_guest_irq,
     serror = sym super::trap::hv_guest_serror,
     fatal = sym super::trap::hv_fatal,
