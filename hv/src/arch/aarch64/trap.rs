@@ -316,8 +316,11 @@ pub extern "C" fn hv_guest_wfx() {
     wfx(vm, index, esr);
 }
 
+/// ISS.TI: 0 WFI, 1 WFE, 2 WFIT, 3 WFET. Only a plain WFI sleeps: WFIT's deadline is not a
+/// physical interrupt hv would wake for, and returning early is a wake-up the architecture
+/// allows (so WFIT and WFET complete at once).
 fn wfx(vm: VmId, index: usize, esr: u64) {
-    if esr & 1 == 0 {
+    if esr & 0b11 == 0 {
         // Idle: an unfinished line (a prompt) is all the guest will say for now.
         console::flush(vm);
         if irq::wait(vm, index) {
