@@ -150,7 +150,7 @@ impl VGicd {
         width: Width,
         op: MmioOp,
     ) -> Result<u64, MmioFault> {
-        if self.version == Version::V2 && (0x400..0x420).contains(&offset) {
+        if self.version == Version::V2 && matches!(op, MmioOp::Write(_)) && (0x400..0x420).contains(&offset) {
             // Byte writes to the banked priority words merge with the caller's bank.
             let k = self.me(ctx);
             let bank = &mut self.ipriorityr[..8];
