@@ -4,9 +4,11 @@
 //! Reaching it costs one system-register read whatever the board's CPU count, so no hot path
 //! depends on how many pCPUs there are.
 //!
-//! Ownership: `index`, `vcpu` and `mailbox` are written before the vCPU runs and read-only
-//! after; `irq` is this vCPU's, but other vCPUs of its VM send it SGIs, route SPIs to it and
-//! access its redistributor, hence its lock (lock order in vgic/host.rs and docs/interrupts.md).
+//! Ownership: `index` and `vcpu` come from the description and never change. The mailbox and
+//! the powered flag are atomics: another pCPU fills the mailbox (CPU_ON, a restart) and this
+//! one empties it. `irq` is this vCPU's, but other vCPUs of its VM send it SGIs, route SPIs to
+//! it and access its redistributor, hence its lock (lock order in vgic/host.rs and
+//! docs/interrupts.md).
 use crate::machine::{CPU_VCPU, NUM_CPUS, VMS};
 use crate::vgic::VcpuIrq;
 use core::sync::atomic::{AtomicBool, AtomicU64};
