@@ -36,13 +36,24 @@ fn implemented<B: LrBank + ?Sized>(bank: &B) -> u32 {
     u32::MAX >> (32 - bank.count().min(32))
 }
 
-/// The set bits of `v`, lowest first.
-fn bits(mut v: u32) -> impl Iterator<Item = usize> {
-    core::iter::from_fn(move || {
-        let b = v.trailing_zeros();
-        v &= v.wrapping_sub(1);
-        (b < 32).then_some(b as usize)
-    })
+/// The list registers set in `mask`, lowest first.
+fn bits(mask: u32) -> impl Iterator<Item = usize> {
+    super::lines::bits(mask).map(|b| b as usize)
+}
+
+/// Does a list register hold a hardware private interrupt (an EL1 timer tick) the guest has not
+/// taken yet? Its line may have dropped since (see `VGicr::drop_stale`). A plain loop, not
+/// `bits`: on the WFI path the iterator form measured 9 instructions more.
+pub fn hw_ppi_pending(bank: &impl LrBank) -> bool {
+    let mut occupied = bank.occupied();
+    while occupied != 0 {
+        let lr = bank.read(occupied.trailing_zeros() as usize);
+        if lr.is_hw() && lr.is_pending() && !lr.is_active() && lr.intid().0 < 32 {
+            return true;
+        }
+        occupied &= occupied - 1;
+    }
+    false
 }
 
 /// Make `lr` pending in the list register that already holds its INTID, if one does: a vINTID

@@ -47,8 +47,10 @@ fn hcr() -> u64 {
 /// CPTR_EL2 for a guest: nothing trapped that the CPU advertises. The pinned vCPU owns its pCPU's
 /// FP, SVE and SME state outright (hv, built soft-float, never touches them), so a feature the ID
 /// registers show the guest is also one it can use: TZ and TSM are cleared when SVE and SME
-/// exist, with their EL2 vector-length limits at the maximum.
-fn cptr() -> u64 {
+/// exist, with their EL2 vector-length limits at the maximum. A vCPU starts (power-on, CPU_ON,
+/// restart) outside SME's streaming mode with ZA off, as from reset: one that left in streaming
+/// mode must not hand it to the code started next.
+fn set_fp_controls() {
     const TZ: u64 = 1 << 8;
     const TSM: u64 = 1 << 12;
     let (pfr0, pfr1): (u64, u64);
@@ -56,27 +58,20 @@ fn cptr() -> u64 {
     unsafe {
         core::arch::asm!("mrs {}, id_aa64pfr0_el1", "mrs {}, id_aa64pfr1_el1", out(reg) pfr0, out(reg) pfr1)
     };
+    let (sve, sme) = ((pfr0 >> 32) & 0xF != 0, (pfr1 >> 24) & 0xF != 0);
     let mut cptr = CPTR_EL2_RES1;
-    if (pfr0 >> 32) & 0xF != 0 {
+    if sve {
         cptr &= !TZ;
         // SAFETY: ZCR_EL2 exists (SVE); LEN = 15 lets the guest choose any vector length.
         unsafe { core::arch::asm!("msr s3_4_c1_c2_0, {}", in(reg) 0xFu64) };
     }
-    if (pfr1 >> 24) & 0xF != 0 {
+    if sme {
         cptr &= !TSM;
         // SAFETY: SMCR_EL2 exists (SME); LEN = 15 lets the guest choose any streaming length.
         unsafe { core::arch::asm!("msr s3_4_c1_c2_6, {}", in(reg) 0xFu64) };
     }
-    cptr
-}
-
-/// A vCPU starts (power-on, CPU_ON, restart) outside SME's streaming mode with ZA off, as from
-/// reset: a vCPU that left in streaming mode must not hand it to the code started next.
-fn leave_streaming_mode() {
-    let pfr1: u64;
-    // SAFETY: reads an ID register.
-    unsafe { core::arch::asm!("mrs {}, id_aa64pfr1_el1", out(reg) pfr1) };
-    if (pfr1 >> 24) & 0xF != 0 {
+    CPTR_EL2.set(cptr);
+    if sme {
         // SAFETY: SME exists and CPTR_EL2.TSM was just cleared; writing SVCR (S3_3_C4_C2_2)
         // only changes PSTATE.SM and ZA, which belong to the vCPU about to start.
         unsafe { core::arch::asm!("isb", "msr s3_3_c4_c2_2, xzr", "isb") };
@@ -97,8 +92,7 @@ pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     unsafe { core::arch::asm!("mrs {t}, midr_el1", "msr vpidr_el2, {t}", t = out(reg) _) };
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
     CNTVOFF_EL2.set(0);
-    CPTR_EL2.set(cptr());
-    leave_streaming_mode();
+    set_fp_controls();
     // No debug or PMU traps; HPMN = PMCR_EL0.N gives the guest every counter (HPMN = 0 is
     // UNPREDICTABLE without FEAT_HPMN0).
     // SAFETY: reads PMCR_EL0 and writes MDCR_EL2, which only configure traps and counter

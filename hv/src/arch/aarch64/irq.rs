@@ -9,7 +9,7 @@ use super::pcpu::{self, this};
 use super::vgic_host::{vcpu_irq, VmHost, REFUSED, VGIC};
 use super::{console_in, cpu_id};
 use crate::machine::{BOARD, HW_SPIS, VMS};
-use crate::vgic::{private, LrBank};
+use crate::vgic::{private, vcpu};
 use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
@@ -136,14 +136,8 @@ pub fn reset_vm(vm: VmId) {
 /// withdrawn. A physical interrupt wakes `wfi` even though hv runs with IRQs masked; it is
 /// handled before the guest resumes. True when the vCPU must leave its VM.
 pub fn wait(vm: VmId, k: usize) -> bool {
-    let mut occupied = Bank.occupied();
-    let mut has_hw = false;
-    while occupied != 0 && !has_hw {
-        let lr = Bank.read(occupied.trailing_zeros() as usize);
-        occupied &= occupied - 1;
-        has_hw = lr.is_hw() && lr.is_pending() && !lr.is_active() && lr.intid().0 < 32;
-    }
-    if has_hw {
+    // List registers only: this pCPU's, so no lock is needed to look.
+    if vcpu::hw_ppi_pending(&Bank) {
         private::drop_stale(&mut VmHost::running(vm, k), k);
     }
     if this().irq.lock().queue.has_pending(&Bank) {

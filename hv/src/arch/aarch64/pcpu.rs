@@ -33,10 +33,11 @@ pub struct PerCpu {
 }
 
 impl PerCpu {
-    const fn new(index: usize) -> Self {
+    /// An entry with no vCPU; `all` fills in each pCPU's.
+    const fn empty() -> Self {
         PerCpu {
-            index,
-            vcpu: CPU_VCPU[index],
+            index: 0,
+            vcpu: None,
             irq: spin::Mutex::new(super::vgic_host::vcpu_irq(0, 1)),
             mailbox: Mailbox {
                 full: AtomicBool::new(false),
@@ -49,7 +50,7 @@ impl PerCpu {
 }
 
 const fn all() -> [PerCpu; NUM_CPUS] {
-    let mut cpus = [const { PerCpu::new(0) }; NUM_CPUS];
+    let mut cpus = [const { PerCpu::empty() }; NUM_CPUS];
     let mut i = 0;
     while i < NUM_CPUS {
         cpus[i].index = i;
