@@ -5,20 +5,14 @@
 use crate::{faults, HOLE, HOLE_DEV, UART};
 use guest_rt::exception::{catch, Resume};
 use guest_rt::hvc::hvc;
+use guest_rt::mmu::{self, Table, DEVICE_BLOCK, NORMAL_BLOCK, NORMAL_PAGE, TABLE};
 use guest_rt::test::{check, check_eq};
 
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
 static mut L1: Table = Table([0; 512]);
 static mut L2: Table = Table([0; 512]);
 static mut L3: Table = Table([0; 512]);
 /// A page of text that VA `PAGES` maps; the page after it maps an IPA hole.
 static mut TEXT: Table = Table([0; 512]);
-
-const DEVICE_BLOCK: u64 = 0b01 | (1 << 10);
-const NORMAL_BLOCK: u64 = 0b01 | (1 << 2) | (3 << 8) | (1 << 10);
-const NORMAL_PAGE: u64 = 0b11 | (1 << 2) | (3 << 8) | (1 << 10);
-const TABLE: u64 = 0b11;
 
 /// VAs (1 GiB each) whose next-level table lies in the UART, in the hole device, and at an
 /// IPA nothing maps; the device space again as Normal memory; 4 KiB pages.
@@ -47,26 +41,7 @@ fn mmu(on: bool, ram: u64) {
             let t = text as *mut u8;
             core::ptr::copy_nonoverlapping(b"abc\n".as_ptr(), t.add(4092), 4);
         }
-        let tcr: u64 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (2 << 32);
-        core::arch::asm!(
-            "msr mair_el1, {mair}",
-            "msr tcr_el1, {tcr}",
-            "msr ttbr0_el1, {ttbr}",
-            "dsb ish",
-            "tlbi vmalle1",
-            "dsb ish",
-            "isb",
-            "mrs {t}, sctlr_el1",
-            "bic {t}, {t}, #1",
-            "orr {t}, {t}, {m}",
-            "msr sctlr_el1, {t}",
-            "isb",
-            mair = in(reg) 0xFF00u64,
-            tcr = in(reg) tcr,
-            ttbr = in(reg) l1 as u64,
-            m = in(reg) on as u64,
-            t = out(reg) _,
-        );
+        mmu::switch(l1 as u64, on);
     }
 }
 

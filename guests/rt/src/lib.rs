@@ -7,6 +7,7 @@ pub mod console;
 pub mod exception;
 pub mod gic;
 pub mod hvc;
+pub mod mmu;
 pub mod smp;
 mod start;
 pub mod test;

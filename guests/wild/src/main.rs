@@ -4,20 +4,13 @@
 #![no_std]
 #![no_main]
 
+use guest_rt::mmu::{self, Table, DEVICE_BLOCK, NORMAL_BLOCK, TABLE};
 use guest_rt::println;
 
 guest_rt::entry!(main);
 
 /// A level-1 table (39-bit VAs, 1 GiB entries).
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
 static mut L1: Table = Table([0; 512]);
-
-/// Level-1 descriptors: a block (AF set, AttrIndx 0 = Device, 1 = Normal inner-shareable), or a
-/// table.
-const DEVICE_BLOCK: u64 = 0b01 | (1 << 10);
-const NORMAL_BLOCK: u64 = 0b01 | (1 << 2) | (3 << 8) | (1 << 10);
-const TABLE: u64 = 0b11;
 /// Where the description passes a device page through with nothing behind it (QEMU's platform
 /// bus): reading it is an external abort.
 const HOLE: u64 = 0x0C00_0000;
@@ -34,24 +27,7 @@ fn mmu_on_with_a_table_in_a_device_page() {
         (*l1).0[0] = DEVICE_BLOCK;
         (*l1).0[1] = 0x4000_0000 | NORMAL_BLOCK;
         (*l1).0[2] = HOLE | TABLE;
-        let tcr: u64 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (2 << 32);
-        core::arch::asm!(
-            "msr mair_el1, {mair}",
-            "msr tcr_el1, {tcr}",
-            "msr ttbr0_el1, {ttbr}",
-            "dsb ish",
-            "tlbi vmalle1",
-            "dsb ish",
-            "isb",
-            "mrs {t}, sctlr_el1",
-            "orr {t}, {t}, #1",
-            "msr sctlr_el1, {t}",
-            "isb",
-            mair = in(reg) 0xFF00u64,
-            tcr = in(reg) tcr,
-            ttbr = in(reg) l1 as u64,
-            t = out(reg) _,
-        );
+        mmu::switch(l1 as u64, true);
     }
 }
 
