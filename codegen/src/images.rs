@@ -30,7 +30,10 @@ pub fn flatten_elf(data: &[u8]) -> Result<Flat, String> {
     let f = object::File::parse(data).map_err(|e| format!("not an ELF: {e}"))?;
     let segs: Vec<_> = f.segments().filter(|s| s.size() > 0).collect();
     let base = segs.iter().map(|s| s.address()).min().ok_or("the ELF has no loadable segment")?;
-    let end = segs.iter().map(|s| s.address() + s.size()).max().unwrap_or(base);
+    let end = segs
+        .iter()
+        .map(|s| s.address().checked_add(s.size()).ok_or("a segment runs past the end of the address space"))
+        .try_fold(base, |m, e| e.map(|e| m.max(e)))?;
     let mut bytes = Vec::new();
     for s in &segs {
         let d = s.data().map_err(|e| e.to_string())?;
@@ -113,14 +116,20 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
             let initrd = match initrd {
                 Some(p) => {
                     let f = src.file(p);
-                    match std::fs::metadata(&f) {
-                        Ok(m) => Some((f, m.len())),
-                        Err(e) => {
-                            return d.err(
-                                &format!("{at}.initrd"),
-                                format!("cannot read initrd {}: {e}", f.display()),
-                            )
-                        }
+                    let problem = match std::fs::metadata(&f) {
+                        Ok(m) if m.is_dir() => Err("it is a directory".to_string()),
+                        Ok(m) if m.len() == 0 => Err("it is empty".to_string()),
+                        // The arm64 boot protocol hands the initrd over in /chosen only.
+                        Ok(_) if v.dtb.is_none() => Err(
+                            "the VM has `dtb: None`, so nothing can tell the kernel where it is: give it `dtb: Generate(…)`"
+                                .to_string(),
+                        ),
+                        Ok(m) => Ok(m.len()),
+                        Err(e) => Err(format!("cannot read it: {e}")),
+                    };
+                    match problem {
+                        Ok(size) => Some((f, size)),
+                        Err(why) => return d.err(&format!("{at}.initrd"), format!("initrd `{p}`: {why}")),
                     }
                 }
                 None => None,
@@ -130,7 +139,7 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
     };
     // From the top of the first window down: DTB (unless the description places it), then
     // initrd.
-    let mut top = base.0 + window;
+    let mut top = base.0.saturating_add(window);
     // What does not fit makes `top` fall below the window's base; that is reported below,
     // so the arithmetic saturates rather than wraps.
     if let Some(dtb) = &mut v.dtb {

@@ -141,15 +141,17 @@ pub fn place_pristine(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
     }
 }
 
+/// The lowest `align`-aligned base in `f` with room for `size` (a size the description got
+/// wrong, and that validation reports, simply finds no room).
 fn fit(f: &Region, size: u64, align: u64) -> Option<u64> {
-    let base = f.base.div_ceil(align) * align;
-    (base + size <= f.end()).then_some(base)
+    let base = f.base.checked_next_multiple_of(align)?;
+    (base.checked_add(size)? <= f.end()).then_some(base)
 }
 
 /// The arena sits at the top of the hypervisor region, 8 KiB aligned for concatenated roots.
 pub fn tables_pa(b: &Board, vms: &[Vm]) -> Pa {
     let bytes = tables::count(b, vms) as u64 * PAGE;
-    Pa((b.hv.end() - bytes) & !0x1FFF)
+    Pa(b.hv.end().saturating_sub(bytes) & !0x1FFF)
 }
 
 #[cfg(test)]

@@ -107,6 +107,8 @@ impl Gic {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timer {
+    /// The secure physical timer: no guest uses it, but device trees list it.
+    pub secure: IntId,
     pub hyp: IntId,
     pub virt: IntId,
     pub phys: IntId,

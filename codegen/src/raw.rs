@@ -73,6 +73,10 @@ pub enum Irq {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timer {
+    /// The secure physical timer's PPI (default `Ppi(13)`, the SBSA's): guests' device trees
+    /// list it, so no other timer may have it.
+    #[serde(default)]
+    pub secure: Option<Irq>,
     pub hyp: Irq,
     pub virt: Irq,
     pub phys: Irq,

@@ -27,11 +27,16 @@ pub enum Regime {
 }
 
 impl Regime {
-    pub fn root_entries(self) -> usize {
+    pub const fn root_entries(self) -> usize {
         match self {
             Regime::Stage2 => 1024,
             Regime::El2 => 512,
         }
+    }
+    /// One past the highest address the root covers (each level-1 entry maps 1 GiB): what
+    /// validation holds the description to.
+    pub const fn va_limit(self) -> u64 {
+        (self.root_entries() as u64) << 30
     }
 }
 

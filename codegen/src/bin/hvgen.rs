@@ -33,9 +33,10 @@ enum Cmd {
     Run {
         ron: String,
         kernel: PathBuf,
-        /// Give up (exit 124) after this many seconds.
-        #[arg(long, default_value_t = 120)]
-        timeout: u64,
+        /// Give up (exit 124) after this many seconds. None unless asked: a person at the
+        /// console is never cut off (tests and benchmarks ask for one).
+        #[arg(long)]
+        timeout: Option<u64>,
         /// Count instructions as time (-icount shift=0,sleep=off) for deterministic figures.
         #[arg(long)]
         icount: bool,
@@ -64,7 +65,7 @@ pub fn final_status(line: &str) -> Option<u8> {
     line.trim().strip_prefix("hv: all VMs stopped, exit status ")?.parse().ok()
 }
 
-fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -> ExitCode {
+fn run(m: &codegen::model::Machine, kernel: &Path, timeout: Option<u64>, icount: bool) -> ExitCode {
     if which(codegen::qemu::QEMU).is_none() {
         eprintln!(
             "hvgen: {} not found: install Debian's qemu-system-arm (apt-get install qemu-system-arm)",
@@ -104,13 +105,16 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -
             }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs(t));
     let mut status = None;
     let mut line = Vec::new();
     let out = std::io::stdout();
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
+        let next = match deadline {
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
+        };
+        match next {
             Ok(bytes) => {
                 let mut o = out.lock();
                 let _ = o.write_all(&bytes);
@@ -128,7 +132,7 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: u64, icount: bool) -
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                eprintln!("hvgen: timed out after {timeout} s");
+                eprintln!("hvgen: timed out after {} s", timeout.unwrap_or(0));
                 return ExitCode::from(124);
             }
         }

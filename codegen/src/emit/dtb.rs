@@ -43,8 +43,6 @@ const GIC_PHANDLE: u32 = 2;
 const GIC_SPI: u32 = 0;
 const GIC_PPI: u32 = 1;
 const LEVEL_HIGH: u32 = 4;
-/// The secure physical timer's PPI, which no description names (the architecture's choice).
-const SECURE_TIMER_PPI: u32 = 13;
 
 /// The VM's virtual GIC at the board's GIC addresses, and the architected timer.
 fn gic_and_timer(b: &Board, v: &Vm) -> (Node, Node) {
@@ -63,7 +61,7 @@ fn gic_and_timer(b: &Board, v: &Vm) -> (Node, Node) {
         .prop("reg", Prop::U64s(reg))
         .prop("phandle", Prop::U32(GIC_PHANDLE));
     let flags = LEVEL_HIGH | ppi_mask;
-    let ppis = [SECURE_TIMER_PPI, b.timer.phys.0 - 16, b.timer.virt.0 - 16, b.timer.hyp.0 - 16];
+    let ppis = [b.timer.secure.0 - 16, b.timer.phys.0 - 16, b.timer.virt.0 - 16, b.timer.hyp.0 - 16];
     let timer = Node::new("timer")
         .prop("compatible", s("arm,armv8-timer"))
         .prop("interrupts", Prop::U32s(ppis.iter().flat_map(|&p| [GIC_PPI, p, flags]).collect()))

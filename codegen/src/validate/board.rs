@@ -6,6 +6,15 @@ use super::*;
 const MAX_CPUS_V3: u32 = 16;
 /// Where QEMU's virt board puts its RAM.
 const VIRT_RAM: u64 = 0x4000_0000;
+/// QEMU virt's GIC frames and console UART (hw/arm/virt.c's memory map).
+const VIRT_GICD: u64 = 0x0800_0000;
+const VIRT_GICC: u64 = 0x0801_0000;
+const VIRT_GICH: u64 = 0x0803_0000;
+const VIRT_GICV: u64 = 0x0804_0000;
+const VIRT_GICR: u64 = 0x080A_0000;
+const VIRT_UART: u64 = 0x0900_0000;
+/// The SBSA's (and QEMU's) secure physical timer PPI, when the description names none.
+pub const DEFAULT_SECURE_TIMER_PPI: u32 = 13;
 /// Room hv's own code and data need in its region, besides stacks and page tables.
 pub const HV_CODE_MIN: u64 = 0x4_0000;
 
@@ -18,12 +27,16 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         .map(|(i, r)| {
             let p = format!("board.ram.{i}");
             let reg = check_region(d, &p, "RAM range", r.base, r.size, PAGE);
+            beyond_el2(d, &format!("{p}.size"), &format!("RAM range {i}"), reg);
             phys.claim(d, &format!("{p}.base"), format!("RAM range {i}"), reg);
             reg
         })
         .collect();
     if ram.is_empty() {
         d.err("board.ram", "the board has no RAM");
+    }
+    if !dt_string(&b.name) {
+        d.err("board.name", "the board name must not hold a NUL (guests' device trees carry it)");
     }
     if b.cpus == 0 {
         d.err("board.cpus", "the board needs at least one CPU");
@@ -45,6 +58,16 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         .map(|(i, r)| {
             let p = format!("board.reserved.{i}");
             let reg = check_region(d, &p, "reserved range", r.base, r.size, PAGE);
+            if reg.size != 0 && !in_ram(&reg) {
+                d.err(
+                    &format!("{p}.base"),
+                    format!(
+                        "reserved range {i} ({:#x}..{:#x}) is not inside one board RAM range: only RAM can be reserved",
+                        reg.base,
+                        reg.end()
+                    ),
+                );
+            }
             in_ram_claims.claim(d, &format!("{p}.base"), format!("reserved range {i}"), reg);
             reg
         })
@@ -53,6 +76,7 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
     let raw::Console::Pl011 { base, irq } = b.console;
     let console_irq = irq_to_intid(d, "board.console.irq", irq, IrqClass::Spi);
     let creg = check_region(d, "board.console", "console UART", base, PAGE, PAGE);
+    beyond_el2(d, "board.console.base", "the console UART", creg);
     phys.claim(d, "board.console.base", "the console UART".into(), creg);
     let console = Console::Pl011 { base: Pa(base), irq: console_irq };
 
@@ -98,30 +122,53 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         if r.base % PAGE != 0 {
             d.err(path, format!("{name} base {:#x} is not aligned to 0x1000", r.base));
         }
-        if r.base.checked_add(r.size).is_none_or(|e| e > 1 << 40) {
+        if r.base.checked_add(r.size).is_none_or(|e| e > EL2_VA_LIMIT) {
             d.err(
                 path,
-                format!("{name}: {:#x} bytes from {:#x} go beyond the 40-bit address space", r.size, r.base),
+                format!(
+                    "{name}: {:#x} bytes from {:#x} go beyond the {}-bit space hv's own EL2 map covers",
+                    r.size,
+                    r.base,
+                    EL2_VA_LIMIT.trailing_zeros()
+                ),
             );
             continue;
         }
         phys.claim(d, path, format!("the {name}"), r);
     }
     let maintenance = irq_to_intid(d, "board.maintenance_irq", b.maintenance_irq, IrqClass::Ppi);
+    // The secure physical timer is the board's too: its guests' device trees list it.
+    let (secure_path, secure) = match b.timer.secure {
+        Some(irq) => ("board.timer.secure", irq_to_intid(d, "board.timer.secure", irq, IrqClass::Ppi)),
+        None => ("board.timer", IntId::ppi(DEFAULT_SECURE_TIMER_PPI)),
+    };
     let timer = Timer {
+        secure,
         hyp: irq_to_intid(d, "board.timer.hyp", b.timer.hyp, IrqClass::Ppi),
         virt: irq_to_intid(d, "board.timer.virt", b.timer.virt, IrqClass::Ppi),
         phys: irq_to_intid(d, "board.timer.phys", b.timer.phys, IrqClass::Ppi),
     };
     let mut ppis: HashMap<IntId, String> = HashMap::new();
+    if b.timer.secure.is_none() {
+        ppis.insert(secure, secure_path.to_string());
+    }
     for (path, id) in [
+        (secure_path, secure),
         ("board.maintenance_irq", maintenance),
         ("board.timer.hyp", timer.hyp),
         ("board.timer.virt", timer.virt),
         ("board.timer.phys", timer.phys),
     ] {
+        if path == "board.timer" {
+            continue;
+        }
         if let Some(o) = ppis.insert(id, path.to_string()) {
-            d.clash(path, format!("INTID {} is used twice", id.0), &o, "first used here");
+            let note = if o == "board.timer" {
+                format!("the secure physical timer has PPI {DEFAULT_SECURE_TIMER_PPI} unless `secure:` says otherwise")
+            } else {
+                "first used here".to_string()
+            };
+            d.clash(path, format!("INTID {} (PPI {}) is used twice", id.0, id.0.saturating_sub(16)), &o, note);
         }
     }
     let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
@@ -140,10 +187,27 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
                     "first used here",
                 );
             }
+            if !dt_node_name(&dev.name) {
+                d.err(
+                    &format!("{p}.name"),
+                    format!(
+                        "device name `{}` cannot name a device-tree node: 1 to 31 of a-z, A-Z, 0-9, `,._+-`, starting with a letter (hv adds the `@address`)",
+                        dev.name
+                    ),
+                );
+            }
+            for (k, c) in dev.compatible.iter().enumerate() {
+                if c.is_empty() || !c.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+                    d.err(
+                        &format!("{p}.compatible.{k}"),
+                        format!("compatible string {c:?} must be non-empty printable ASCII"),
+                    );
+                }
+            }
             let region = Region { base: dev.base, size: dev.size };
             if dev.size == 0 {
                 d.err(&format!("{p}.size"), format!("device `{}` has size 0", dev.name));
-            } else if region.base.checked_add(region.size).is_none_or(|e| e > 1 << 40) {
+            } else if region.base.checked_add(region.size).is_none_or(|e| e > S2_IPA_LIMIT) {
                 d.err(
                     &format!("{p}.size"),
                     format!("device `{}` ends beyond the 40-bit address space", dev.name),
@@ -185,11 +249,14 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
             "board.run.machine",
             format!("QEMU machine `{machine}` is not supported (only `virt` is){hint}"),
         );
-    } else if ram.len() != 1 || ram.first().is_some_and(|r| r.base != VIRT_RAM) {
-        d.err(
-            "board.ram",
-            format!("QEMU's virt board has one RAM range, at {VIRT_RAM:#x}: describe it as `[(base: {VIRT_RAM:#x}, size: …)]`"),
-        );
+    } else {
+        if ram.len() != 1 || ram.first().is_some_and(|r| r.base != VIRT_RAM) {
+            d.err(
+                "board.ram",
+                format!("QEMU's virt board has one RAM range, at {VIRT_RAM:#x}: describe it as `[(base: {VIRT_RAM:#x}, size: …)]`"),
+            );
+        }
+        virt_frames(d, &gic, base);
     }
     Board {
         name: b.name.clone(),
@@ -204,6 +271,54 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         timer,
         devices,
         qemu: Qemu { machine: machine.clone(), cpu: cpu.clone() },
+    }
+}
+
+/// Where QEMU's virt board has its GIC frames and UART: a frame named for another (the
+/// hypervisor and virtual CPU interfaces swapped, say) would have hv drive the wrong one.
+fn virt_frames(d: &mut Diags, gic: &Gic, uart: u64) {
+    let want: &[(&str, &str, u64, u64)] = match *gic {
+        Gic::V2 { dist, cpu, hyp, vcpu } => &[
+            ("board.gic.dist", "distributor", dist.0, VIRT_GICD),
+            ("board.gic.cpu", "CPU interface", cpu.0, VIRT_GICC),
+            ("board.gic.hyp", "hypervisor interface", hyp.0, VIRT_GICH),
+            ("board.gic.vcpu", "virtual CPU interface", vcpu.0, VIRT_GICV),
+        ],
+        Gic::V3 { dist, redist } => &[
+            ("board.gic.dist", "distributor", dist.0, VIRT_GICD),
+            ("board.gic.redist", "redistributors", redist.0, VIRT_GICR),
+        ],
+    };
+    let all = [
+        ("distributor", VIRT_GICD),
+        ("CPU interface", VIRT_GICC),
+        ("hypervisor interface", VIRT_GICH),
+        ("virtual CPU interface", VIRT_GICV),
+        ("redistributors", VIRT_GICR),
+    ];
+    for &(path, name, got, at) in want {
+        if got != at {
+            let whose = all.iter().find(|f| f.1 == got).map(|f| format!(" (that is its {})", f.0)).unwrap_or_default();
+            d.err(path, format!("QEMU's virt board has its GIC {name} at {at:#x}, not {got:#x}{whose}"));
+        }
+    }
+    if uart != VIRT_UART {
+        d.err("board.console.base", format!("QEMU's virt board has its PL011 at {VIRT_UART:#x}, not {uart:#x}"));
+    }
+}
+
+/// Everything hv reaches itself (RAM, its console, the GIC) must lie in its own EL2 map.
+fn beyond_el2(d: &mut Diags, path: &str, what: &str, r: Region) {
+    if r.size != 0 && r.end() > EL2_VA_LIMIT {
+        d.err(
+            path,
+            format!(
+                "{what} ({:#x}..{:#x}) ends beyond the {}-bit space hv's own EL2 map covers",
+                r.base,
+                r.end(),
+                EL2_VA_LIMIT.trailing_zeros()
+            ),
+        );
     }
 }
 

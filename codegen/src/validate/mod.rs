@@ -13,6 +13,10 @@ use board::board;
 pub use board::HV_CODE_MIN;
 
 const BLOCK_2M: u64 = 0x20_0000;
+/// The end of what hv's own EL2 map can cover (tables.rs), and of the IPA and PA spaces stage 2
+/// covers: one limit each, taken from the table formats codegen builds.
+const EL2_VA_LIMIT: u64 = crate::tables::Regime::El2.va_limit();
+const S2_IPA_LIMIT: u64 = crate::tables::Regime::Stage2.va_limit();
 
 fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> IntId {
     let (class, n, max) = match irq {
@@ -31,6 +35,8 @@ fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> Int
     } else if n > max {
         d.err(path, format!("{irq:?} is out of range: {class:?} numbers go from 0 to {max}"));
     }
+    // Reported above; clamped so nothing downstream computes with it.
+    let n = n.min(max);
     match class {
         IrqClass::Sgi => IntId::sgi(n),
         IrqClass::Ppi => IntId::ppi(n),
@@ -47,10 +53,10 @@ fn check_region(d: &mut Diags, path: &str, what: &str, base: u64, size: u64, ali
     if !base.is_multiple_of(align) {
         d.err(&format!("{path}.base"), format!("{what} base {base:#x} is not aligned to {align:#x}"));
     }
-    if base.checked_add(size).is_none_or(|e| e > 1 << 40) {
+    if base.checked_add(size).is_none_or(|e| e > S2_IPA_LIMIT) {
         d.err(&format!("{path}.size"), format!("{what} ends beyond the 40-bit address space"));
     }
-    Region { base, size: size.min((1 << 40) - base.min(1 << 40)) }
+    Region { base, size: size.min(S2_IPA_LIMIT - base.min(S2_IPA_LIMIT)) }
 }
 
 /// Named places that must not overlap; reports each clash once, at the later one.
@@ -86,6 +92,19 @@ fn did_you_mean<'a>(name: &str, options: impl Iterator<Item = &'a str>) -> Strin
         Some((dist, o)) if dist <= 3.max(name.len() / 3) => format!("; did you mean `{o}`?"),
         _ => String::new(),
     }
+}
+
+/// A device-tree node name (without its unit address): 1 to 31 characters of the DT spec's set,
+/// starting with a letter.
+fn dt_node_name(n: &str) -> bool {
+    n.len() <= 31
+        && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || ",._+-".contains(c))
+}
+
+/// A string a device-tree property can hold: no NUL to cut it short.
+fn dt_string(s: &str) -> bool {
+    !s.contains('\0')
 }
 
 fn valid_name(n: &str) -> bool {
@@ -153,7 +172,7 @@ fn vm(
         if w.ipa % PAGE != 0 {
             d.err(&format!("{wp}.ipa"), format!("RAM window IPA {:#x} is not aligned to 0x1000", w.ipa));
         }
-        if w.ipa.checked_add(w.size).is_none_or(|e| e > 1 << 40) {
+        if w.ipa.checked_add(w.size).is_none_or(|e| e > S2_IPA_LIMIT) {
             d.err(&format!("{wp}.size"), "RAM window ends beyond the 40-bit IPA space");
         }
         ipas.claim(d, &format!("{wp}.ipa"), format!("RAM window {k}"), r);
@@ -163,7 +182,7 @@ fn vm(
                 if pa % PAGE != 0 {
                     d.err(&format!("{wp}.pa"), format!("pinned PA {pa:#x} is not aligned to 0x1000"));
                 }
-                if pa.checked_add(w.size).is_none_or(|e| e > 1 << 40) {
+                if pa.checked_add(w.size).is_none_or(|e| e > S2_IPA_LIMIT) {
                     d.err(
                         &format!("{wp}.pa"),
                         format!("pinned RAM at {pa:#x} ends beyond the 40-bit address space"),
@@ -229,7 +248,7 @@ fn vm(
                     }
                     id
                 });
-                if ipa.checked_add(kd.size).is_none_or(|e| e > 1 << 40) {
+                if ipa.checked_add(kd.size).is_none_or(|e| e > S2_IPA_LIMIT) {
                     d.err(
                         &format!("{dp}.ipa"),
                         format!("emulated device `{name}` ends beyond the 40-bit IPA space"),
@@ -302,15 +321,30 @@ fn vm(
             if let Some(a) = *at {
                 if a % 8 != 0 {
                     d.err(&format!("{p}.dtb.at"), format!("DTB address {a:#x} is not 8-byte aligned"));
-                } else if !ram
-                    .iter()
-                    .any(|w| a.checked_add(reserve).is_some_and(|e| w.ipa.0 <= a && e <= w.ipa.0 + w.size))
+                } else if !ram.iter().any(|w| {
+                    a.checked_add(reserve).is_some_and(|e| w.ipa.0 <= a && e <= w.ipa.0.saturating_add(w.size))
+                })
                 {
                     d.err(
                         &format!("{p}.dtb.at"),
                         format!("the DTB at {a:#x} (a {reserve:#x}-byte reserve) is not inside one of the VM's RAM windows"),
                     );
                 }
+            }
+            if !dt_string(bootargs) {
+                d.err(
+                    &format!("{p}.dtb.bootargs"),
+                    "bootargs must not hold a NUL: it would cut the device tree's string short",
+                );
+            }
+            if !ram.is_empty() && ram.iter().all(|w| w.flash) {
+                d.err(
+                    &format!("{p}.ram"),
+                    format!(
+                        "every RAM window of VM `{}` is `Flash`, so its device tree would list no memory: give it a `Ram` window",
+                        v.name
+                    ),
+                );
             }
             Some(DtbModel { bootargs: bootargs.clone(), at: at.map(Ipa), ipa: Ipa(0), reserve })
         }
