@@ -42,7 +42,8 @@ fn literals(src: &str) -> Vec<(usize, usize, bool)> {
             }
             out.push((s, i, false));
             i += 1;
-        } else if b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) {
+        } else if b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+        {
             let s = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;
@@ -80,7 +81,9 @@ fn attack(machine: &str, failures: &mut Vec<String>) -> usize {
                     let at = WHERE.lock().unwrap().clone();
                     failures.push(format!("codegen panicked on {what}: {msg} at {at}"));
                 }
-                Ok(Err(f)) if f.diags.iter().any(|d| d.main.pos.is_none()) || f.rendered.contains("internal:") => {
+                Ok(Err(f))
+                    if f.diags.iter().any(|d| d.main.pos.is_none()) || f.rendered.contains("internal:") =>
+                {
                     failures.push(format!("{what}: a rejection without a location:\n{}", f.rendered));
                 }
                 Ok(_) => {}

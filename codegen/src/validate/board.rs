@@ -168,7 +168,12 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
             } else {
                 "first used here".to_string()
             };
-            d.clash(path, format!("INTID {} (PPI {}) is used twice", id.0, id.0.saturating_sub(16)), &o, note);
+            d.clash(
+                path,
+                format!("INTID {} (PPI {}) is used twice", id.0, id.0.saturating_sub(16)),
+                &o,
+                note,
+            );
         }
     }
     let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
@@ -298,12 +303,19 @@ fn virt_frames(d: &mut Diags, gic: &Gic, uart: u64) {
     ];
     for &(path, name, got, at) in want {
         if got != at {
-            let whose = all.iter().find(|f| f.1 == got).map(|f| format!(" (that is its {})", f.0)).unwrap_or_default();
+            let whose = all
+                .iter()
+                .find(|f| f.1 == got)
+                .map(|f| format!(" (that is its {})", f.0))
+                .unwrap_or_default();
             d.err(path, format!("QEMU's virt board has its GIC {name} at {at:#x}, not {got:#x}{whose}"));
         }
     }
     if uart != VIRT_UART {
-        d.err("board.console.base", format!("QEMU's virt board has its PL011 at {VIRT_UART:#x}, not {uart:#x}"));
+        d.err(
+            "board.console.base",
+            format!("QEMU's virt board has its PL011 at {VIRT_UART:#x}, not {uart:#x}"),
+        );
     }
 }
 

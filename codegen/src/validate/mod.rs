@@ -322,9 +322,9 @@ fn vm(
                 if a % 8 != 0 {
                     d.err(&format!("{p}.dtb.at"), format!("DTB address {a:#x} is not 8-byte aligned"));
                 } else if !ram.iter().any(|w| {
-                    a.checked_add(reserve).is_some_and(|e| w.ipa.0 <= a && e <= w.ipa.0.saturating_add(w.size))
-                })
-                {
+                    a.checked_add(reserve)
+                        .is_some_and(|e| w.ipa.0 <= a && e <= w.ipa.0.saturating_add(w.size))
+                }) {
                     d.err(
                         &format!("{p}.dtb.at"),
                         format!("the DTB at {a:#x} (a {reserve:#x}-byte reserve) is not inside one of the VM's RAM windows"),

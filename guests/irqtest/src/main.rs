@@ -3,7 +3,8 @@
 //! with the right INTID; enable, pending and active state set through the virtual distributor
 //! and redistributor read back; the priority mask holds back a low-priority SGI; the virtual
 //! UART's interrupt reaches the guest; the EL1 physical timer too, and a tick withdrawn when
-//! its timer is disabled before the guest took it. Ends with `N passed, N failed`.
+//! its timer is disabled before the guest took it; and a timer PPI's pending state follows the
+//! timer's output through every change. Ends with `N passed, N failed`.
 #![no_std]
 #![no_main]
 
@@ -158,6 +159,76 @@ fn physical_timer_and_stale_ticks(private: usize) {
     check_eq("and the withdrawn tick never arrives", count(VTIMER), before);
 }
 
+/// Program the virtual (`virt`) or EL1 physical timer: compare value, then control.
+fn program(virt: bool, cval: u64, ctl: u64) {
+    // SAFETY: programs this vCPU's own EL1 timer; no memory is touched.
+    unsafe {
+        if virt {
+            core::arch::asm!("msr cntv_cval_el0, {v}", "msr cntv_ctl_el0, {c}", "isb", v = in(reg) cval, c = in(reg) ctl)
+        } else {
+            core::arch::asm!("msr cntp_cval_el0, {v}", "msr cntp_ctl_el0, {c}", "isb", v = in(reg) cval, c = in(reg) ctl)
+        }
+    }
+}
+
+fn pcounter() -> u64 {
+    let v: u64;
+    // SAFETY: reads the physical counter.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) v) };
+    v
+}
+
+/// A timer PPI's pending state is the timer's output at that moment (GIC level semantics; the
+/// output is ENABLE and not IMASK and the condition met), read at once after each change, with
+/// no interrupt taken in between: through ISPENDR and ICPENDR, and while the guest has it active.
+fn timer_line_state(private: usize) {
+    for (virt, intid) in [(true, VTIMER), (false, PTIMER)] {
+        let now = if virt { vcounter() } else { pcounter() };
+        let far = now + (1 << 40);
+        let pending = || {
+            let (set, clear) =
+                (gic::get_bit(private + ISPENDR, intid), gic::get_bit(private + ICPENDR, intid));
+            if set == clear {
+                set
+            } else {
+                guest_rt::println!("irqtest: ISPENDR and ICPENDR disagree on INTID {intid}");
+                !set // fails whichever check reads it
+            }
+        };
+        let mut seen = [false; 7];
+        program(virt, far, 1);
+        seen[0] = !pending();
+        program(virt, 0, 1); // the deadline is in the past: the line rises at once
+        seen[1] = pending();
+        program(virt, 0, 0b11); // IMASK
+        seen[2] = !pending();
+        program(virt, 0, 1); // unmasked again
+        seen[3] = pending();
+        program(virt, far, 1); // deadline moved into the future
+        seen[4] = !pending();
+        program(virt, 0, 1);
+        program(virt, 0, 0); // disabled
+        seen[5] = !pending();
+        // Taken by the guest and still firing: active and pending; then its line drops.
+        program(virt, 0, 1);
+        settle();
+        let iar = gic::ack();
+        let active_and_pending =
+            iar & 0x3FF == intid && pending() && gic::get_bit(private + ISACTIVER, intid);
+        program(virt, far, 0);
+        seen[6] = active_and_pending && !pending() && gic::get_bit(private + ISACTIVER, intid);
+        if iar & 0x3FF < 1020 {
+            gic::eoi(iar);
+        }
+        let name = if virt { "virtual" } else { "EL1 physical" };
+        guest_rt::println!("irqtest: {name} timer line: {seen:?}");
+        check(
+            "a timer PPI reads pending exactly while its line is high: deadline, IMASK, ENABLE, active",
+            seen.iter().all(|&s| s),
+        );
+    }
+}
+
 fn sgis(private: usize) {
     gic::irqs(true);
     for intid in [0, 7, 15] {
@@ -281,6 +352,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     timer_ticks();
     rearmed_in_the_past();
     physical_timer_and_stale_ticks(private);
+    timer_line_state(private);
     sgis(private);
     priority_mask(private);
     spis();

@@ -212,7 +212,11 @@ impl VGicd {
         match (w, self.version) {
             (0, Version::V2) => {
                 let k = self.me(ctx);
-                ctx.private(k, |r, h| r.op(h, mask, op));
+                ctx.private(k, |r, h| match op {
+                    Op::SetPending => r.set_pending(h, mask),
+                    Op::ClearPending => r.clear_pending(h, mask),
+                    _ => r.op(h, mask, op),
+                });
             }
             (0, Version::V3) => {}
             _ => self.op(ctx, w, mask, op),

@@ -26,8 +26,9 @@ pub trait VgicHost {
     fn activate(&mut self, k: usize, intid: u32) -> bool;
     /// A hardware interrupt held back from vCPU `k` was cleared: deactivate the physical one.
     fn release_hw(&mut self, k: usize, intid: u32);
-    /// Is hardware PPI `intid` of vCPU `k` (an EL1 timer) still asserted? `true` if unknown.
-    fn line(&mut self, k: usize, intid: u32) -> bool;
+    /// The level of hardware PPI `intid` of vCPU `k` (an EL1 timer's output) at this moment;
+    /// `None` where hv cannot see it (a vCPU on another pCPU, on GICv2).
+    fn line(&mut self, k: usize, intid: u32) -> Option<bool>;
 }
 
 /// The distributor's host: the above for any vCPU of the VM, and each vCPU's private state.

@@ -51,8 +51,12 @@ pub struct VGicr {
     index: u8,
     /// The distributor forwards interrupts (GICD_CTLR's group enable), mirrored here.
     pub(super) group_on: bool,
-    /// PPIs backed by the same physical INTID (the virtual timer).
+    /// PPIs backed by the same physical INTID (the EL1 timers).
     hw_ppis: u32,
+    /// Hardware PPIs the guest set pending itself (ISPENDR): pending until it takes them or
+    /// clears them, whatever the line, as the GIC keeps a level interrupt's software latch.
+    /// They are delivered without the hardware link (no physical interrupt is active).
+    soft: u32,
     /// Sender of each SGI's latest pending instance.
     sgi_source: [u8; 16],
 }
@@ -80,6 +84,7 @@ impl VGicr {
             index: index as u8,
             group_on: false,
             hw_ppis,
+            soft: 0,
             sgi_source: [0; 16],
         }
     }
@@ -103,7 +108,7 @@ impl VGicr {
         Route {
             vcpu: Some(self.index as usize),
             priority: byte(self.ipriorityr[intid as usize / 4], intid),
-            hw: self.hw_ppis & (1 << intid) != 0,
+            hw: (self.hw_ppis & !self.soft) & (1 << intid) != 0,
             source: if intid < 16 { self.sgi_source[intid as usize] } else { 0 },
         }
     }
@@ -124,15 +129,22 @@ impl VGicr {
     }
 
     /// Hardware PPIs (the EL1 timers) are level-sensitive: one whose line has dropped since it
-    /// fired (the guest disabled or rearmed its timer) is no longer pending, latched here or in
-    /// a list register, and its physical twin is released.
+    /// fired (the guest disabled, masked or rearmed its timer) is no longer pending, latched
+    /// here or in a list register, and its physical twin is released. What the guest set
+    /// pending itself stays until it is taken (then the latch is gone too).
     pub fn drop_stale<H: VgicHost>(&mut self, ctx: &mut H) {
         let k = self.index as usize;
         for intid in lines::bits(self.hw_ppis) {
             let m = 1 << intid;
             let latched = self.ispendr0 & m != 0;
             let held = ctx.held(k, intid);
-            if (latched || (held.pending && !held.active)) && !ctx.line(k, intid) {
+            if self.soft & m != 0 {
+                if !latched && !held.pending {
+                    self.soft &= !m;
+                }
+                continue;
+            }
+            if (latched || (held.pending && !held.active)) && ctx.line(k, intid) == Some(false) {
                 self.ispendr0 &= !m;
                 if held.pending {
                     ctx.take(k, intid, true, false);
@@ -142,13 +154,24 @@ impl VGicr {
         }
     }
 
-    /// Read the pending or active view of the private INTIDs.
+    /// Read the pending or active view of the private INTIDs. A hardware PPI whose line hv can
+    /// see is pending exactly while its line is high (or the guest set it pending): whether hv
+    /// has taken the physical interrupt yet, and whether the guest has it active, do not matter.
     pub fn view<H: VgicHost>(&mut self, ctx: &mut H, which: View) -> u32 {
         if which == View::Pending {
             self.drop_stale(ctx);
         }
         let latched = if which == View::Pending { self.ispendr0 } else { self.isactiver0 };
-        lines::view(ctx, latched, 0, which, |i| self.route(i))
+        let mut v = lines::view(ctx, latched, 0, which, |i| self.route(i));
+        if which == View::Pending {
+            let k = self.index as usize;
+            for intid in lines::bits(self.hw_ppis) {
+                if ctx.line(k, intid) == Some(true) {
+                    v |= 1 << intid;
+                }
+            }
+        }
+        v
     }
 
     /// SGI `intid` from vCPU `source`: pending, and forwarded if it can be (the single-line
@@ -168,6 +191,12 @@ impl VGicr {
     /// timer's path on every tick, so it skips the general `op`.
     pub fn fire<H: VgicHost>(&mut self, ctx: &mut H, intid: u32) {
         let m = 1 << (intid & 31);
+        if self.soft & m != 0 {
+            // The line itself is high now: the guest's own unlinked copy gives way to the
+            // hardware-linked one, whose EOI releases the physical interrupt.
+            self.soft &= !m;
+            ctx.take(self.index as usize, intid & 31, true, false);
+        }
         let mut w = self.word();
         w.pending |= m;
         lines::deliver_if_ready(ctx, &mut w, intid & 31, m, self.group_on, self.route(intid & 31));
@@ -207,10 +236,23 @@ impl VGicr {
         self.view(ctx, View::Pending)
     }
     fn write_ispendr<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
-        self.op(ctx, v, Op::SetPending);
+        self.set_pending(ctx, v);
     }
     fn write_icpendr<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
+        self.clear_pending(ctx, v);
+    }
+
+    /// A guest's ISPENDR write (also GICv2's banked GICD_ISPENDR0): hardware PPIs it names get
+    /// the software latch.
+    pub fn set_pending<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
+        self.soft |= v & self.hw_ppis;
+        self.op(ctx, v, Op::SetPending);
+    }
+
+    /// A guest's ICPENDR write: clears the software latch too.
+    pub fn clear_pending<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::ClearPending);
+        self.soft &= !v;
     }
     fn read_active<H: VgicHost>(&mut self, ctx: &mut H) -> u32 {
         self.view(ctx, View::Active)

@@ -63,6 +63,12 @@ unsafe extern "C" {
 
 extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     el2::init_mmu();
+    if primary {
+        if let Err(why) = gic::identify() {
+            hv_println!("hv: the board's GIC is not as described in {}: {why}", machine::SOURCE);
+            firmware::system_off();
+        }
+    }
     gic::init(cpu, primary);
     pcpu::this().powered.store(true, Ordering::Release);
     if primary {

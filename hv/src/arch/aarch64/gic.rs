@@ -33,6 +33,16 @@ pub(super) fn wr8(addr: usize, v: u8) {
     unsafe { write_volatile(addr as *mut u8, v) }
 }
 
+/// Do the GIC frames the description names answer as what they are named? (See each
+/// driver's `identify`.) Only the hardware can tell; the boot CPU asks before touching them.
+pub fn identify() -> Result<(), &'static str> {
+    if V3 {
+        gicv3::identify()
+    } else {
+        gicv2::identify()
+    }
+}
+
 /// Bring up the GIC for pCPU `cpu`: the distributor and passthrough SPIs once (boot CPU), then
 /// this pCPU's kick SGI, the EL1 timers' and maintenance PPIs and its CPU interface.
 pub fn init(cpu: usize, primary: bool) {
@@ -100,6 +110,12 @@ pub fn release(intid: u32, pcpu: usize, this: usize) {
     } else {
         gicv2::release(intid, pcpu, this)
     }
+}
+
+/// Is private interrupt `intid` of `pcpu` pending at its redistributor (GICv3 only: GICv2's
+/// banked state is visible to its own CPU alone)?
+pub fn ppi_pending(pcpu: usize, intid: u32) -> bool {
+    V3 && gicv3::ppi_pending(pcpu, intid)
 }
 
 /// Interrupt `pcpu` (see `KICK`).

@@ -17,7 +17,9 @@ const GICC_CTLR: usize = 0x0;
 const GICC_PMR: usize = 0x4;
 const GICC_IAR: usize = 0xC;
 const GICC_EOIR: usize = 0x10;
+const GICC_IIDR: usize = 0xFC;
 const GICC_DIR: usize = 0x1000;
+const GICD_PIDR2: usize = 0xFE8;
 const GICH_HCR: usize = 0x0;
 const GICH_VTR: usize = 0x4;
 const GICH_VMCR: usize = 0x8;
@@ -43,6 +45,34 @@ fn frames() -> Frames {
         }
         GicDesc::V3 { .. } => unreachable!("gicv2 used on a GICv3 board"),
     }
+}
+
+/// Do the frames the description names identify as what they are named? A frame named for
+/// another (the hypervisor and virtual CPU interfaces swapped) builds, since nothing in the
+/// description shows it, but hv would drive the wrong registers. Checked before any is written:
+/// the distributor's PIDR2 architecture revision is 1 or 2; GICH_VTR gives at least 5 priority
+/// bits (a CPU interface has its PMR, reset 0, at that offset); both CPU interfaces have an IIDR
+/// (the hypervisor interface reads 0 there, reserved).
+pub fn identify() -> Result<(), &'static str> {
+    let GicDesc::V2 { dist, cpu, hyp, vcpu } = BOARD.gic else {
+        return Err("a GICv2 driver on a GICv3 board");
+    };
+    let (dist, cpu, hyp, vcpu) = (dist.0 as usize, cpu.0 as usize, hyp.0 as usize, vcpu.0 as usize);
+    if !matches!((rd32(dist + GICD_PIDR2) >> 4) & 0xF, 1 | 2) {
+        return Err("the frame named `dist` is not a GICv2 distributor (GICD_PIDR2.ArchRev is not 1 or 2)");
+    }
+    if rd32(hyp + GICH_VTR) >> 29 < 4 {
+        return Err(
+            "the frame named `hyp` is not a GICv2 hypervisor interface (GICH_VTR gives no priority bits)",
+        );
+    }
+    if rd32(cpu + GICC_IIDR) == 0 {
+        return Err("the frame named `cpu` is not a GICv2 CPU interface (GICC_IIDR reads 0)");
+    }
+    if rd32(vcpu + GICC_IIDR) == 0 {
+        return Err("the frame named `vcpu` is not a GICv2 virtual CPU interface (GICV_IIDR reads 0)");
+    }
+    Ok(())
 }
 
 /// Enable the distributor (boot CPU, once). Everything stays Group 0, signalled as IRQ.

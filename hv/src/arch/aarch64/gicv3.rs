@@ -13,12 +13,16 @@ const CTLR_RWP: u32 = 1 << 31;
 const CTLR_ENABLE_GRP1: u32 = 1 << 1;
 const CTLR_ARE: u32 = 1 << 4;
 const GICR_STRIDE: usize = 0x2_0000;
+const GICR_TYPER: usize = 0x8;
 const GICR_WAKER: usize = 0x14;
+const GICR_PIDR2: usize = 0xFFE8;
+const GICD_PIDR2: usize = 0xFFE8;
 const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
 const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
 const SGI_BASE: usize = 0x1_0000;
 const GICR_IGROUPR0: usize = SGI_BASE + 0x80;
 const GICR_ISENABLER0: usize = SGI_BASE + 0x100;
+const GICR_ISPENDR0: usize = SGI_BASE + 0x200;
 const GICR_ICACTIVER0: usize = SGI_BASE + 0x380;
 const GICR_IPRIORITYR: usize = SGI_BASE + 0x400;
 const GICD_IGROUPR: usize = 0x80;
@@ -32,6 +36,41 @@ fn bases() -> (usize, usize) {
         GicDesc::V3 { dist, redist } => (dist.0 as usize, redist.0 as usize),
         GicDesc::V2 { .. } => unreachable!("gicv3 used on a GICv2 board"),
     }
+}
+
+/// Do the frames the description names identify as a GICv3's? The distributor and each pCPU's
+/// redistributor have a PIDR2 architecture revision of 3 or 4, and redistributor `i` is pCPU
+/// `i`'s (GICR_TYPER's Aff0). Checked before any is written.
+pub fn identify() -> Result<(), &'static str> {
+    let GicDesc::V3 { dist, redist } = BOARD.gic else {
+        return Err("a GICv3 driver on a GICv2 board");
+    };
+    let arch = |a: usize| matches!((rd32(a) >> 4) & 0xF, 3 | 4);
+    if !arch(dist.0 as usize + GICD_PIDR2) {
+        return Err("the frame named `dist` is not a GICv3 distributor (GICD_PIDR2.ArchRev is not 3 or 4)");
+    }
+    for cpu in 0..crate::machine::NUM_CPUS {
+        let rd = redist.0 as usize + cpu * GICR_STRIDE;
+        if !arch(rd + GICR_PIDR2) {
+            return Err(
+                "the frames named `redist` are not GICv3 redistributors (GICR_PIDR2.ArchRev is not 3 or 4)",
+            );
+        }
+        // GICR_TYPER[63:32] is the affinity; Aff0 in its low byte.
+        if rd32(rd + GICR_TYPER + 4) & 0xFF != cpu as u32 {
+            return Err(
+                "redistributor i is not pCPU i's (GICR_TYPER's Aff0 differs): `redist` is not the first",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Is private interrupt `intid` pending at `pcpu`'s redistributor? For a level-sensitive one
+/// hv never sets pending itself, that is its line.
+pub fn ppi_pending(pcpu: usize, intid: u32) -> bool {
+    let (_, redist) = bases();
+    rd32(redist + pcpu * GICR_STRIDE + GICR_ISPENDR0) & (1 << (intid & 31)) != 0
 }
 
 /// Enable the distributor with affinity routing (boot CPU, once).

@@ -14,20 +14,30 @@ use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
-/// Is the line of hardware PPI `intid` of the vCPU running here still asserted? Only its EL1
-/// timers can be read (ENABLE and ISTATUS set, IMASK clear); otherwise assume so.
-pub fn line(intid: u32) -> bool {
-    let ctl: u64;
+/// The level of hardware PPI `intid` of the vCPU running here: an EL1 timer's output, high while
+/// it is enabled, unmasked and its condition holds (counter >= compare value, unsigned). The
+/// condition is worked out from the counter rather than read as ISTATUS, which QEMU updates only
+/// when its timer callback runs, after the deadline has passed. `None` for any other PPI.
+pub fn line(intid: u32) -> Option<bool> {
+    let (ctl, cval, count): (u64, u64, u64);
     if intid == BOARD.timer_virt {
-        // SAFETY: reads this vCPU's virtual timer control register.
-        unsafe { core::arch::asm!("mrs {}, cntv_ctl_el0", out(reg) ctl) };
+        // SAFETY: reads this vCPU's virtual timer and the virtual counter (CNTVOFF_EL2 applied,
+        // as the guest sees it); no side effects.
+        unsafe {
+            core::arch::asm!("mrs {}, cntv_ctl_el0", "mrs {}, cntv_cval_el0", "isb", "mrs {}, cntvct_el0",
+                out(reg) ctl, out(reg) cval, out(reg) count)
+        };
     } else if intid == BOARD.timer_phys {
-        // SAFETY: reads this vCPU's EL1 physical timer control register.
-        unsafe { core::arch::asm!("mrs {}, cntp_ctl_el0", out(reg) ctl) };
+        // SAFETY: reads this vCPU's EL1 physical timer and the physical counter; no side effects.
+        unsafe {
+            core::arch::asm!("mrs {}, cntp_ctl_el0", "mrs {}, cntp_cval_el0", "isb", "mrs {}, cntpct_el0",
+                out(reg) ctl, out(reg) cval, out(reg) count)
+        };
     } else {
-        return true;
+        return None;
     }
-    ctl & 0b111 == 0b101
+    // ENABLE set, IMASK clear.
+    Some(ctl & 0b11 == 0b01 && count >= cval)
 }
 
 /// Interrupt every other pCPU running a vCPU of `vm` (it stopped: they must leave it).

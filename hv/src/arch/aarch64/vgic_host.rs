@@ -107,8 +107,8 @@ impl VgicHost for VmHost {
             gic::release(intid, p, cpu_id());
         }
     }
-    fn line(&mut self, k: usize, intid: u32) -> bool {
-        pcpu_of(self.vm, k) != Some(cpu_id()) || irq::line(intid)
+    fn line(&mut self, k: usize, intid: u32) -> Option<bool> {
+        level(pcpu_of(self.vm, k)?, intid)
     }
 }
 
@@ -174,8 +174,22 @@ impl VgicHost for Local<'_> {
     fn release_hw(&mut self, _k: usize, intid: u32) {
         gic::release(intid, self.p, cpu_id());
     }
-    fn line(&mut self, _k: usize, intid: u32) -> bool {
-        !self.here() || irq::line(intid)
+    fn line(&mut self, _k: usize, intid: u32) -> Option<bool> {
+        level(self.p, intid)
+    }
+}
+
+/// The level of hardware PPI `intid` of the vCPU on pCPU `p`: its timer, read directly when
+/// it runs here; on GICv3, its redistributor's pending bit otherwise (a level interrupt is
+/// pending while its line is high, whether active or not); on GICv2 another pCPU's banked
+/// state cannot be read, so unknown.
+fn level(p: usize, intid: u32) -> Option<bool> {
+    if p == cpu_id() {
+        irq::line(intid)
+    } else if gic::V3 && (intid == BOARD.timer_virt || intid == BOARD.timer_phys) {
+        Some(gic::ppi_pending(p, intid))
+    } else {
+        None
     }
 }
 

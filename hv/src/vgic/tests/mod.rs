@@ -18,14 +18,34 @@ struct Fake {
     cpus: [(VgicCpu, FakeBank); 2],
     gicr: [VGicr; 2],
     released: Vec<(usize, u32)>,
-    /// Hardware INTIDs whose line is low.
+    /// Hardware INTIDs whose line is low, and whose line is high (others: unknown).
     low: Vec<u32>,
+    high: Vec<u32>,
+}
+
+/// The level the fake reports for a hardware line.
+fn level(low: &[u32], high: &[u32], intid: u32) -> Option<bool> {
+    if low.contains(&intid) {
+        Some(false)
+    } else if high.contains(&intid) {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// A distributor for `n` vCPUs and a fake hypervisor holding their private state.
 fn gic(version: Version, n: usize, spis: [u32; 4], ppis: u32) -> (VGicd, Fake) {
     let gicr = [0, 1].map(|k| private_state(version, k, n, ppis));
-    let c = Fake { me: 0, n, cpus: Default::default(), gicr, released: Vec::new(), low: Vec::new() };
+    let c = Fake {
+        me: 0,
+        n,
+        cpus: Default::default(),
+        gicr,
+        released: Vec::new(),
+        low: Vec::new(),
+        high: Vec::new(),
+    };
     (VGicd::new(version, n, spis), c)
 }
 
@@ -44,6 +64,7 @@ struct Local<'a> {
     cpu: &'a mut (VgicCpu, FakeBank),
     released: &'a mut Vec<(usize, u32)>,
     low: &'a [u32],
+    high: &'a [u32],
 }
 
 impl VgicHost for Local<'_> {
@@ -70,15 +91,15 @@ impl VgicHost for Local<'_> {
     fn release_hw(&mut self, k: usize, intid: u32) {
         self.released.push((k, intid));
     }
-    fn line(&mut self, _: usize, intid: u32) -> bool {
-        !self.low.contains(&intid)
+    fn line(&mut self, _: usize, intid: u32) -> Option<bool> {
+        level(self.low, self.high, intid)
     }
 }
 
 impl Fake {
     fn local(&mut self, k: usize) -> (&mut VGicr, Local<'_>) {
-        let Fake { gicr, cpus, released, low, .. } = self;
-        (&mut gicr[k], Local { k, cpu: &mut cpus[k], released, low })
+        let Fake { gicr, cpus, released, low, high, .. } = self;
+        (&mut gicr[k], Local { k, cpu: &mut cpus[k], released, low, high })
     }
 }
 
@@ -101,8 +122,8 @@ impl VgicHost for Fake {
     fn release_hw(&mut self, k: usize, intid: u32) {
         self.released.push((k, intid));
     }
-    fn line(&mut self, _: usize, intid: u32) -> bool {
-        !self.low.contains(&intid)
+    fn line(&mut self, _: usize, intid: u32) -> Option<bool> {
+        level(&self.low, &self.high, intid)
     }
 }
 
@@ -436,3 +457,5 @@ fn fuzz_vgic() {
         }
     });
 }
+
+mod timer_line;
