@@ -175,6 +175,28 @@ impl Arena {
     }
 }
 
+impl Arena {
+    /// Where the level-3 (4 KiB page) descriptor mapping `va` from `root` sits: (table index in
+    /// the arena, entry index). `None` if `va` is unmapped or mapped by a block.
+    pub fn page_slot(&self, regime: Regime, root: usize, va: u64) -> Option<(usize, usize)> {
+        let (mut table, mut entries) = (root, regime.root_entries());
+        for level in 1..=3 {
+            let idx = ((va >> shift(level)) as usize) & (entries - 1);
+            let (t, i) = (table + idx / ENTRIES, idx % ENTRIES);
+            let d = *self.tables.get(t)?.get(i)?;
+            if d & VALID == 0 || (level < 3 && d & TABLE_OR_PAGE == 0) {
+                return None;
+            }
+            if level == 3 {
+                return Some((t, i));
+            }
+            table = ((d & ADDR_MASK).checked_sub(self.base)? / PAGE) as usize;
+            entries = ENTRIES;
+        }
+        None
+    }
+}
+
 /// One leaf mapping found by a walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Leaf {
@@ -334,6 +356,7 @@ mod tests {
         let mut a = Arena::new(0);
         let root = a.alloc_root(Regime::Stage2);
         a.map(Regime::Stage2, root, (1 << 40) - (1 << 30), 0, 1 << 30, Attr::ReadOnly).unwrap();
+        assert_eq!(a.page_slot(Regime::Stage2, root, (1 << 40) - (1 << 30)), None, "a block, not a page");
         assert_ne!(a.tables[root + 1][511], 0);
         let l = walk(&a.tables, 0, Regime::Stage2, root).unwrap();
         assert_eq!(l[0].attr, Some(Attr::ReadOnly));

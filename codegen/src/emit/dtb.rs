@@ -148,6 +148,12 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
             let cells = d.irqs.iter().flat_map(|i| [GIC_SPI, i.0 - 32, LEVEL_HIGH]).collect();
             n = n.prop("interrupts", Prop::U32s(cells));
         }
+        // Linux's AMBA bus probes a PrimeCell only with its bus clock.
+        if d.compatible.iter().any(|c| c == "arm,primecell") {
+            n = n
+                .prop("clocks", Prop::U32s(vec![CLOCK_PHANDLE]))
+                .prop("clock-names", Prop::Strs(vec!["apb_pclk".into()]));
+        }
         root = root.child(n);
     }
     let mut chosen = Node::new("chosen");

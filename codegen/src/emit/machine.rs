@@ -91,6 +91,15 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     });
 
     // Which (VM, vCPU) each pCPU runs.
+    // GICv2: the stage-2 page descriptor mapping the first page of each VM's CPU interface (its
+    // acknowledge register), which hv unmaps while it must look at an acknowledge.
+    let gicc_pages = m.vms.iter().zip(&built.vm_roots).map(|(_, &root)| match b.gic {
+        Gic::V2 { cpu, .. } => match built.arena.page_slot(tables::Regime::Stage2, root, cpu.0) {
+            Some((t, e)) => quote!(Some((#t, #e))),
+            None => quote!(None),
+        },
+        Gic::V3 { .. } => quote!(None),
+    });
     let mut per_cpu = vec![quote!(None); b.cpus];
     for v in &m.vms {
         for (k, c) in v.vcpus.iter().enumerate() {
@@ -169,9 +178,29 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         /// Physical address of `PAGE_TABLES`; the linker script places the section there.
         pub const TABLES_PA: u64 = #tables_pa;
 
-        /// Every translation table, stage 2 for each VM then the EL2 identity map.
+        /// Each VM's stage-2 descriptor of its GICv2 CPU interface's first page: (table, entry)
+        /// in `PAGE_TABLES`.
+        pub const VM_GICC_PAGE: [Option<(usize, usize)>; NUM_VMS] = [#(#gicc_pages),*];
+
+        /// Every translation table, stage 2 for each VM then the EL2 identity map. Written at run
+        /// time only through `PageTables::entry`, atomically (the GICv2 acknowledge trap).
         #[repr(C, align(8192))]
-        pub struct PageTables(pub [[u64; #ENTRIES]; #ntables]);
+        pub struct PageTables(pub core::cell::UnsafeCell<[[u64; #ENTRIES]; #ntables]>);
+
+        __safety!("run-time writes go through `entry`, atomically");
+        unsafe impl Sync for PageTables {}
+
+        impl PageTables {
+            /// Descriptor `e` of table `t`, as an atomic; `None` outside the arena.
+            pub fn entry(&self, t: usize, e: usize) -> Option<&core::sync::atomic::AtomicU64> {
+                if t >= #ntables || e >= #ENTRIES {
+                    return None;
+                }
+                let base = self.0.get().cast::<u64>();
+                __safety!("in the arena (checked), aligned, accessed atomically");
+                Some(unsafe { core::sync::atomic::AtomicU64::from_ptr(base.add(t * #ENTRIES + e)) })
+            }
+        }
 
         const fn table(entries: &[(usize, u64)]) -> [u64; #ENTRIES] {
             let mut t = [0u64; #ENTRIES];
@@ -185,7 +214,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
 
         #[unsafe(link_section = ".pagetables")]
         #[used]
-        pub static PAGE_TABLES: PageTables = PageTables([#(#tables),*]);
+        pub static PAGE_TABLES: PageTables = PageTables(core::cell::UnsafeCell::new([#(#tables),*]));
 
         #(#incbins)*
     }

@@ -81,6 +81,9 @@ pub struct VGicd {
     n: usize,
     /// SPIs backed by the same physical INTID (passthrough devices).
     hw_spis: [u32; WORDS],
+    /// Of those, the ones the guest set pending itself (ISPENDR): the GIC's software latch,
+    /// pending whatever the line does until taken or cleared, and delivered unlinked.
+    soft_spis: [u32; WORDS],
 }
 
 impl Version {
@@ -130,6 +133,7 @@ impl VGicd {
             version,
             n: vcpus,
             hw_spis,
+            soft_spis: [0; WORDS],
         }
     }
 
@@ -193,7 +197,7 @@ impl VGicd {
         Route {
             vcpu,
             priority: byte(self.ipriorityr[i / 4], intid),
-            hw: self.hw_spis[i / 32] & (1 << (i % 32)) != 0,
+            hw: (self.hw_spis[i / 32] & !self.soft_spis[i / 32]) & (1 << (i % 32)) != 0,
             source: 0,
         }
     }
@@ -231,6 +235,9 @@ impl VGicd {
             }
             (0, Version::V3) => 0,
             _ => {
+                if which == View::Pending {
+                    self.drop_stale_spis(ctx, w);
+                }
                 let latched = if which == View::Pending { self.ispendr[w] } else { self.isactiver[w] };
                 lines::view(ctx, latched, (w * 32) as u32, which, |i| self.route(i))
             }
@@ -240,7 +247,43 @@ impl VGicd {
     /// A passthrough SPI fired (hardware).
     pub fn fire<H: DistHost>(&mut self, ctx: &mut H, intid: u32) {
         if (32..LINES as u32).contains(&intid) {
-            self.op(ctx, intid as usize / 32, 1 << (intid % 32), Op::SetPending)
+            let (w, m) = (intid as usize / 32, 1 << (intid % 32));
+            if self.soft_spis[w] & m != 0 {
+                // The line itself is high now: the guest's own unlinked copy gives way to the
+                // hardware-linked one, whose deactivation releases the physical interrupt.
+                self.soft_spis[w] &= !m;
+                if let Some(k) = self.route(intid).vcpu {
+                    ctx.take(k, intid, true, false);
+                }
+            }
+            self.op(ctx, w, m, Op::SetPending)
+        }
+    }
+
+    /// Passthrough SPIs of word `w` are level-sensitive: one whose physical line is low is no
+    /// longer pending, latched here or waiting (not yet acknowledged) with its vCPU, and its
+    /// physical twin is released. A pending state the guest set itself stays.
+    fn drop_stale_spis<H: DistHost>(&mut self, ctx: &mut H, w: usize) {
+        for b in lines::bits(self.hw_spis[w] & !self.soft_spis[w]) {
+            let (intid, m) = ((w * 32) as u32 + b, 1 << b);
+            let k = self.route(intid).vcpu;
+            let held = k.map(|k| ctx.held(k, intid)).unwrap_or_default();
+            let latched = self.ispendr[w] & m != 0;
+            if (latched || (held.pending && !held.active)) && ctx.line(k.unwrap_or(0), intid) == Some(false) {
+                self.ispendr[w] &= !m;
+                if let (Some(k), true) = (k, held.pending) {
+                    ctx.take(k, intid, true, false);
+                }
+                ctx.release_hw(k.unwrap_or(0), intid);
+            }
+        }
+        // A software latch the guest has taken is gone.
+        for b in lines::bits(self.soft_spis[w]) {
+            let (intid, m) = ((w * 32) as u32 + b, 1 << b);
+            let held = self.route(intid).vcpu.map(|k| ctx.held(k, intid)).unwrap_or_default();
+            if self.ispendr[w] & m == 0 && !held.pending {
+                self.soft_spis[w] &= !m;
+            }
         }
     }
 
@@ -319,11 +362,17 @@ impl VGicd {
     fn write_ispendr<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         // SGIs are made pending through GICD_SGIR / ICC_SGI1R_EL1, not here.
         let v = if w == 0 { v & !0xFFFF } else { v };
+        if let Some(soft) = self.soft_spis.get_mut(w).filter(|_| w > 0) {
+            *soft |= v & self.hw_spis[w];
+        }
         self.word_op(ctx, w, v, Op::SetPending);
     }
     fn write_icpendr<H: DistHost>(&mut self, ctx: &mut H, w: usize, v: u32) {
         let v = if w == 0 { v & !0xFFFF } else { v };
         self.word_op(ctx, w, v, Op::ClearPending);
+        if let Some(soft) = self.soft_spis.get_mut(w).filter(|_| w > 0) {
+            *soft &= !v;
+        }
     }
     fn read_active<H: DistHost>(&mut self, ctx: &mut H, w: usize) -> u32 {
         self.word_view(ctx, w, View::Active)

@@ -56,6 +56,20 @@ pub fn hw_ppi_pending(bank: &impl LrBank) -> bool {
     false
 }
 
+/// Withdraw the hardware SPIs waiting in the list registers (pending, not yet acknowledged)
+/// whose physical line `line` reports low: a level-sensitive interrupt whose line dropped before
+/// the guest took it is not delivered, as on bare metal. Each one's INTID goes to `release`.
+pub fn withdraw_stale_spis(bank: &mut impl LrBank, line: impl Fn(u32) -> bool, mut release: impl FnMut(u32)) {
+    for i in bits(bank.occupied()) {
+        let lr = bank.read(i);
+        let intid = lr.intid().0;
+        if lr.is_hw() && lr.is_pending() && !lr.is_active() && intid >= 32 && !line(intid) {
+            bank.write(i, Lr::default());
+            release(intid);
+        }
+    }
+}
+
 /// Make `lr` pending in the list register that already holds its INTID, if one does: a vINTID
 /// may sit in one list register only (two is UNPREDICTABLE in the GIC architecture). One the
 /// guest is handling (active) becomes pending and active; one already pending absorbs it

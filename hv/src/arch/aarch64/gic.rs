@@ -6,6 +6,7 @@ use crate::desc::GicDesc;
 use crate::machine::{BOARD, HW_SPIS, VMS};
 use crate::vgic::{Lr, LrBank};
 use core::ptr::{read_volatile, write_volatile};
+use hv_types::VmId;
 
 pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
 
@@ -116,6 +117,37 @@ pub fn release(intid: u32, pcpu: usize, this: usize) {
 /// banked state is visible to its own CPU alone)?
 pub fn ppi_pending(pcpu: usize, intid: u32) -> bool {
     V3 && gicv3::ppi_pending(pcpu, intid)
+}
+
+/// Is SPI `intid` pending at the physical distributor? For a passthrough SPI, which is
+/// level-sensitive and which hv never sets pending itself, that is its line, active or not.
+pub fn spi_pending(intid: u32) -> bool {
+    const GICD_ISPENDR: usize = 0x200;
+    let dist = match BOARD.gic {
+        GicDesc::V2 { dist, .. } | GicDesc::V3 { dist, .. } => dist.0 as usize,
+    };
+    rd32(dist + GICD_ISPENDR + 4 * (intid as usize / 32)) & (1 << (intid % 32)) != 0
+}
+
+/// Is hv watching the guest's acknowledges on this pCPU (a passthrough SPI waits in a list
+/// register)? GICv3 traps its Group 1 CPU-interface registers; GICv2 unmaps the first page of
+/// its CPU interface (see each driver's `watch_acks`).
+pub fn watching_acks() -> bool {
+    V3 && gicv3::watching_acks()
+}
+
+/// A data abort of `vm` at `ipa` is the GICv2 acknowledge trap.
+pub fn ack_trapped(vm: VmId, ipa: u64) -> bool {
+    !V3 && gicv2::ack_trapped(vm, ipa)
+}
+
+/// `irq::check_acks` has looked: the guest's access runs again, untrapped.
+pub fn stop_watching_acks(vm: VmId) {
+    if V3 {
+        gicv3::watch_acks(false)
+    } else {
+        gicv2::watch_acks(vm, false)
+    }
 }
 
 /// Interrupt `pcpu` (see `KICK`).

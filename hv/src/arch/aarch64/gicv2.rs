@@ -4,8 +4,10 @@
 //! so guest acknowledges and EOIs never trap. Addresses come from the machine description.
 use super::gic::{rd32, wr32, wr8};
 use crate::desc::GicDesc;
-use crate::machine::BOARD;
+use crate::machine::{BOARD, PAGE_TABLES, VM_GICC_PAGE};
 use crate::vgic::{Lr, LrBank};
+use core::sync::atomic::{AtomicU64, Ordering};
+use hv_types::VmId;
 
 const GICD_CTLR: usize = 0x0;
 const GICD_ISENABLER: usize = 0x100;
@@ -73,6 +75,47 @@ pub fn identify() -> Result<(), &'static str> {
         return Err("the frame named `vcpu` is not a GICv2 virtual CPU interface (GICV_IIDR reads 0)");
     }
     Ok(())
+}
+
+/// A stage-2 descriptor's valid bit.
+const DESC_VALID: u64 = 1;
+
+/// The stage-2 descriptor of the first page of `vm`'s CPU interface (GICV_IAR is in it).
+fn gicc_page(vm: VmId) -> Option<&'static AtomicU64> {
+    let (t, e) = (*VM_GICC_PAGE.get(vm.0)?)?;
+    PAGE_TABLES.entry(t, e)
+}
+
+/// Trap `vm`'s next access to the first page of its CPU interface (its acknowledge among them),
+/// or stop. GICv2 has no trap register for that (GICv3 has ICH_HCR_EL2.TALL1): the page is
+/// unmapped in the VM's stage 2 instead, and the guest's access, run again once hv has looked
+/// (`irq::check_acks`), finds it mapped.
+pub fn watch_acks(vm: VmId, on: bool) {
+    let Some(d) = gicc_page(vm) else { return };
+    if on {
+        if d.fetch_and(!DESC_VALID, Ordering::AcqRel) & DESC_VALID != 0 {
+            let ipa = frames().cpu as u64;
+            // SAFETY: invalidates the stage-2 (and combined) TLB entries of the running VM for
+            // the page just unmapped, in the inner-shareable domain (its vCPUs on other pCPUs);
+            // the barriers order the descriptor write before, and the invalidation before the
+            // guest resumes. No memory is accessed.
+            unsafe {
+                core::arch::asm!("dsb ishst", "tlbi ipas2e1is, {}", "dsb ish", "tlbi vmalle1is", "dsb ish", "isb",
+                    in(reg) ipa >> 12)
+            };
+        }
+    } else if d.fetch_or(DESC_VALID, Ordering::AcqRel) & DESC_VALID == 0 {
+        // SAFETY: makes the restored descriptor visible to the table walker before the guest
+        // retries its access; an invalid entry is never cached, so no invalidation is needed.
+        unsafe { core::arch::asm!("dsb ishst", "isb") };
+    }
+}
+
+/// Is `ipa`, an access of `vm` that faulted, one to its CPU interface's first page while hv
+/// watches acknowledges?
+pub fn ack_trapped(vm: VmId, ipa: u64) -> bool {
+    ipa.wrapping_sub(frames().cpu as u64) < 0x1000
+        && gicc_page(vm).is_some_and(|d| d.load(Ordering::Acquire) & DESC_VALID == 0)
 }
 
 /// Enable the distributor (boot CPU, once). Everything stays Group 0, signalled as IRQ.
@@ -168,6 +211,11 @@ impl LrBank for GichBank {
         Lr::from_v2(v)
     }
     fn write(&mut self, i: usize, lr: Lr) {
+        if lr.is_hw() && lr.is_pending() && lr.intid().0 >= 32 {
+            if let Some((vm, _)) = super::pcpu::this().vcpu {
+                watch_acks(vm, true);
+            }
+        }
         wr32(frames().hyp + GICH_LR + 4 * i, lr.to_v2());
     }
     fn set_underflow_irq(&mut self, on: bool) {

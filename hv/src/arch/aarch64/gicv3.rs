@@ -169,6 +169,27 @@ pub fn disable_virtual_interface() {
     ICH_HCR_EL2.set(0);
 }
 
+/// ICH_HCR_EL2.TALL1: the guest's Group 1 CPU-interface registers (its acknowledge among
+/// them) trap to EL2.
+const HCR_TALL1: u64 = 1 << 12;
+
+/// Trap the guest's next acknowledge (or any Group 1 CPU-interface access), or stop. A
+/// passthrough SPI waiting in a list register is level-sensitive: its line may drop before the
+/// guest takes it (a handler that EOIs before clearing its device), and then bare metal would
+/// not deliver it. The trap is where hv looks (see `irq::check_acks`).
+pub fn watch_acks(on: bool) {
+    let hcr = ICH_HCR_EL2.get();
+    let want = if on { hcr | HCR_TALL1 } else { hcr & !HCR_TALL1 };
+    if want != hcr {
+        ICH_HCR_EL2.set(want);
+    }
+}
+
+/// Is the guest's acknowledge being watched?
+pub fn watching_acks() -> bool {
+    ICH_HCR_EL2.get() & HCR_TALL1 != 0
+}
+
 /// This pCPU's list registers (ICH_LR<n>_EL2).
 pub struct IchBank;
 
@@ -194,6 +215,9 @@ impl LrBank for IchBank {
     }
 
     fn write(&mut self, i: usize, lr: Lr) {
+        if lr.is_hw() && lr.is_pending() && lr.intid().0 >= 32 {
+            watch_acks(true);
+        }
         match i {
             0 => ICH_LR0_EL2.set(lr.to_v3()),
             1 => ICH_LR1_EL2.set(lr.to_v3()),

@@ -141,6 +141,17 @@ pub fn reset_vm(vm: VmId) {
     }
 }
 
+/// The guest is about to acknowledge (a trapped Group 1 CPU-interface access on GICv3, an
+/// access to the unmapped first page of its CPU interface on GICv2; see `gic::watching_acks`): passthrough SPIs waiting in this pCPU's list registers whose line has
+/// dropped are withdrawn and their physical twins released, so the guest's acknowledge, run
+/// again once hv returns, finds only what bare metal would signal.
+pub fn check_acks(vm: VmId) {
+    let cpu = cpu_id();
+    let _held = this().irq.lock();
+    vcpu::withdraw_stale_spis(&mut Bank, gic::spi_pending, |intid| gic::release(intid, cpu, cpu));
+    gic::stop_watching_acks(vm);
+}
+
 /// A trapped WFI: sleep the pCPU unless the vCPU already has an interrupt waiting. A timer
 /// tick whose line has dropped since (the guest disabled its timer) does not count, and is
 /// withdrawn. A physical interrupt wakes `wfi` even though hv runs with IRQs masked; it is

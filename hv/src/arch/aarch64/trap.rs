@@ -3,7 +3,7 @@
 use super::el1::ArchEl1;
 use super::reset::{self, Cause};
 use super::vgic_host::{self, VmHost, VGIC};
-use super::{boot, console_in, cpu_id, firmware, irq, pcpu};
+use super::{boot, console_in, cpu_id, firmware, gic, irq, pcpu};
 use crate::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
 use crate::hypercall::{self, Outcome, Services, SmcccRegs};
 use crate::inject::{self, Fault};
@@ -203,6 +203,10 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
     }
     let (vm, _) = current();
     let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
+    if gic::ack_trapped(vm, ipa.0) {
+        irq::check_acks(vm); // then the access runs again
+        return true;
+    }
     // Only a store reads Rt; XZR (31) is not in the frame and reads as zero.
     let rt = if write { x.get(reg).copied().unwrap_or(0) } else { 0 };
     match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
@@ -260,6 +264,10 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         Exit::DataAbort(da) => {
             let far = FAR_EL2.get();
             let ipa = mmio::fault_ipa(HPFAR_EL2.get(), far);
+            if gic::ack_trapped(vm, ipa.0) {
+                irq::check_acks(vm); // then the access runs again
+                return;
+            }
             match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
                 Ok(()) => return,
                 Err(f) => f,
@@ -282,6 +290,12 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
                 }
                 // Group 0 and other-security-state SGIs: the guest has neither, so WI.
                 ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 if !a.read => {}
+                // A Group 1 CPU-interface register trapped while hv watches acknowledges: look
+                // at what waits, then let the instruction run again, untrapped.
+                (3, 0, 12, 8..=12, _) if gic::watching_acks() => {
+                    irq::check_acks(vm);
+                    return;
+                }
                 _ => {
                     inject_or_stop(regs, &mut el1, vm, index, Fault::Undefined);
                     return;

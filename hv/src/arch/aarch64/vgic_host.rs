@@ -179,12 +179,15 @@ impl VgicHost for Local<'_> {
     }
 }
 
-/// The level of hardware PPI `intid` of the vCPU on pCPU `p`: its timer, read directly when
+/// The level of hardware interrupt `intid` of the vCPU on pCPU `p`. A passthrough SPI's is its
+/// pending state at the physical distributor. A PPI's is its timer's, read directly when
 /// it runs here; on GICv3, its redistributor's pending bit otherwise (a level interrupt is
 /// pending while its line is high, whether active or not); on GICv2 another pCPU's banked
 /// state cannot be read, so unknown.
 fn level(p: usize, intid: u32) -> Option<bool> {
-    if p == cpu_id() {
+    if intid >= 32 {
+        Some(gic::spi_pending(intid))
+    } else if p == cpu_id() {
         irq::line(intid)
     } else if gic::V3 && (intid == BOARD.timer_virt || intid == BOARD.timer_phys) {
         Some(gic::ppi_pending(p, intid))

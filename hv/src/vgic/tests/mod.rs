@@ -458,4 +458,5 @@ fn fuzz_vgic() {
     });
 }
 
+mod spi_line;
 mod timer_line;
