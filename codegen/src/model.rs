@@ -49,6 +49,8 @@ pub struct Board {
     pub maintenance: IntId,
     pub timer: Timer,
     pub devices: Vec<BoardDevice>,
+    /// RAM holds allocation tags (MTE): guests get memory tagging.
+    pub mte: bool,
     pub qemu: Qemu,
 }
 

@@ -11,7 +11,12 @@ pub fn args(m: &Machine, kernel: &Path) -> Vec<String> {
     let ram: u64 = b.ram.iter().map(|r| r.size).sum();
     vec![
         "-M".into(),
-        format!("{},virtualization=on,gic-version={}", b.qemu.machine, b.gic.version()),
+        format!(
+            "{},virtualization=on,gic-version={}{}",
+            b.qemu.machine,
+            b.gic.version(),
+            if b.mte { ",mte=on" } else { "" }
+        ),
         "-cpu".into(),
         b.qemu.cpu.clone(),
         "-smp".into(),

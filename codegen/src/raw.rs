@@ -26,6 +26,10 @@ pub struct Board {
     pub timer: Timer,
     #[serde(default)]
     pub devices: Vec<Device>,
+    /// The board's RAM holds allocation tags (FEAT_MTE2): guests may use memory tagging. On
+    /// QEMU this is `-M virt,mte=on`, which only a CPU with MTE (`max`) can use.
+    #[serde(default)]
+    pub mte: bool,
     pub run: Run,
 }
 

@@ -21,6 +21,8 @@ pub struct BoardDesc {
     pub timer_virt: u32,
     pub timer_phys: u32,
     pub maintenance: u32,
+    /// The board's RAM holds allocation tags: guests may use MTE.
+    pub mte: bool,
 }
 
 /// Static memory a VM takes beyond its RAM (bytes).

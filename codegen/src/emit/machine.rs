@@ -41,6 +41,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             quote!(GicDesc::V3 { dist: Pa(#d), redist: Pa(#r) })
         }
     };
+    let mte = b.mte;
     let (t_hyp, t_virt, t_phys, maint) = (b.timer.hyp.0, b.timer.virt.0, b.timer.phys.0, b.maintenance.0);
     let tables_pa = hex(m.tables_pa.0);
     let ntables = built.arena.tables.len();
@@ -164,6 +165,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             timer_virt: #t_virt,
             timer_phys: #t_phys,
             maintenance: #maint,
+            mte: #mte,
         };
 
         pub static VMS: [VmDesc; NUM_VMS] = [#(#vms),*];

@@ -13,6 +13,8 @@ const VIRT_GICH: u64 = 0x0803_0000;
 const VIRT_GICV: u64 = 0x0804_0000;
 const VIRT_GICR: u64 = 0x080A_0000;
 const VIRT_UART: u64 = 0x0900_0000;
+/// QEMU 7.2's CPU models with MTE (FEAT_MTE2 and up), which `-M virt,mte=on` needs.
+const QEMU_MTE_CPUS: &[&str] = &["max"];
 /// The SBSA's (and QEMU's) secure physical timer PPI, when the description names none.
 pub const DEFAULT_SECURE_TIMER_PPI: u32 = 13;
 /// Room hv's own code and data need in its region, besides stacks and page tables.
@@ -263,6 +265,17 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         }
         virt_frames(d, &gic, base);
     }
+    if b.mte && !QEMU_MTE_CPUS.contains(&cpu.as_str()) {
+        d.clash(
+            "board.mte",
+            format!(
+                "tag memory needs a CPU with MTE, and QEMU's `{cpu}` has none (QEMU 7.2: {})",
+                QEMU_MTE_CPUS.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ),
+            "board.run.cpu",
+            "the CPU is chosen here",
+        );
+    }
     Board {
         name: b.name.clone(),
         cpus: b.cpus as usize,
@@ -275,6 +288,7 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         maintenance,
         timer,
         devices,
+        mte: b.mte,
         qemu: Qemu { machine: machine.clone(), cpu: cpu.clone() },
     }
 }

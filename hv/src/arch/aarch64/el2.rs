@@ -1,5 +1,6 @@
 //! EL2 set-up: the EL2 MMU from the generated identity map, and the per-vCPU EL2 controls
 //! (HCR_EL2, stage 2 from the generated tables, virtual IDs, timers, traps) before first entry.
+use super::idregs;
 use crate::desc::VmDesc;
 use crate::machine::{EL2_TTBR0, MAIR_EL2 as MAIR, TCR_EL2 as TCR, VTCR_EL2 as VTCR};
 use crate::regs::{GuestRegs, SPSR_DAIF, SPSR_EL1H};
@@ -27,21 +28,30 @@ pub fn init_mmu() {
     barrier::isb(barrier::SY);
 }
 
+/// HCR_EL2.ATA: the guest may access allocation tags and the MTE registers (GCR_EL1, RGSR_EL1,
+/// TFSR_EL1, TFSRE0_EL1); without it those trap.
+const HCR_ATA: u64 = 1 << 56;
+
 /// HCR_EL2 for guests: stage 2 on, EL1 is AArch64, physical IRQ/FIQ/SError come to EL2, SMC,
-/// WFI and implementation-defined registers trap, pointer-auth keys do not.
+/// WFI and implementation-defined registers trap, pointer-auth keys do not. Memory tagging is
+/// the guest's where the board's RAM holds tags; where the CPU has it but the RAM cannot back
+/// it, the ID registers trap so hv can hide it (idregs.rs).
 fn hcr() -> u64 {
-    (HCR_EL2::VM::Enable
-        + HCR_EL2::TWI::SET
-        + HCR_EL2::SWIO::SET
-        + HCR_EL2::FMO::EnableVirtualFIQ
-        + HCR_EL2::IMO::EnableVirtualIRQ
-        + HCR_EL2::AMO::SET
-        + HCR_EL2::TSC::EnableTrapEl1SmcToEl2
-        + HCR_EL2::TIDCP::SET
-        + HCR_EL2::RW::EL1IsAarch64
-        + HCR_EL2::APK::SET
-        + HCR_EL2::API::SET)
-        .value
+    let mte = if idregs::mte_allowed() { HCR_ATA } else { 0 };
+    let tid3 = if idregs::must_filter() { HCR_EL2::TID3::SET.value } else { 0 };
+    mte | tid3
+        | (HCR_EL2::VM::Enable
+            + HCR_EL2::TWI::SET
+            + HCR_EL2::SWIO::SET
+            + HCR_EL2::FMO::EnableVirtualFIQ
+            + HCR_EL2::IMO::EnableVirtualIRQ
+            + HCR_EL2::AMO::SET
+            + HCR_EL2::TSC::EnableTrapEl1SmcToEl2
+            + HCR_EL2::TIDCP::SET
+            + HCR_EL2::RW::EL1IsAarch64
+            + HCR_EL2::APK::SET
+            + HCR_EL2::API::SET)
+            .value
 }
 
 /// CPTR_EL2 for a guest: nothing trapped that the CPU advertises. The pinned vCPU owns its pCPU's
@@ -102,6 +112,18 @@ pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     };
     SCTLR_EL1.set(SCTLR_EL1_RESET);
     CPACR_EL1.set(0);
+    if idregs::mte_allowed() {
+        // SAFETY: the MTE registers exist (FEAT_MTE2); GCR_EL1, RGSR_EL1, TFSR_EL1 and
+        // TFSRE0_EL1 belong to the vCPU about to start, which finds them as from reset.
+        unsafe {
+            core::arch::asm!(
+                "msr s3_0_c1_c0_6, xzr",
+                "msr s3_0_c1_c0_5, xzr",
+                "msr s3_0_c5_c6_0, xzr",
+                "msr s3_0_c5_c6_1, xzr"
+            )
+        };
+    }
     // SAFETY: drop any stale stage-1+2 translations for this VMID before its first run.
     unsafe { core::arch::asm!("isb", "tlbi vmalls12e1", "dsb nsh", "isb") };
 

@@ -7,6 +7,7 @@ pub mod firmware;
 pub mod gic;
 pub mod gicv2;
 pub mod gicv3;
+pub mod idregs;
 pub mod irq;
 pub mod mem;
 pub mod pcpu;

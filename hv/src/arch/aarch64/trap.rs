@@ -290,6 +290,8 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
                 }
                 // Group 0 and other-security-state SGIs: the guest has neither, so WI.
                 ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 if !a.read => {}
+                // An ID register (trapped only while hv hides something in them, idregs.rs).
+                (3, 0, 0, crm @ 1..=7, op2) if a.read => regs.set(a.rt, super::idregs::read(crm, op2)),
                 // A Group 1 CPU-interface register trapped while hv watches acknowledges: look
                 // at what waits, then let the instruction run again, untrapped.
                 (3, 0, 12, 8..=12, _) if gic::watching_acks() => {
