@@ -95,13 +95,27 @@ pub fn mmio_syndrome(esr: u64) -> Option<(Syndrome, bool)> {
     if esr & (ISV | S1PTW | 0x3C) != ISV | 0x04 {
         return None;
     }
+    Some(syndrome(esr))
+}
+
+/// The access an ESR_EL2 with ISV=1 describes, and whether it is a store: its fields only,
+/// nothing checked (`mmio_syndrome` checks).
+#[inline(always)]
+pub fn syndrome(esr: u64) -> (Syndrome, bool) {
     let s = Syndrome {
         width: Width::from_sas(esr >> 22),
         sign_extend: esr & (1 << 21) != 0,
         reg: ((esr >> 16) & 0x1F) as u8,
         sixty_four: esr & (1 << 15) != 0,
     };
-    Some((s, esr & (1 << 6) != 0))
+    (s, esr & (1 << 6) != 0)
+}
+
+/// Is this ESR_EL2 (a lower-EL data abort) the common emulated-MMIO case `mmio_syndrome`
+/// decodes?
+#[inline(always)]
+pub fn is_mmio(esr: u64) -> bool {
+    mmio_syndrome(esr).is_some()
 }
 
 /// Bytes of the trapped instruction, which the PC steps over: 4, or 2 for a 16-bit T32

@@ -67,11 +67,14 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
                 struct #lines;
                 impl hv_mmio::IrqLines for #lines { const INTIDS: &'static [u32] = &[#(#intids),*]; }
             });
+            // A one-page window starts on a page boundary (checked), so the offset is the low
+            // bits the fault address already holds, with no subtraction.
+            let offset = if w.size == 0x1000 { quote!(ipa.0 & 0xFFF) } else { quote!(ipa.0 - #lo) };
             arms.push(quote! {
                 (#id, #lo..=#hi) => {
                     #take
                     let ctx = &mut hv_mmio::Wired { ctx, lines: core::marker::PhantomData::<#lines> };
-                    Some(hv_mmio::access(&mut d.#f, ctx, (ipa.0 - #lo) as usize, width, op))
+                    Some(hv_mmio::access(&mut d.#f, ctx, (#offset) as usize, width, op))
                 }
             });
         }

@@ -57,6 +57,8 @@ pub struct VGicr {
     /// clears them, whatever the line, as the GIC keeps a level interrupt's software latch.
     /// They are delivered without the hardware link (no physical interrupt is active).
     soft: u32,
+    /// `hw_ppis` less `soft`: what is delivered linked (kept apart so routing reads one word).
+    linked: u32,
     /// Sender of each SGI's latest pending instance.
     sgi_source: [u8; 16],
 }
@@ -85,6 +87,7 @@ impl VGicr {
             group_on: false,
             hw_ppis,
             soft: 0,
+            linked: hw_ppis,
             sgi_source: [0; 16],
         }
     }
@@ -108,7 +111,7 @@ impl VGicr {
         Route {
             vcpu: Some(self.index as usize),
             priority: byte(self.ipriorityr[intid as usize / 4], intid),
-            hw: (self.hw_ppis & !self.soft) & (1 << intid) != 0,
+            hw: self.linked & (1 << intid) != 0,
             source: if intid < 16 { self.sgi_source[intid as usize] } else { 0 },
         }
     }
@@ -140,7 +143,7 @@ impl VGicr {
             let held = ctx.held(k, intid);
             if self.soft & m != 0 {
                 if !latched && !held.pending {
-                    self.soft &= !m;
+                    self.set_soft(self.soft & !m);
                 }
                 continue;
             }
@@ -192,11 +195,14 @@ impl VGicr {
     pub fn fire<H: VgicHost>(&mut self, ctx: &mut H, intid: u32) {
         let m = 1 << (intid & 31);
         if self.soft & m != 0 {
-            // The line itself is high now: the guest's own unlinked copy gives way to the
-            // hardware-linked one, whose EOI releases the physical interrupt.
-            self.soft &= !m;
-            ctx.take(self.index as usize, intid & 31, true, false);
+            return self.unlatch(ctx, intid & 31);
         }
+        self.fire_linked(ctx, intid);
+    }
+
+    #[inline(always)]
+    fn fire_linked<H: VgicHost>(&mut self, ctx: &mut H, intid: u32) {
+        let m = 1 << (intid & 31);
         let mut w = self.word();
         w.pending |= m;
         lines::deliver_if_ready(ctx, &mut w, intid & 31, m, self.group_on, self.route(intid & 31));
@@ -245,14 +251,31 @@ impl VGicr {
     /// A guest's ISPENDR write (also GICv2's banked GICD_ISPENDR0): hardware PPIs it names get
     /// the software latch.
     pub fn set_pending<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
-        self.soft |= v & self.hw_ppis;
+        self.set_soft(self.soft | (v & self.hw_ppis));
         self.op(ctx, v, Op::SetPending);
     }
 
     /// A guest's ICPENDR write: clears the software latch too.
     pub fn clear_pending<H: VgicHost>(&mut self, ctx: &mut H, v: u32) {
         self.op(ctx, v, Op::ClearPending);
-        self.soft &= !v;
+        self.set_soft(self.soft & !v);
+    }
+
+    /// A hardware PPI the guest had set pending itself fired: the line is high now, so the
+    /// guest's own unlinked copy gives way to the hardware-linked one, whose EOI releases the
+    /// physical interrupt. Out of line, and in tail position: the tick path (`fire`) keeps
+    /// its registers.
+    #[cold]
+    #[inline(never)]
+    fn unlatch<H: VgicHost>(&mut self, ctx: &mut H, intid: u32) {
+        self.set_soft(self.soft & !(1 << intid));
+        ctx.take(self.index as usize, intid, true, false);
+        self.fire_linked(ctx, intid);
+    }
+
+    fn set_soft(&mut self, soft: u32) {
+        self.soft = soft;
+        self.linked = self.hw_ppis & !soft;
     }
     fn read_active<H: VgicHost>(&mut self, ctx: &mut H) -> u32 {
         self.view(ctx, View::Active)

@@ -134,6 +134,11 @@ impl VgicCpu {
         }
     }
 
+    /// Does the queue hold a passthrough SPI (hardware-linked, INTID 32 and up)?
+    pub fn holds_hw_spi(&self) -> bool {
+        self.queue.iter().any(|q| q.is_hw() && q.intid().0 >= 32)
+    }
+
     /// Queue `lr` without touching list registers (the sender is another pCPU, which then kicks
     /// this one). `Some(true)`: newly queued; `Some(false)`: already queued; `None`: full.
     pub fn post(&mut self, lr: Lr) -> Option<bool> {

@@ -13,6 +13,8 @@ pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
 /// The physical SGI one pCPU sends another: "your vCPU has queued interrupts, or its VM has
 /// stopped". Guests never see physical SGIs, so any number would do.
 pub const KICK: u32 = 15;
+/// A kick that also has the pCPU watch its vCPU's acknowledges (GICv3; see `watch_acks`).
+pub const KICK_WATCH: u32 = 14;
 /// Priority of every interrupt hv takes; all equal, so none preempts another.
 const PRIORITY: u8 = 0x80;
 
@@ -45,9 +47,9 @@ pub fn identify() -> Result<(), &'static str> {
 }
 
 /// Bring up the GIC for pCPU `cpu`: the distributor and passthrough SPIs once (boot CPU), then
-/// this pCPU's kick SGI, the EL1 timers' and maintenance PPIs and its CPU interface.
+/// this pCPU's kick SGIs, the EL1 timers' and maintenance PPIs and its CPU interface.
 pub fn init(cpu: usize, primary: bool) {
-    let private = [KICK, BOARD.timer_virt, BOARD.timer_phys, BOARD.maintenance];
+    let private = [KICK, KICK_WATCH, BOARD.timer_virt, BOARD.timer_phys, BOARD.maintenance];
     if V3 {
         if primary {
             gicv3::init_distributor();
@@ -127,6 +129,21 @@ pub fn spi_pending(intid: u32) -> bool {
         GicDesc::V2 { dist, .. } | GicDesc::V3 { dist, .. } => dist.0 as usize,
     };
     rd32(dist + GICD_ISPENDR + 4 * (intid as usize / 32)) & (1 << (intid % 32)) != 0
+}
+
+/// Watch the acknowledges of `vm`'s vCPU on `pcpu` (a passthrough SPI was just delivered to
+/// it). GICv2: the VM's CPU interface page, from anywhere. GICv3: the trap is that pCPU's own
+/// register, so another pCPU is sent `KICK_WATCH`, which also does what `KICK` does.
+#[cold]
+#[inline(never)]
+pub fn watch_acks(vm: VmId, pcpu: usize) {
+    if !V3 {
+        gicv2::watch_acks(vm, true)
+    } else if pcpu == super::cpu_id() {
+        gicv3::watch_acks(true)
+    } else {
+        gicv3::send_sgi(KICK_WATCH, pcpu)
+    }
 }
 
 /// Is hv watching the guest's acknowledges on this pCPU (a passthrough SPI waits in a list

@@ -211,11 +211,6 @@ impl LrBank for GichBank {
         Lr::from_v2(v)
     }
     fn write(&mut self, i: usize, lr: Lr) {
-        if lr.is_hw() && lr.is_pending() && lr.intid().0 >= 32 {
-            if let Some((vm, _)) = super::pcpu::this().vcpu {
-                watch_acks(vm, true);
-            }
-        }
         wr32(frames().hyp + GICH_LR + 4 * i, lr.to_v2());
     }
     fn set_underflow_irq(&mut self, on: bool) {

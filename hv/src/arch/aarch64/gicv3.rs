@@ -193,50 +193,80 @@ pub fn watching_acks() -> bool {
 /// This pCPU's list registers (ICH_LR<n>_EL2).
 pub struct IchBank;
 
-macro_rules! lr_access {
-    ($i:expr, $read:expr, $($n:literal => $reg:ident),*) => {
-        match $i {
-            $($n => $read($reg.get()),)*
-            _ => unreachable!("list register index checked against ICH_VTR_EL2"),
-        }
-    };
-}
-
 impl LrBank for IchBank {
     fn count(&self) -> usize {
         (ICH_VTR_EL2.get() as usize & 0x1F) + 1
     }
 
+    /// ICH_LR<i>_EL2 (S3_4_C12_C12/13_<n>) by a computed branch into a table of two-instruction
+    /// entries (the MRS and a branch out): a `match` over sixteen registers compiled to a bounds
+    /// check and a jump table twice as long, on every delivery. `i` is below `count()` (the
+    /// callers' bitmaps come from it); masked, a wrong one could only name another register.
+    #[inline(always)]
     fn read(&self, i: usize) -> Lr {
-        lr_access!(i, Lr, 0 => ICH_LR0_EL2, 1 => ICH_LR1_EL2, 2 => ICH_LR2_EL2, 3 => ICH_LR3_EL2,
-            4 => ICH_LR4_EL2, 5 => ICH_LR5_EL2, 6 => ICH_LR6_EL2, 7 => ICH_LR7_EL2,
-            8 => ICH_LR8_EL2, 9 => ICH_LR9_EL2, 10 => ICH_LR10_EL2, 11 => ICH_LR11_EL2,
-            12 => ICH_LR12_EL2, 13 => ICH_LR13_EL2, 14 => ICH_LR14_EL2, 15 => ICH_LR15_EL2)
+        debug_assert!(i < 16);
+        let v: u64;
+        // SAFETY: reads one list register; the branch lands on entry `i & 15` of the table,
+        // each entry 8 bytes, all inside this asm block.
+        unsafe {
+            core::arch::asm!(
+            "adr {t}, 2f",
+            "add {t}, {t}, {i}, lsl #3",
+            "br {t}",
+            "2:",
+            "mrs {v}, s3_4_c12_c12_0", "b 3f",
+            "mrs {v}, s3_4_c12_c12_1", "b 3f",
+            "mrs {v}, s3_4_c12_c12_2", "b 3f",
+            "mrs {v}, s3_4_c12_c12_3", "b 3f",
+            "mrs {v}, s3_4_c12_c12_4", "b 3f",
+            "mrs {v}, s3_4_c12_c12_5", "b 3f",
+            "mrs {v}, s3_4_c12_c12_6", "b 3f",
+            "mrs {v}, s3_4_c12_c12_7", "b 3f",
+            "mrs {v}, s3_4_c12_c13_0", "b 3f",
+            "mrs {v}, s3_4_c12_c13_1", "b 3f",
+            "mrs {v}, s3_4_c12_c13_2", "b 3f",
+            "mrs {v}, s3_4_c12_c13_3", "b 3f",
+            "mrs {v}, s3_4_c12_c13_4", "b 3f",
+            "mrs {v}, s3_4_c12_c13_5", "b 3f",
+            "mrs {v}, s3_4_c12_c13_6", "b 3f",
+            "mrs {v}, s3_4_c12_c13_7", "b 3f",
+            "3:",
+            t = out(reg) _, i = in(reg) i & 15, v = out(reg) v, options(nostack, nomem))
+        };
+        Lr(v)
     }
 
+    /// As `read`.
+    #[inline(always)]
     fn write(&mut self, i: usize, lr: Lr) {
-        if lr.is_hw() && lr.is_pending() && lr.intid().0 >= 32 {
-            watch_acks(true);
-        }
-        match i {
-            0 => ICH_LR0_EL2.set(lr.to_v3()),
-            1 => ICH_LR1_EL2.set(lr.to_v3()),
-            2 => ICH_LR2_EL2.set(lr.to_v3()),
-            3 => ICH_LR3_EL2.set(lr.to_v3()),
-            4 => ICH_LR4_EL2.set(lr.to_v3()),
-            5 => ICH_LR5_EL2.set(lr.to_v3()),
-            6 => ICH_LR6_EL2.set(lr.to_v3()),
-            7 => ICH_LR7_EL2.set(lr.to_v3()),
-            8 => ICH_LR8_EL2.set(lr.to_v3()),
-            9 => ICH_LR9_EL2.set(lr.to_v3()),
-            10 => ICH_LR10_EL2.set(lr.to_v3()),
-            11 => ICH_LR11_EL2.set(lr.to_v3()),
-            12 => ICH_LR12_EL2.set(lr.to_v3()),
-            13 => ICH_LR13_EL2.set(lr.to_v3()),
-            14 => ICH_LR14_EL2.set(lr.to_v3()),
-            15 => ICH_LR15_EL2.set(lr.to_v3()),
-            _ => unreachable!("list register index checked against ICH_VTR_EL2"),
-        }
+        debug_assert!(i < 16);
+        // SAFETY: writes one list register of this pCPU's virtual interface; the branch lands
+        // on entry `i & 15` of the table, each entry 8 bytes, all inside this asm block.
+        unsafe {
+            core::arch::asm!(
+            "adr {t}, 2f",
+            "add {t}, {t}, {i}, lsl #3",
+            "br {t}",
+            "2:",
+            "msr s3_4_c12_c12_0, {v}", "b 3f",
+            "msr s3_4_c12_c12_1, {v}", "b 3f",
+            "msr s3_4_c12_c12_2, {v}", "b 3f",
+            "msr s3_4_c12_c12_3, {v}", "b 3f",
+            "msr s3_4_c12_c12_4, {v}", "b 3f",
+            "msr s3_4_c12_c12_5, {v}", "b 3f",
+            "msr s3_4_c12_c12_6, {v}", "b 3f",
+            "msr s3_4_c12_c12_7, {v}", "b 3f",
+            "msr s3_4_c12_c13_0, {v}", "b 3f",
+            "msr s3_4_c12_c13_1, {v}", "b 3f",
+            "msr s3_4_c12_c13_2, {v}", "b 3f",
+            "msr s3_4_c12_c13_3, {v}", "b 3f",
+            "msr s3_4_c12_c13_4, {v}", "b 3f",
+            "msr s3_4_c12_c13_5, {v}", "b 3f",
+            "msr s3_4_c12_c13_6, {v}", "b 3f",
+            "msr s3_4_c12_c13_7, {v}", "b 3f",
+            "3:",
+            t = out(reg) _, i = in(reg) i & 15, v = in(reg) lr.to_v3(), options(nostack, nomem))
+        };
     }
 
     fn set_underflow_irq(&mut self, on: bool) {

@@ -83,9 +83,12 @@ pub fn handle(vm: VmId, k: usize) -> bool {
     gic::deactivate(iar);
     if intid == BOARD.console_irq {
         console_in::pump();
-    } else if intid == gic::KICK || intid == BOARD.maintenance {
+    } else if intid == gic::KICK || intid == BOARD.maintenance || intid == gic::KICK_WATCH {
         gic::complete_eois();
         this().irq.lock().queue.refill(&mut Bank);
+        if intid == gic::KICK_WATCH {
+            gic::watch_acks(vm, cpu_id());
+        }
         if REFUSED[vm.0].swap(false, Ordering::AcqRel) {
             VGIC[vm.0].lock().sweep(&mut VmHost::running(vm, k));
         }
@@ -147,9 +150,12 @@ pub fn reset_vm(vm: VmId) {
 /// again once hv returns, finds only what bare metal would signal.
 pub fn check_acks(vm: VmId) {
     let cpu = cpu_id();
-    let _held = this().irq.lock();
+    let irq = this().irq.lock();
     vcpu::withdraw_stale_spis(&mut Bank, gic::spi_pending, |intid| gic::release(intid, cpu, cpu));
-    gic::stop_watching_acks(vm);
+    // One still queued (the list registers were full) reaches them later: keep watching.
+    if !irq.queue.holds_hw_spi() {
+        gic::stop_watching_acks(vm);
+    }
 }
 
 /// A trapped WFI: sleep the pCPU unless the vCPU already has an interrupt waiting. A timer

@@ -195,22 +195,23 @@ pub type FastFrame = [u64; 31];
 /// and the stub completes the frame for `hv_guest_sync`, which performs it again; that is sound
 /// because a refused access has no side effects (`mmio::by_syndrome`).
 pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
-    let Some((s, write)) = exit::mmio_syndrome(ESR_EL2.get()) else { return false };
+    let esr = ESR_EL2.get();
+    if !exit::is_mmio(esr) {
+        return false;
+    }
+    let (s, write) = exit::syndrome(esr);
     let reg = s.reg as usize;
-    // x19-x29 are live in the CPU, not in the fast frame; x31 is XZR.
-    if (19..=29).contains(&reg) {
+    // x19-x30 are live in the CPU or not where the full frame has them; x31 is XZR.
+    if (19..=30).contains(&reg) {
         return false;
     }
     let (vm, _) = current();
     let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
-    if gic::ack_trapped(vm, ipa.0) {
-        irq::check_acks(vm); // then the access runs again
-        return true;
-    }
     // Only a store reads Rt; XZR (31) is not in the frame and reads as zero.
     let rt = if write { x.get(reg).copied().unwrap_or(0) } else { 0 };
     match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
-        None => return false,
+        // No device there: the GICv2 acknowledge trap, or the full path's to answer.
+        None => return ack_trap(vm, ipa),
         Some(Some(v)) => {
             if let Some(r) = x.get_mut(reg) {
                 *r = v;
@@ -218,8 +219,20 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
         }
         Some(None) => {}
     }
-    ELR_EL2.set(ELR_EL2.get().wrapping_add(exit::insn_len(ESR_EL2.get())));
+    // Only the AArch64 lower-EL vector comes here (vectors.rs): the instruction is 4 bytes.
+    ELR_EL2.set(ELR_EL2.get().wrapping_add(4));
     true
+}
+
+/// A fault on the GICv2 CPU interface page hv unmapped to watch acknowledges: look, and let
+/// the access run again. Out of line: the MMIO fast path reaches it only when no device matched.
+#[inline(never)]
+fn ack_trap(vm: VmId, ipa: Ipa) -> bool {
+    if gic::ack_trapped(vm, ipa.0) {
+        irq::check_acks(vm);
+        return true;
+    }
+    false
 }
 
 /// The system-register fast path: an SGI write (GICv3 `ICC_SGI1R_EL1`, the guest's IPIs) whose
@@ -264,9 +277,8 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         Exit::DataAbort(da) => {
             let far = FAR_EL2.get();
             let ipa = mmio::fault_ipa(HPFAR_EL2.get(), far);
-            if gic::ack_trapped(vm, ipa.0) {
-                irq::check_acks(vm); // then the access runs again
-                return;
+            if ack_trap(vm, ipa) {
+                return; // the access runs again
             }
             match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
                 Ok(()) => return,

@@ -133,16 +133,16 @@ hv_vectors:
     VECTOR  15, guest_serror_entry
 .org hv_vectors + 0x800
 
-// A data abort (x0-x3 saved): try the MMIO fast path first.
+// A data abort (x0-x3 saved): try the MMIO fast path first. It handles Rt in x0-x18 only, so
+// x18 and x30 go as a pair, as for HVC.
 guest_dabt:
-    FAST_SAVE 1
+    FAST_SAVE 0
     bl      {dabt}
     cbz     w0, 1f
-    FAST_RESTORE_ERET 1
+    FAST_RESTORE_ERET 0
 1:  // Not handled. x19-x29 still hold the guest's values (the handler preserved them), and the
     // frame still holds x0-x18 and x30: complete it and take the slow path.
-    ldr     x18, [sp, #144]
-    ldr     x30, [sp, #240]
+    ldp     x18, x30, [sp, #144]
     SAVE_TAIL
     bl      {sync}
     b       guest_restore

@@ -142,14 +142,25 @@ impl VgicHost for Local<'_> {
         self.k
     }
     /// Into a list register when the vCPU runs here, else its queue and a kick to its pCPU.
+    /// A passthrough SPI (hardware-linked, level-sensitive) has hv watch the vCPU's next
+    /// acknowledge, where a line that dropped meanwhile is withdrawn (`irq::check_acks`).
     fn deliver(&mut self, _k: usize, d: Delivery) -> bool {
         let lr = Lr::pending(IntId(d.intid), d.priority, d.hw, d.source);
+        let passthrough = d.hw && d.intid >= 32;
         let ok = if self.here() {
-            self.queue.inject(&mut Bank, lr)
+            let ok = self.queue.inject(&mut Bank, lr);
+            if passthrough {
+                gic::watch_acks(self.vm, self.p);
+            }
+            ok
         } else {
             let posted = self.queue.post(lr);
             if posted == Some(true) {
-                gic::kick(self.p);
+                if passthrough {
+                    gic::watch_acks(self.vm, self.p); // kicks the pCPU too
+                } else {
+                    gic::kick(self.p);
+                }
             }
             posted.is_some()
         };
