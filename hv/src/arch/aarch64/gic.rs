@@ -132,14 +132,19 @@ pub fn spi_pending(intid: u32) -> bool {
 }
 
 /// Watch the acknowledges of `vm`'s vCPU on `pcpu` (a passthrough SPI was just delivered to
-/// it). GICv2: the VM's CPU interface page, from anywhere. GICv3: the trap is that pCPU's own
-/// register, so another pCPU is sent `KICK_WATCH`, which also does what `KICK` does.
+/// it), and kick `pcpu` if it is another one. GICv2: the VM's CPU interface page, from
+/// anywhere. GICv3: the trap is that pCPU's own register, so another pCPU is sent
+/// `KICK_WATCH`, which also does what `KICK` does.
 #[cold]
 #[inline(never)]
 pub fn watch_acks(vm: VmId, pcpu: usize) {
+    let here = pcpu == super::cpu_id();
     if !V3 {
-        gicv2::watch_acks(vm, true)
-    } else if pcpu == super::cpu_id() {
+        gicv2::watch_acks(vm, true);
+        if !here {
+            gicv2::send_sgi(KICK, pcpu)
+        }
+    } else if here {
         gicv3::watch_acks(true)
     } else {
         gicv3::send_sgi(KICK_WATCH, pcpu)

@@ -205,7 +205,14 @@ impl LrBank for GichBank {
         let (h, f) = (frames().hyp, frames());
         let v = rd32(h + GICH_LR + 4 * i);
         if let Some(intid) = Lr::v2_eoi_done(v) {
-            wr32(f.cpu + GICC_DIR, intid);
+            if intid < 32 {
+                wr32(f.cpu + GICC_DIR, intid);
+            } else {
+                // An SPI may have been acknowledged by another pCPU's CPU interface (the guest
+                // routed it to a vCPU elsewhere): deactivate it at the distributor, which any
+                // CPU may do, rather than at this CPU interface, where it is not active.
+                wr32(f.dist + GICD_ICACTIVER + 4 * (intid as usize / 32), 1 << (intid % 32));
+            }
             wr32(h + GICH_LR + 4 * i, 0);
         }
         Lr::from_v2(v)

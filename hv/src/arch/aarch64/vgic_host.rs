@@ -157,7 +157,7 @@ impl VgicHost for Local<'_> {
             let posted = self.queue.post(lr);
             if posted == Some(true) {
                 if passthrough {
-                    gic::watch_acks(self.vm, self.p); // kicks the pCPU too
+                    gic::watch_acks(self.vm, self.p); // and kicks it
                 } else {
                     gic::kick(self.p);
                 }
