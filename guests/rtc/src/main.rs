@@ -215,7 +215,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     // 5. Routed to vCPU 1, on another pCPU than the one the physical interrupt reaches.
     static mut STACK: [u8; 0x4000] = [0; 0x4000];
     // SAFETY: the stack is vCPU 1's alone from here on.
-    let stack = unsafe { &mut *(&raw mut STACK) };
+    let stack = unsafe { &mut *core::ptr::addr_of_mut!(STACK) };
     if guest_rt::smp::start(1, stack, on_vcpu1) == 0 {
         let end = counter() + 10 * freq();
         while DONE.load(Ordering::SeqCst) == 0 && counter() < end {
