@@ -79,8 +79,11 @@ pub fn apply<H: VgicHost>(
             Op::ClearPending => {
                 let latched = w.pending & m != 0;
                 w.pending &= !m;
-                let taken = r.vcpu.is_some_and(|k| ctx.take(k, intid, true, false).pending);
-                if r.hw && (latched || taken) {
+                let taken = r.vcpu.map(|k| ctx.take(k, intid, true, false)).unwrap_or_default();
+                // The physical twin is active if hv latched a hardware one, or if the copy
+                // taken back was linked to it (a real tick merged under a guest's own
+                // pending state, whose route is unlinked).
+                if (r.hw && latched) || (taken.pending && taken.hw) {
                     ctx.release_hw(r.vcpu.unwrap_or(0), intid);
                 }
             }

@@ -163,3 +163,15 @@ fn a_real_tick_replaces_the_guests_own_unlinked_copy() {
     assert_eq!(held.len(), 1, "one copy");
     assert!(held[0].is_hw(), "linked, so the guest's EOI releases the physical interrupt");
 }
+
+#[test]
+fn clearing_a_latch_over_a_real_tick_releases_the_tick() {
+    let v = Version::V3;
+    let (mut g, mut c) = vm(v);
+    line(&mut c, VT, true);
+    fire(&mut g, &mut c, 0, VT); // a real tick: linked, its physical twin active
+    set(&mut g, &mut c, v, 0x200, 1 << VT); // the guest's own ISPENDR merges into it
+    set(&mut g, &mut c, v, 0x280, 1 << VT); // and ICPENDR takes it back
+    assert!(c.lrs(0).is_empty());
+    assert_eq!(c.released, [(0, VT)], "the physical tick is not left active forever");
+}
