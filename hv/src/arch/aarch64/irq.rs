@@ -145,9 +145,10 @@ pub fn reset_vm(vm: VmId) {
 }
 
 /// The guest is about to acknowledge (a trapped Group 1 CPU-interface access on GICv3, an
-/// access to the unmapped first page of its CPU interface on GICv2; see `gic::watching_acks`): passthrough SPIs waiting in this pCPU's list registers whose line has
-/// dropped are withdrawn and their physical twins released, so the guest's acknowledge, run
-/// again once hv returns, finds only what bare metal would signal.
+/// access to the unmapped first page of its CPU interface on GICv2; see
+/// `gic::watching_acks`): passthrough SPIs waiting in this pCPU's list registers whose line
+/// has dropped are withdrawn and their physical twins released, so the guest's acknowledge,
+/// run again once hv returns, finds only what bare metal would signal.
 pub fn check_acks(vm: VmId) {
     let cpu = cpu_id();
     let irq = this().irq.lock();
