@@ -66,7 +66,8 @@ fn attack(machine: &str, failures: &mut Vec<String>) -> usize {
         let values = if number { NUMBERS } else { STRINGS };
         for v in values {
             let mutated = format!("{}{v}{}", &src[..s], &src[e..]);
-            let path = dir.join(format!("case-{cases}.ron"));
+            // One path for every case, so codegen's output directory is reused, not multiplied.
+            let path = dir.join("case.ron");
             std::fs::write(&path, &mutated).unwrap();
             let ron = path.display().to_string();
             let what = format!("{machine} with `{}` replaced by `{v}`", &src[s..e]);
@@ -92,6 +93,12 @@ fn attack(machine: &str, failures: &mut Vec<String>) -> usize {
         }
     }
     let _ = std::fs::remove_dir_all(Path::new(&dir));
+    let out = format!(
+        "hv-codegen-test-{}-{}",
+        std::process::id(),
+        dir.join("case.ron").display().to_string().replace('/', "_")
+    );
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(out));
     cases
 }
 
