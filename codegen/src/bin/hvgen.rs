@@ -22,6 +22,8 @@ enum Cmd {
     Check { ron: String },
     /// Print the device tree source generated for one VM.
     Dts { ron: String, vm: String },
+    /// Print the Rust generated for this machine (what hv's build includes as `machine.rs`).
+    Rust { ron: String },
     /// Print the QEMU command line that boots `kernel` for this machine.
     QemuArgs { ron: String, kernel: PathBuf },
     /// Pack a directory into an uncompressed initramfs (newc cpio) with /dev/console.
@@ -159,6 +161,13 @@ fn main() -> ExitCode {
         Cmd::Check { ron } => match load(root, &ron) {
             Ok(g) => {
                 print!("{}", g.report);
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        },
+        Cmd::Rust { ron } => match load(root, &ron) {
+            Ok(g) => {
+                print!("{}", g.rust);
                 ExitCode::SUCCESS
             }
             Err(c) => c,
