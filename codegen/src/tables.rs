@@ -173,9 +173,7 @@ impl Arena {
         }
         Ok(())
     }
-}
 
-impl Arena {
     /// Where the level-3 (4 KiB page) descriptor mapping `va` from `root` sits: (table index in
     /// the arena, entry index). `None` if `va` is unmapped or mapped by a block.
     pub fn page_slot(&self, regime: Regime, root: usize, va: u64) -> Option<(usize, usize)> {

@@ -86,20 +86,15 @@ impl DataAbort {
 }
 
 /// For an ESR_EL2 already known to be a lower-EL data abort: the syndrome and direction when it is
-/// the common emulated-MMIO case (ISV=1, translation fault, not on a stage-1 walk). The fast path
-/// asks only this, without building an `Exit`.
+/// the common emulated-MMIO case (`is_mmio`). The fast path asks `is_mmio` and `syndrome`
+/// apart, without building an `Exit`.
 #[inline(always)]
 pub fn mmio_syndrome(esr: u64) -> Option<(Syndrome, bool)> {
-    const ISV: u64 = 1 << 24;
-    const S1PTW: u64 = 1 << 7;
-    if esr & (ISV | S1PTW | 0x3C) != ISV | 0x04 {
-        return None;
-    }
-    Some(syndrome(esr))
+    is_mmio(esr).then(|| syndrome(esr))
 }
 
 /// The access an ESR_EL2 with ISV=1 describes, and whether it is a store: its fields only,
-/// nothing checked (`mmio_syndrome` checks).
+/// nothing checked (`is_mmio` checks).
 #[inline(always)]
 pub fn syndrome(esr: u64) -> (Syndrome, bool) {
     let s = Syndrome {
@@ -111,11 +106,13 @@ pub fn syndrome(esr: u64) -> (Syndrome, bool) {
     (s, esr & (1 << 6) != 0)
 }
 
-/// Is this ESR_EL2 (a lower-EL data abort) the common emulated-MMIO case `mmio_syndrome`
-/// decodes?
+/// Is this ESR_EL2 (a lower-EL data abort) the common emulated-MMIO case: ISV=1, a
+/// translation fault, not on a stage-1 walk?
 #[inline(always)]
 pub fn is_mmio(esr: u64) -> bool {
-    mmio_syndrome(esr).is_some()
+    const ISV: u64 = 1 << 24;
+    const S1PTW: u64 = 1 << 7;
+    esr & (ISV | S1PTW | 0x3C) == ISV | 0x04
 }
 
 /// Bytes of the trapped instruction, which the PC steps over: 4, or 2 for a 16-bit T32

@@ -91,16 +91,16 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         })
     });
 
-    // Which (VM, vCPU) each pCPU runs.
     // GICv2: the stage-2 page descriptor mapping the first page of each VM's CPU interface (its
     // acknowledge register), which hv unmaps while it must look at an acknowledge.
-    let gicc_pages = m.vms.iter().zip(&built.vm_roots).map(|(_, &root)| match b.gic {
+    let gicc_pages = built.vm_roots.iter().map(|&root| match b.gic {
         Gic::V2 { cpu, .. } => match built.arena.page_slot(tables::Regime::Stage2, root, cpu.0) {
             Some((t, e)) => quote!(Some((#t, #e))),
             None => quote!(None),
         },
         Gic::V3 { .. } => quote!(None),
     });
+    // Which (VM, vCPU) each pCPU runs.
     let mut per_cpu = vec![quote!(None); b.cpus];
     for v in &m.vms {
         for (k, c) in v.vcpus.iter().enumerate() {

@@ -6,12 +6,15 @@ use super::*;
 const MAX_CPUS_V3: u32 = 16;
 /// Where QEMU's virt board puts its RAM.
 const VIRT_RAM: u64 = 0x4000_0000;
-/// QEMU virt's GIC frames and console UART (hw/arm/virt.c's memory map).
-const VIRT_GICD: u64 = 0x0800_0000;
-const VIRT_GICC: u64 = 0x0801_0000;
-const VIRT_GICH: u64 = 0x0803_0000;
-const VIRT_GICV: u64 = 0x0804_0000;
-const VIRT_GICR: u64 = 0x080A_0000;
+/// QEMU virt's GIC frames (hw/arm/virt.c's memory map), by the name messages give them.
+const VIRT_GIC: [(&str, u64); 5] = [
+    ("distributor", 0x0800_0000),
+    ("CPU interface", 0x0801_0000),
+    ("hypervisor interface", 0x0803_0000),
+    ("virtual CPU interface", 0x0804_0000),
+    ("redistributors", 0x080A_0000),
+];
+/// QEMU virt's PL011.
 const VIRT_UART: u64 = 0x0900_0000;
 /// QEMU 7.2's CPU models with MTE (FEAT_MTE2 and up), which `-M virt,mte=on` needs.
 const QEMU_MTE_CPUS: &[&str] = &["max"];
@@ -151,9 +154,6 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         phys: irq_to_intid(d, "board.timer.phys", b.timer.phys, IrqClass::Ppi),
     };
     let mut ppis: HashMap<IntId, String> = HashMap::new();
-    if b.timer.secure.is_none() {
-        ppis.insert(secure, secure_path.to_string());
-    }
     for (path, id) in [
         (secure_path, secure),
         ("board.maintenance_irq", maintenance),
@@ -161,9 +161,6 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         ("board.timer.virt", timer.virt),
         ("board.timer.phys", timer.phys),
     ] {
-        if path == "board.timer" {
-            continue;
-        }
         if let Some(o) = ppis.insert(id, path.to_string()) {
             let note = if o == "board.timer" {
                 format!("the secure physical timer has PPI {DEFAULT_SECURE_TIMER_PPI} unless `secure:` says otherwise")
@@ -296,28 +293,21 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
 /// Where QEMU's virt board has its GIC frames and UART: a frame named for another (the
 /// hypervisor and virtual CPU interfaces swapped, say) would have hv drive the wrong one.
 fn virt_frames(d: &mut Diags, gic: &Gic, uart: u64) {
-    let want: &[(&str, &str, u64, u64)] = match *gic {
+    let named: &[(&str, &str, u64)] = match *gic {
         Gic::V2 { dist, cpu, hyp, vcpu } => &[
-            ("board.gic.dist", "distributor", dist.0, VIRT_GICD),
-            ("board.gic.cpu", "CPU interface", cpu.0, VIRT_GICC),
-            ("board.gic.hyp", "hypervisor interface", hyp.0, VIRT_GICH),
-            ("board.gic.vcpu", "virtual CPU interface", vcpu.0, VIRT_GICV),
+            ("board.gic.dist", "distributor", dist.0),
+            ("board.gic.cpu", "CPU interface", cpu.0),
+            ("board.gic.hyp", "hypervisor interface", hyp.0),
+            ("board.gic.vcpu", "virtual CPU interface", vcpu.0),
         ],
-        Gic::V3 { dist, redist } => &[
-            ("board.gic.dist", "distributor", dist.0, VIRT_GICD),
-            ("board.gic.redist", "redistributors", redist.0, VIRT_GICR),
-        ],
+        Gic::V3 { dist, redist } => {
+            &[("board.gic.dist", "distributor", dist.0), ("board.gic.redist", "redistributors", redist.0)]
+        }
     };
-    let all = [
-        ("distributor", VIRT_GICD),
-        ("CPU interface", VIRT_GICC),
-        ("hypervisor interface", VIRT_GICH),
-        ("virtual CPU interface", VIRT_GICV),
-        ("redistributors", VIRT_GICR),
-    ];
-    for &(path, name, got, at) in want {
+    for &(path, name, got) in named {
+        let at = VIRT_GIC.iter().find(|f| f.0 == name).map_or(0, |f| f.1);
         if got != at {
-            let whose = all
+            let whose = VIRT_GIC
                 .iter()
                 .find(|f| f.1 == got)
                 .map(|f| format!(" (that is its {})", f.0))

@@ -4,7 +4,7 @@
 //! Delivery goes through the hardware list registers (see lines.rs). Reserved and unimplemented registers are RAZ/WI, as
 //! the GIC architecture says of reserved space.
 use super::host::{DistHost, VgicHost};
-use super::lines::{self, byte, Op, Route, View, Word};
+use super::lines::{self, byte, Level, Op, Route, View, Word};
 use super::private;
 use super::redist::VGicr;
 use hv_mmio::{MmioFault, MmioOp, Width};
@@ -264,24 +264,10 @@ impl VGicd {
     /// longer pending, latched here or waiting (not yet acknowledged) with its vCPU, and its
     /// physical twin is released. A pending state the guest set itself stays.
     fn drop_stale_spis<H: DistHost>(&mut self, ctx: &mut H, w: usize) {
-        for b in lines::bits(self.hw_spis[w] & !self.soft_spis[w]) {
+        for b in lines::bits(self.hw_spis[w]) {
             let (intid, m) = ((w * 32) as u32 + b, 1 << b);
-            let k = self.route(intid).vcpu;
-            let held = k.map(|k| ctx.held(k, intid)).unwrap_or_default();
-            let latched = self.ispendr[w] & m != 0;
-            if (latched || (held.pending && !held.active)) && ctx.line(k.unwrap_or(0), intid) == Some(false) {
-                self.ispendr[w] &= !m;
-                if let (Some(k), true) = (k, held.pending) {
-                    ctx.take(k, intid, true, false);
-                }
-                ctx.release_hw(k.unwrap_or(0), intid);
-            }
-        }
-        // A software latch the guest has taken is gone.
-        for b in lines::bits(self.soft_spis[w]) {
-            let (intid, m) = ((w * 32) as u32 + b, 1 << b);
-            let held = self.route(intid).vcpu.map(|k| ctx.held(k, intid)).unwrap_or_default();
-            if self.ispendr[w] & m == 0 && !held.pending {
+            let (k, soft) = (self.route(intid).vcpu, self.soft_spis[w] & m != 0);
+            if lines::drop_if_low(ctx, &mut self.ispendr[w], m, intid, k, soft) == Level::LatchGone {
                 self.soft_spis[w] &= !m;
             }
         }

@@ -106,6 +106,43 @@ pub fn apply<H: VgicHost>(
     }
 }
 
+/// What `drop_if_low` did with one hardware interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Nothing to change.
+    Kept,
+    /// The guest's own pending state (a software latch) was taken or cleared: it is gone.
+    LatchGone,
+}
+
+/// The level rule for hardware interrupt `intid` (bit `m` of a word whose latched pending bits
+/// are `pending`), routed to vCPU `k`: one whose line hv sees low is no longer pending, latched
+/// here or waiting with its vCPU (not yet acknowledged), and its physical twin is released. One
+/// the guest set pending itself (`soft`) is the GIC's software latch instead: it stays whatever
+/// the line does, until the guest has taken it.
+pub fn drop_if_low<H: VgicHost>(
+    ctx: &mut H,
+    pending: &mut u32,
+    m: u32,
+    intid: u32,
+    k: Option<usize>,
+    soft: bool,
+) -> Level {
+    let latched = *pending & m != 0;
+    let held = k.map(|k| ctx.held(k, intid)).unwrap_or_default();
+    if soft {
+        return if !latched && !held.pending { Level::LatchGone } else { Level::Kept };
+    }
+    if (latched || (held.pending && !held.active)) && ctx.line(k.unwrap_or(0), intid) == Some(false) {
+        *pending &= !m;
+        if let (Some(k), true) = (k, held.pending) {
+            ctx.take(k, intid, true, false);
+        }
+        ctx.release_hw(k.unwrap_or(0), intid);
+    }
+    Level::Kept
+}
+
 /// Forward a latched interrupt if it is pending, enabled and not active.
 pub fn deliver_if_ready<H: VgicHost>(ctx: &mut H, w: &mut Word, intid: u32, m: u32, on: bool, r: Route) {
     if !on || w.pending & m == 0 || w.enabled & m == 0 || w.active & m != 0 {

@@ -80,6 +80,11 @@ impl Lr {
         self.0 & HW != 0
     }
 
+    /// A passthrough SPI: hardware-linked, INTID 32 and up (the timers are the linked PPIs).
+    pub const fn is_hw_spi(self) -> bool {
+        self.is_hw() && self.intid().0 >= 32
+    }
+
     pub const fn priority(self) -> u8 {
         (self.0 >> PRIO_SHIFT) as u8
     }

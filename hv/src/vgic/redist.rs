@@ -2,7 +2,7 @@
 //! redistributor (RD_base and SGI_base frames); on GICv2 the distributor shows the same state
 //! as its banked first words.
 use super::host::VgicHost;
-use super::lines::{self, byte, Op, Route, View, Word};
+use super::lines::{self, byte, Level, Op, Route, View, Word};
 
 /// GICR_TYPER.Last: the highest redistributor in the guest's region.
 const TYPER_LAST: u64 = 1 << 4;
@@ -136,23 +136,12 @@ impl VGicr {
     /// here or in a list register, and its physical twin is released. What the guest set
     /// pending itself stays until it is taken (then the latch is gone too).
     pub fn drop_stale<H: VgicHost>(&mut self, ctx: &mut H) {
-        let k = self.index as usize;
+        let k = Some(self.index as usize);
         for intid in lines::bits(self.hw_ppis) {
             let m = 1 << intid;
-            let latched = self.ispendr0 & m != 0;
-            let held = ctx.held(k, intid);
-            if self.soft & m != 0 {
-                if !latched && !held.pending {
-                    self.set_soft(self.soft & !m);
-                }
-                continue;
-            }
-            if (latched || (held.pending && !held.active)) && ctx.line(k, intid) == Some(false) {
-                self.ispendr0 &= !m;
-                if held.pending {
-                    ctx.take(k, intid, true, false);
-                }
-                ctx.release_hw(k, intid);
+            let soft = self.soft & m != 0;
+            if lines::drop_if_low(ctx, &mut self.ispendr0, m, intid, k, soft) == Level::LatchGone {
+                self.set_soft(self.soft & !m);
             }
         }
     }

@@ -62,10 +62,9 @@ pub fn hw_ppi_pending(bank: &impl LrBank) -> bool {
 pub fn withdraw_stale_spis(bank: &mut impl LrBank, line: impl Fn(u32) -> bool, mut release: impl FnMut(u32)) {
     for i in bits(bank.occupied()) {
         let lr = bank.read(i);
-        let intid = lr.intid().0;
-        if lr.is_hw() && lr.is_pending() && !lr.is_active() && intid >= 32 && !line(intid) {
+        if lr.is_hw_spi() && lr.is_pending() && !lr.is_active() && !line(lr.intid().0) {
             bank.write(i, Lr::default());
-            release(intid);
+            release(lr.intid().0);
         }
     }
 }
@@ -136,7 +135,7 @@ impl VgicCpu {
 
     /// Does the queue hold a passthrough SPI (hardware-linked, INTID 32 and up)?
     pub fn holds_hw_spi(&self) -> bool {
-        self.queue.iter().any(|q| q.is_hw() && q.intid().0 >= 32)
+        self.queue.iter().any(|q| q.is_hw_spi())
     }
 
     /// Queue `lr` without touching list registers (the sender is another pCPU, which then kicks

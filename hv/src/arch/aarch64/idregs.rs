@@ -67,7 +67,7 @@ pub fn must_filter() -> bool {
 /// What the guest reads for ID register (3, 0, 0, `crm`, `op2`).
 pub fn read(crm: u8, op2: u8) -> u64 {
     let v = hardware(crm, op2);
-    if (crm, op2) == (4, 1) && !mte_allowed() && cpu_mte() >= 2 {
+    if (crm, op2) == (4, 1) && must_filter() {
         v & !PFR1_MTE
     } else {
         v
