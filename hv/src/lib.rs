@@ -11,15 +11,9 @@ pub mod cell;
 pub mod console;
 pub mod desc;
 pub mod devices;
-pub mod exit;
-pub mod hypercall;
-pub mod inject;
 pub mod input;
-pub mod insn;
 pub mod mmio;
-pub mod psci;
-pub mod regs;
-pub mod vgic;
+pub mod services;
 pub mod vm;
 
 #[cfg(test)]
@@ -31,7 +25,6 @@ pub mod machine {
     include!(concat!(env!("OUT_DIR"), "/machine.rs"));
 }
 
-#[cfg(target_arch = "aarch64")]
 pub mod arch;
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]

@@ -1,2 +1,3 @@
-//! Architecture-specific code. Only AArch64 at EL2 (non-VHE) is supported.
+//! Architecture-specific code, one directory per ISA. Only AArch64 at EL2 (non-VHE) is
+//! supported today.
 pub mod aarch64;

@@ -1,6 +1,6 @@
 //! A seeded fuzz driver for the guest-facing logic, on stable Rust: each target turns a case's
 //! random stream into hostile input and asserts the architectural invariants. `cargo test` runs a
-//! short smoke of every target; `make fuzz` runs millions of cases in an optimised build that
+//! short smoke of every target (each architecture keeps its own, e.g. `arch/aarch64/fuzz.rs`); `make fuzz` runs millions of cases in an optimised build that
 //! keeps overflow checks (profile `fuzz`) and reports executions per second.
 //!
 //! Written by hand rather than with cargo-fuzz: libFuzzer needs a nightly toolchain, which a
@@ -9,8 +9,6 @@
 extern crate std;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
-
-pub mod targets;
 
 /// Case generator: splitmix64, so any case replays from its seed alone.
 pub struct Rng(u64);

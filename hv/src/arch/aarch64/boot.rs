@@ -3,8 +3,9 @@
 //! A pCPU whose vCPU leaves its VM (CPU_OFF, the VM stopped or restarts) parks here again,
 //! asleep in WFI until a kick hands it a vCPU; it stays powered, so a later CPU_ON just works.
 use super::{console_in, el2, firmware, gic, irq, pcpu, uart};
+use crate::arch::aarch64::regs::FRAME_SIZE;
 use crate::machine::{self, NUM_CPUS, STACK_SIZE, VMS};
-use crate::regs::FRAME_SIZE;
+use crate::services::StartError;
 use crate::{hv_println, vm};
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
@@ -76,7 +77,7 @@ extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
         console_in::init();
         for v in &VMS {
             let dtb = v.dtb.map_or(0, |d| d.0);
-            if start_vcpu(v.id, 0, v.entry.0, dtb) != 0 {
+            if start_vcpu(v.id, 0, v.entry.0, dtb).is_err() {
                 hv_println!("hv: cannot start vm `{}`", v.name);
             }
         }
@@ -90,13 +91,13 @@ fn banner() {
         hv_println!("hv: {line}");
     }
     hv_println!("hv: GIC distributor reports {} interrupt lines", uart::gic_lines());
-    let frame = crate::regs::FRAME_SIZE;
+    let frame = crate::arch::aarch64::regs::FRAME_SIZE;
     hv_println!("hv: static memory per pCPU/vCPU: {STACK_SIZE} B stack (its {frame} B exit frame included)");
     for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {
         let state = core::mem::size_of::<vm::VmState>();
         // The distributor, and each vCPU's private interrupts and queue (in its pCPU's entry).
-        let vgic = core::mem::size_of::<spin::Mutex<crate::vgic::VGicd>>()
-            + v.vcpus.len() * core::mem::size_of::<spin::Mutex<crate::vgic::VcpuIrq>>();
+        let vgic = core::mem::size_of::<spin::Mutex<crate::arch::aarch64::vgic::VGicd>>()
+            + v.vcpus.len() * core::mem::size_of::<spin::Mutex<crate::arch::aarch64::vgic::VcpuIrq>>();
         hv_println!(
             "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {vgic} B vGIC, {state} B run state",
             v.name,
@@ -106,13 +107,13 @@ fn banner() {
     }
 }
 
-/// Hand vCPU `k` of `vm` to its pCPU, powering that pCPU on if needed. PSCI return code.
-pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
+/// Hand vCPU `k` of `vm` to its pCPU, powering that pCPU on if needed.
+pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartError> {
     let Some(&pcpu) = VMS[vm.0].vcpus.get(k) else {
-        return smccc::psci::error::INVALID_PARAMETERS;
+        return Err(StartError::NoSuchVcpu);
     };
     if !vm::claim_vcpu(vm, k) {
-        return smccc::psci::error::ALREADY_ON;
+        return Err(StartError::AlreadyOn);
     }
     let target = pcpu::of(pcpu.0);
     let mb = &target.mailbox;
@@ -122,15 +123,15 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> i32 {
     if target.powered.load(Ordering::Acquire) {
         // Parked in WFI (or about to be): the kick wakes it to read its mailbox.
         gic::kick(pcpu.0);
-        return 0;
+        return Ok(());
     }
-    let r = firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64);
-    if r != 0 {
+    if firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64) != 0 {
         // The pCPU never came up: the vCPU is not running, so a later CPU_ON may try again.
         mb.full.store(false, Ordering::Release);
         vm::release_vcpu(vm, k);
+        return Err(StartError::Failed);
     }
-    r
+    Ok(())
 }
 
 /// Sleep until a vCPU is handed to this pCPU, then run it. While parked the pCPU still serves

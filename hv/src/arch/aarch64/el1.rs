@@ -1,7 +1,7 @@
 //! The guest's EL1 state as hv reads and writes it: stack pointers, exception registers for
 //! injection, and address translation (AT S12E1R) to reach guest memory.
+use crate::arch::aarch64::regs::{El1, GuestRegs};
 use crate::desc::VmDesc;
-use crate::regs::{El1, GuestRegs};
 use aarch64_cpu::registers::*;
 use hv_types::Pa;
 

@@ -1,9 +1,9 @@
 //! EL2 set-up: the EL2 MMU from the generated identity map, and the per-vCPU EL2 controls
 //! (HCR_EL2, stage 2 from the generated tables, virtual IDs, timers, traps) before first entry.
 use super::idregs;
+use crate::arch::aarch64::regs::{GuestRegs, SPSR_DAIF, SPSR_EL1H};
 use crate::desc::VmDesc;
 use crate::machine::{EL2_TTBR0, MAIR_EL2 as MAIR, TCR_EL2 as TCR, VTCR_EL2 as VTCR};
-use crate::regs::{GuestRegs, SPSR_DAIF, SPSR_EL1H};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 
@@ -150,6 +150,6 @@ fn frame_slot() -> &'static mut GuestRegs {
     // this pCPU alone and is only used again once the guest runs (by the exit stub).
     unsafe {
         let top = (&raw const __stacks_start as usize) + (cpu + 1) * crate::machine::STACK_SIZE;
-        &mut *((top - crate::regs::FRAME_SIZE) as *mut GuestRegs)
+        &mut *((top - crate::arch::aarch64::regs::FRAME_SIZE) as *mut GuestRegs)
     }
 }

@@ -2,9 +2,9 @@
 //! so the interrupt path is written once. The version is a build-time constant: the other
 //! driver is never reached and the optimiser drops it.
 use super::{gicv2, gicv3};
+use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
 use crate::machine::{BOARD, HW_SPIS, VMS};
-use crate::vgic::{Lr, LrBank};
 use core::ptr::{read_volatile, write_volatile};
 use hv_types::VmId;
 

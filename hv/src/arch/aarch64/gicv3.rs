@@ -2,9 +2,9 @@
 //! interface (ICC system registers), and the hypervisor interface (ICH list registers) that
 //! delivers virtual interrupts. Addresses come from the machine description.
 use super::gic::{rd32, wr32, wr8};
+use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
 use crate::machine::BOARD;
-use crate::vgic::{Lr, LrBank};
 use aarch64_cpu::registers::*;
 use core::ptr::write_volatile;
 

@@ -9,8 +9,8 @@
 //! one empties it. `irq` is this vCPU's, but other vCPUs of its VM send it SGIs, route SPIs to
 //! it and access its redistributor, hence its lock (lock order in vgic/host.rs and
 //! docs/interrupts.md).
+use crate::arch::aarch64::vgic::VcpuIrq;
 use crate::machine::{CPU_VCPU, NUM_CPUS, VMS};
-use crate::vgic::VcpuIrq;
 use core::sync::atomic::{AtomicBool, AtomicU64};
 use hv_types::VmId;
 

@@ -72,7 +72,7 @@ pub fn restart_if_wanted(vm: VmId, me: usize, cause: Cause) {
     irq::reset_vm(vm);
     vm::end_reset(vm);
     let v = &VMS[vm.0];
-    if boot::start_vcpu(vm, 0, v.entry.0, v.dtb.map_or(0, |d| d.0)) != 0 {
+    if boot::start_vcpu(vm, 0, v.entry.0, v.dtb.map_or(0, |d| d.0)).is_err() {
         hv_println!("hv: vm `{}` cannot restart its vCPU 0", v.name);
     }
     boot::park()

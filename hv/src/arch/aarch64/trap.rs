@@ -1,15 +1,17 @@
 //! Exit handlers: decode why the guest stopped, serve it, and return to it. A guest can make
 //! hv refuse an access (an injected abort), or stop or restart its own VM, never crash hv.
+use super::dabt;
 use super::el1::ArchEl1;
 use super::reset::{self, Cause};
+use super::smccc::{self, SmcccRegs};
 use super::vgic_host::{self, VmHost, VGIC};
 use super::{boot, console_in, cpu_id, firmware, gic, irq, pcpu};
-use crate::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
-use crate::hypercall::{self, Outcome, Services, SmcccRegs};
-use crate::inject::{self, Fault};
+use crate::arch::aarch64::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
+use crate::arch::aarch64::inject::{self, Fault};
+use crate::arch::aarch64::regs::{El1, GuestRegs};
 use crate::machine::{route_mmio, VMS};
-use crate::mmio::{self, Bus};
-use crate::regs::{El1, GuestRegs};
+use crate::mmio::Bus;
+use crate::services::{Outcome, Services, StartError};
 use crate::vm::{self, Stop};
 use crate::{console, hv_println};
 use aarch64_cpu::registers::*;
@@ -112,7 +114,7 @@ impl Services for Vcpu {
     fn vcpu_on(&self, i: usize) -> bool {
         vm::vcpu_on(current().0, i)
     }
-    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> i32 {
+    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> Result<(), StartError> {
         boot::start_vcpu(current().0, i, entry, context)
     }
     fn is_ram(&self, ipa: u64) -> bool {
@@ -175,7 +177,7 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usiz
 fn call(x: &mut SmcccRegs) {
     // A call that stops the vCPU or VM does not come back (Vcpu::stop_vm), so Stopped never
     // reaches here on the target.
-    if hypercall::dispatch(x, &mut Vcpu) == Outcome::Stopped {
+    if smccc::dispatch(x, &mut Vcpu) == Outcome::Stopped {
         finish(Stop::Already);
     }
 }
@@ -193,7 +195,7 @@ pub type FastFrame = [u64; 31];
 /// The MMIO fast path: a translation fault with a valid syndrome, decoded by a device, whose
 /// transfer register is in the fast frame. Anything else returns false having changed nothing,
 /// and the stub completes the frame for `hv_guest_sync`, which performs it again; that is sound
-/// because a refused access has no side effects (`mmio::by_syndrome`).
+/// because a refused access has no side effects (`dabt::by_syndrome`).
 pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
     let esr = ESR_EL2.get();
     if !exit::is_mmio(esr) {
@@ -206,10 +208,10 @@ pub extern "C" fn hv_guest_dabt(x: &mut FastFrame) -> bool {
         return false;
     }
     let (vm, _) = current();
-    let ipa = mmio::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
+    let ipa = dabt::fault_ipa(HPFAR_EL2.get(), FAR_EL2.get());
     // Only a store reads Rt; XZR (31) is not in the frame and reads as zero.
     let rt = if write { x.get(reg).copied().unwrap_or(0) } else { 0 };
-    match mmio::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
+    match dabt::by_syndrome(s, write, rt, ipa, &mut VmBus { vm }) {
         // No device there: the GICv2 acknowledge trap, or the full path's to answer.
         None => return ack_trap(vm, ipa),
         Some(Some(v)) => {
@@ -247,7 +249,7 @@ pub extern "C" fn hv_guest_sysreg(x: &mut FastFrame) -> bool {
     match a.reg {
         ICC_SGI1R_EL1 => {
             let v = x.get(rt).copied().unwrap_or(0); // 31 is XZR
-            crate::vgic::private::sgi1r(&mut VmHost::here(), current().1, v);
+            crate::arch::aarch64::vgic::private::sgi1r(&mut VmHost::here(), current().1, v);
         }
         // Group 0 and other-security-state SGIs: the guest has neither, so WI.
         ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 => {}
@@ -276,11 +278,11 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
         }
         Exit::DataAbort(da) => {
             let far = FAR_EL2.get();
-            let ipa = mmio::fault_ipa(HPFAR_EL2.get(), far);
+            let ipa = dabt::fault_ipa(HPFAR_EL2.get(), far);
             if ack_trap(vm, ipa) {
                 return; // the access runs again
             }
-            match mmio::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
+            match dabt::data_abort(regs, &mut el1, da, far, ipa, &mut VmBus { vm }) {
                 Ok(()) => return,
                 Err(f) => f,
             }
@@ -298,7 +300,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
                 ICC_SGI1R_EL1 if !a.read => {
                     let v = regs.get(a.rt);
                     // The senders' and targets' own state only: no VM-wide lock.
-                    crate::vgic::private::sgi1r(&mut VmHost::here(), index, v);
+                    crate::arch::aarch64::vgic::private::sgi1r(&mut VmHost::here(), index, v);
                 }
                 // Group 0 and other-security-state SGIs: the guest has neither, so WI.
                 ICC_SGI0R_EL1 | ICC_ASGI1R_EL1 if !a.read => {}

@@ -8,7 +8,7 @@
 //! in place; anything else falls back to the full frame, whose x19-x29 are still live. WFI and
 //! physical interrupts read no guest register at all.
 //! EL1 system registers are never switched: each pCPU runs exactly one vCPU.
-use crate::regs::FRAME_SIZE;
+use crate::arch::aarch64::regs::FRAME_SIZE;
 
 core::arch::global_asm!(
     r#"

@@ -4,10 +4,10 @@
 //! vgic/host.rs and docs/interrupts.md): device state, then `VGIC[vm]`, then one `VcpuIrq`.
 use super::gic::{self, Bank};
 use super::{cpu_id, irq, pcpu};
+use crate::arch::aarch64::vgic::host::{Delivery, Held};
+use crate::arch::aarch64::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, Version, VgicCpu, VgicHost};
 use crate::desc::GicDesc;
 use crate::machine::{BOARD, NUM_VMS, VMS, VM_HW_SPIS};
-use crate::vgic::host::{Delivery, Held};
-use crate::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, Version, VgicCpu, VgicHost};
 use core::sync::atomic::{AtomicBool, Ordering};
 use hv_mmio::{MmioFault, MmioOp, Width};
 use hv_types::{IntId, Ipa, VmId, GICD_SIZE, GICR_STRIDE};
@@ -34,7 +34,7 @@ pub static VGIC: [spin::Mutex<VGicd>; NUM_VMS] = distributors();
 
 /// vCPU `k` of a VM of `vcpus`: its private interrupts at power-on, with an empty queue.
 pub const fn vcpu_irq(k: usize, vcpus: usize) -> VcpuIrq {
-    VcpuIrq::new(crate::vgic::dist::private_state(VERSION, k, vcpus, HW_PPIS))
+    VcpuIrq::new(crate::arch::aarch64::vgic::dist::private_state(VERSION, k, vcpus, HW_PPIS))
 }
 
 /// A delivery to one of the VM's vCPUs was refused (queue full): the virtual distributor kept

@@ -1,7 +1,9 @@
-//! PSCI 1.1 for guests: what a VM made of pinned vCPUs needs (version, features, CPU_ON/OFF,
-//! AFFINITY_INFO, SYSTEM_OFF/RESET). Calls are answered by hv; none reach the firmware.
-use crate::hypercall::{Outcome, Services, SmcccRegs};
-use smccc::psci::error::{ALREADY_ON, INVALID_ADDRESS, INVALID_PARAMETERS, NOT_SUPPORTED};
+//! PSCI 1.1 for guests, a front end onto hv's services: what a VM made of pinned vCPUs needs
+//! (version, features, CPU_ON/OFF, AFFINITY_INFO, SYSTEM_OFF/RESET). Calls are answered by hv;
+//! none reach the firmware.
+use super::smccc::SmcccRegs;
+use crate::services::{self, Outcome, Services, StartError};
+use smccc::psci::error::{ALREADY_ON, INTERNAL_FAILURE, INVALID_ADDRESS, INVALID_PARAMETERS, NOT_SUPPORTED};
 use smccc::psci::*;
 
 pub const VERSION_1_1: u64 = 0x1_0001;
@@ -23,24 +25,18 @@ const SUPPORTED: [u32; 10] = [
 /// vCPU index from an MPIDR as the DTB gives it (Aff0 = index, higher levels zero). Bits outside
 /// the affinity fields must be zero (PSCI passes only those): a garbage target is no vCPU, not
 /// an alias of one.
-fn vcpu_of(mpidr: u64, count: usize) -> Option<usize> {
-    (mpidr < count as u64).then_some(mpidr as usize)
+fn vcpu_of(mpidr: u64) -> Option<usize> {
+    usize::try_from(mpidr).ok()
 }
 
-/// Rare and heavier than the queries: kept out of line so they stay cheap.
-#[inline(never)]
-fn cpu_on(regs: &SmcccRegs, svc: &mut impl Services) -> i64 {
-    let Some(i) = vcpu_of(regs[1], svc.vcpu_count()) else {
-        return INVALID_PARAMETERS as i64;
-    };
-    if svc.vcpu_on(i) {
-        return ALREADY_ON as i64;
-    }
-    // An entry point outside the VM's RAM could only fault: refuse it (PSCI §5.1.4).
-    if !svc.is_ram(regs[2]) {
-        return INVALID_ADDRESS as i64;
-    }
-    svc.start_vcpu(i, regs[2], regs[3]) as i64
+/// PSCI's code for each reason a CPU_ON fails.
+fn start_code(e: StartError) -> i64 {
+    (match e {
+        StartError::NoSuchVcpu => INVALID_PARAMETERS,
+        StartError::AlreadyOn => ALREADY_ON,
+        StartError::BadEntry => INVALID_ADDRESS,
+        StartError::Failed => INTERNAL_FAILURE,
+    }) as i64
 }
 
 pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
@@ -61,12 +57,13 @@ pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outc
         PSCI_CPU_SUSPEND_32 | PSCI_CPU_SUSPEND_64 => set(regs, 0),
         PSCI_MIGRATE_INFO_TYPE => set(regs, 2), // no Trusted OS to migrate
         PSCI_CPU_ON_32 | PSCI_CPU_ON_64 => {
-            let r = cpu_on(regs, svc);
+            let r = services::cpu_on(svc, vcpu_of(regs[1]), regs[2], regs[3]).map_or_else(start_code, |()| 0);
             set(regs, r)
         }
+        // Lowest affinity level only: each vCPU is its own node.
         PSCI_AFFINITY_INFO_32 | PSCI_AFFINITY_INFO_64 => {
-            match (vcpu_of(regs[1], svc.vcpu_count()), regs[2]) {
-                (Some(i), 0) => set(regs, if svc.vcpu_on(i) { 0 } else { 1 }),
+            match (services::cpu_status(svc, vcpu_of(regs[1])), regs[2]) {
+                (Some(on), 0) => set(regs, if on { 0 } else { 1 }),
                 _ => set(regs, INVALID_PARAMETERS as i64),
             }
         }
@@ -88,8 +85,9 @@ pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outc
 
 #[cfg(test)]
 mod tests {
+    use super::super::smccc::dispatch as call;
     use super::*;
-    use crate::hypercall::{dispatch as call, fake::FakeSvc};
+    use crate::services::fake::FakeSvc;
 
     fn run(svc: &mut FakeSvc, x: [u64; 4]) -> (Outcome, i64) {
         let mut r = x;

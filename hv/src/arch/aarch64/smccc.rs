@@ -1,7 +1,8 @@
-//! Calls from guests over HVC (and SMC, which hv traps): hv's own services, PSCI, and the SMCCC
-//! architecture queries. ABI in docs/hypercalls.md. SMCCC: function ID in w0, arguments in
-//! x1-x3, results in x0-x3; unknown IDs answer NOT_SUPPORTED.
-use crate::psci;
+//! The SMCCC front end onto hv's services: calls from guests over HVC (and SMC, which hv traps),
+//! hv's own calls, PSCI, and the SMCCC architecture queries. ABI in docs/hypercalls.md. SMCCC:
+//! function ID in w0, arguments in x1-x3, results in x0-x3; unknown IDs answer NOT_SUPPORTED.
+use super::psci;
+pub use crate::services::{Outcome, Services};
 use smccc::arch::{SMCCC_ARCH_FEATURES, SMCCC_VERSION};
 // SMCCC's NOT_SUPPORTED is -1 for every service; smccc exports it with the PSCI errors.
 use smccc::psci::error::{INVALID_PARAMETERS, NOT_SUPPORTED};
@@ -22,39 +23,7 @@ pub const HV_NOP: u32 = 0xC600_0004;
 /// ABI version 1.0 and its feature bits: putc, puts, exit, nop.
 pub const ABI_VERSION: u64 = 0x1_0000;
 pub const FEATURES: u64 = 0b1111;
-/// Longest HV_PUTS string.
-pub const PUTS_MAX: u64 = 4096;
-
-/// What a call may ask of the rest of the hypervisor.
-pub trait Services {
-    fn vcpu_index(&self) -> usize;
-    fn vcpu_count(&self) -> usize;
-    /// Bytes to this VM's console.
-    fn console(&mut self, bytes: &[u8]);
-    /// Copy guest memory at `va` into `buf`, stopping at the first byte outside the VM's RAM;
-    /// returns how many bytes were copied.
-    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize;
-    /// Stop the whole VM with `status`.
-    fn stop_vm(&mut self, status: u8);
-    /// The guest asked for a reset (PSCI SYSTEM_RESET): restart or stop the VM, as its
-    /// `on_reset` policy says.
-    fn reset_vm(&mut self);
-    /// Stop the calling vCPU (PSCI CPU_OFF).
-    fn stop_vcpu(&mut self);
-    /// Is vCPU `i` running?
-    fn vcpu_on(&self, i: usize) -> bool;
-    /// Start vCPU `i` at `entry` with x0 = `context`.
-    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> i32;
-    /// Is `ipa` inside one of the VM's RAM windows?
-    fn is_ram(&self, ipa: u64) -> bool;
-}
-
-/// After a call: resume the guest, or not (the vCPU or VM stopped).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Resume,
-    Stopped,
-}
+pub use crate::services::PUTS_MAX;
 
 fn ret(regs: &mut SmcccRegs, v: i64) -> Outcome {
     regs[0] = v as u64;
@@ -130,94 +99,19 @@ fn hv_call(num: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
     }
 }
 
-/// Copy through a small buffer so a long string never needs more than a few hundred bytes of stack.
 /// Out of line so `dispatch` stays a small leaf for the frequent calls.
 #[inline(never)]
 fn puts(regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
-    let (va, len) = (regs[1], regs[2]);
-    if len > PUTS_MAX || va.checked_add(len).is_none() {
-        return ret(regs, INVALID_PARAMETERS as i64);
-    }
-    let mut buf = [0u8; 256];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(buf.len() as u64) as usize;
-        let got = svc.read_guest(va + done, &mut buf[..n]);
-        svc.console(&buf[..got]);
-        done += got as u64;
-        if got < n {
-            // The string runs out of the VM's RAM: what lay inside was printed.
-            return ret(regs, if done == 0 { INVALID_PARAMETERS as i64 } else { done as i64 });
-        }
-    }
-    ret(regs, len as i64)
-}
-
-#[cfg(test)]
-pub mod fake {
-    use super::*;
-    extern crate std;
-    use std::vec::Vec;
-
-    /// Services over a flat fake memory at `mem_base`.
-    #[derive(Default)]
-    pub struct FakeSvc {
-        pub out: Vec<u8>,
-        pub mem_base: u64,
-        pub mem: Vec<u8>,
-        pub stopped: Option<u8>,
-        pub vcpus: Vec<bool>,
-        pub started: Vec<(usize, u64, u64)>,
-        pub resets: usize,
-    }
-
-    impl Services for FakeSvc {
-        fn vcpu_index(&self) -> usize {
-            0
-        }
-        fn vcpu_count(&self) -> usize {
-            self.vcpus.len()
-        }
-        fn console(&mut self, b: &[u8]) {
-            self.out.extend_from_slice(b)
-        }
-        fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
-            let Some(off) = va.checked_sub(self.mem_base) else {
-                return 0;
-            };
-            let avail = self.mem.get(off as usize..).unwrap_or(&[]);
-            let n = avail.len().min(buf.len());
-            buf[..n].copy_from_slice(&avail[..n]);
-            n
-        }
-        fn stop_vm(&mut self, s: u8) {
-            self.stopped = Some(s)
-        }
-        fn reset_vm(&mut self) {
-            self.resets += 1;
-        }
-        fn stop_vcpu(&mut self) {
-            self.vcpus[0] = false;
-        }
-        fn vcpu_on(&self, i: usize) -> bool {
-            self.vcpus[i]
-        }
-        fn start_vcpu(&mut self, i: usize, entry: u64, ctx: u64) -> i32 {
-            self.vcpus[i] = true;
-            self.started.push((i, entry, ctx));
-            0
-        }
-        /// RAM is 0x4000_0000..0x8000_0000 in these tests.
-        fn is_ram(&self, ipa: u64) -> bool {
-            (0x4000_0000..0x8000_0000).contains(&ipa)
-        }
+    match crate::services::puts(svc, regs[1], regs[2]) {
+        Some(n) => ret(regs, n as i64),
+        None => ret(regs, INVALID_PARAMETERS as i64),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fake::FakeSvc;
     use super::*;
+    use crate::services::fake::FakeSvc;
 
     fn call(svc: &mut FakeSvc, x: [u64; 4]) -> (Outcome, [u64; 4]) {
         let mut r = x;

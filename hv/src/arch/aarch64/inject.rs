@@ -1,6 +1,6 @@
 //! Injecting exceptions into the guest's EL1: the architectural answer to accesses hv refuses
 //! (synchronous external aborts) and to instructions it does not emulate (undefined).
-use crate::regs::{El1, GuestRegs, SPSR_DAIF, SPSR_EL1H};
+use crate::arch::aarch64::regs::{El1, GuestRegs, SPSR_DAIF, SPSR_EL1H};
 
 /// What to inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,12 +2,13 @@
 //! that need a module's private fakes (data aborts, the vPL011, the vGIC) live in that module's
 //! tests and use the same driver.
 extern crate std;
-use super::{run, Rng};
-use crate::exit::{self, Exit, SysRegAccess};
-use crate::hypercall::{self, Outcome, Services, SmcccRegs};
-use crate::inject::{fake::FakeEl1, inject, Fault};
-use crate::insn;
-use crate::regs::GuestRegs;
+use crate::arch::aarch64::exit::{self, Exit, SysRegAccess};
+use crate::arch::aarch64::inject::{fake::FakeEl1, inject, Fault};
+use crate::arch::aarch64::insn;
+use crate::arch::aarch64::regs::GuestRegs;
+use crate::arch::aarch64::smccc::{self, SmcccRegs};
+use crate::fuzz::{run, Rng};
+use crate::services::{Outcome, Services, StartError};
 use hv_mmio::Width;
 use std::vec::Vec;
 
@@ -120,10 +121,10 @@ impl Services for Svc {
     fn vcpu_on(&self, i: usize) -> bool {
         self.on[i]
     }
-    fn start_vcpu(&mut self, i: usize, entry: u64, ctx: u64) -> i32 {
+    fn start_vcpu(&mut self, i: usize, entry: u64, ctx: u64) -> Result<(), StartError> {
         self.started.push((i, entry, ctx));
         self.on[i] = true;
-        0
+        Ok(())
     }
     fn is_ram(&self, ipa: u64) -> bool {
         (0x4000_0000..0x4001_0000).contains(&ipa)
@@ -157,7 +158,7 @@ fn fuzz_dispatch() {
             regs[2] = 0x4000_0000 + r.below(0x2_0000) - 0x8000; // an entry near RAM
         }
         let args = regs;
-        let outcome = hypercall::dispatch(&mut regs, &mut svc);
+        let outcome = smccc::dispatch(&mut regs, &mut svc);
         let stops = svc.stopped.is_some() || svc.off || svc.resets > 0;
         assert_eq!(outcome == Outcome::Stopped, stops, "{fid:#x}");
         assert!(svc.started.len() <= 1);
@@ -167,7 +168,7 @@ fn fuzz_dispatch() {
             assert_eq!(i as u64, if wide { args[1] } else { args[1] & 0xFFFF_FFFF });
             assert!(wide || ctx >> 32 == 0);
         }
-        assert!(svc.out <= hypercall::PUTS_MAX as usize);
+        assert!(svc.out <= smccc::PUTS_MAX as usize);
         if outcome == Outcome::Resume {
             let x0 = regs[0] as i64;
             // SMCCC results: a success value, or one of the errors PSCI and hv use.

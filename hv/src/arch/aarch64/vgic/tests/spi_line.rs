@@ -3,7 +3,7 @@
 //! acknowledge, and from the distributor's view), while a pending state the guest set itself
 //! is the GIC's software latch and stays.
 use super::*;
-use crate::vgic::vcpu::withdraw_stale_spis;
+use crate::arch::aarch64::vgic::vcpu::withdraw_stale_spis;
 
 const SPI: u32 = 40;
 
