@@ -1,20 +1,16 @@
 //! Console output for hv and for the VMs. When the machine runs more than one VM, each VM's
 //! output is gathered into lines and prefixed with its name, so concurrent output stays
-//! readable; an unfinished line (a shell prompt) is printed when its VM goes idle.
+//! readable; an unfinished line (a shell prompt) is printed when its VM goes idle. Input flows
+//! the other way (console_in.rs); the flag that holds it back while the focused VM is full is
+//! here, where devices reach it.
+use crate::arch::Arch;
 use crate::machine::{NUM_VMS, VMS};
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 use hv_types::VmId;
 
 /// The byte sink: the board's UART on target, stdout in host tests.
-#[cfg(target_arch = "aarch64")]
-use crate::arch::aarch64::uart::write_bytes;
-
-#[cfg(not(target_arch = "aarch64"))]
-fn write_bytes(b: &[u8]) {
-    extern crate std;
-    use std::io::Write as _;
-    let _ = std::io::stdout().write_all(b);
-}
+use crate::arch::console_write as write_bytes;
 
 /// The console, and which VM's line is partly printed on it (so another line starts afresh).
 static LOCK: spin::Mutex<Cursor> = spin::Mutex::new(Cursor { partial: None });
@@ -96,6 +92,16 @@ pub fn flush(vm: VmId) {
     if !line.is_empty() {
         emit(&mut LOCK.lock(), vm, &line);
         line.clear();
+    }
+}
+
+/// The focused VM's receive FIFO was full, so the UART's receive interrupt is masked.
+pub(crate) static INPUT_BLOCKED: AtomicBool = AtomicBool::new(false);
+
+/// The focused VM's console device emptied its receive FIFO: let input flow again.
+pub fn rx_ready<A: Arch>() {
+    if INPUT_BLOCKED.swap(false, Ordering::SeqCst) {
+        A::console_rx_irq(true);
     }
 }
 

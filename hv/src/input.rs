@@ -1,7 +1,7 @@
 //! Console input, the part that is plain logic: which VM has the input focus, and the escape
 //! sequence that moves it. Ctrl-A then a VM number gives that VM the keyboard; Ctrl-A x powers
 //! the machine off; Ctrl-A h prints help; Ctrl-A Ctrl-A sends one Ctrl-A. The pump that moves
-//! bytes from the board UART into a VM's console device is in arch/aarch64/console_in.rs.
+//! bytes from the board UART into a VM's console device is in console_in.rs.
 use crate::machine::{HAS_CONSOLE, NUM_VMS};
 
 pub const ESCAPE: u8 = 0x01;

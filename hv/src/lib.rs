@@ -9,9 +9,11 @@
 
 pub mod cell;
 pub mod console;
+pub mod console_in;
 pub mod desc;
 pub mod devices;
 pub mod input;
+pub mod lifecycle;
 pub mod mmio;
 pub mod services;
 pub mod vm;

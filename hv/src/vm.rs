@@ -37,6 +37,20 @@ static RUNNING_VMS: AtomicUsize = AtomicUsize::new(NUM_VMS);
 /// First non-zero VM exit status, the machine's exit status.
 static FIRST_FAILURE: AtomicU32 = AtomicU32::new(0);
 
+/// Back to power-on: every VM running, no vCPU on (host tests, which share this state).
+#[cfg(test)]
+pub fn power_on() {
+    for s in &STATE {
+        for v in &s.vcpu_on {
+            v.store(false, Ordering::Release);
+        }
+        s.stopped.store(0, Ordering::Release);
+        s.resetting.store(false, Ordering::Release);
+    }
+    RUNNING_VMS.store(NUM_VMS, Ordering::Release);
+    FIRST_FAILURE.store(0, Ordering::Release);
+}
+
 pub fn vcpu_on(vm: VmId, i: usize) -> bool {
     STATE[vm.0].vcpu_on.get(i).is_some_and(|b| b.load(Ordering::Acquire))
 }
@@ -125,9 +139,9 @@ pub fn stop_vcpu(vm: VmId, i: usize) -> Stop {
 mod tests {
     use super::*;
 
-    /// One test owns the (global) run state of the default machine's single VM.
     #[test]
     fn claim_release_and_stop() {
+        let _g = crate::arch::fake::serial();
         let vm = VmId(0);
         assert!(claim_vcpu(vm, 0));
         assert!(!claim_vcpu(vm, 0), "a running vCPU cannot be claimed twice");

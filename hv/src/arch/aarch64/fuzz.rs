@@ -2,11 +2,11 @@
 //! that need a module's private fakes (data aborts, the vPL011, the vGIC) live in that module's
 //! tests and use the same driver.
 extern crate std;
+use crate::arch::aarch64::calls::{self, SmcccRegs};
 use crate::arch::aarch64::exit::{self, Exit, SysRegAccess};
 use crate::arch::aarch64::inject::{fake::FakeEl1, inject, Fault};
 use crate::arch::aarch64::insn;
 use crate::arch::aarch64::regs::GuestRegs;
-use crate::arch::aarch64::smccc::{self, SmcccRegs};
 use crate::fuzz::{run, Rng};
 use crate::services::{Outcome, Services, StartError};
 use hv_mmio::Width;
@@ -158,7 +158,7 @@ fn fuzz_dispatch() {
             regs[2] = 0x4000_0000 + r.below(0x2_0000) - 0x8000; // an entry near RAM
         }
         let args = regs;
-        let outcome = smccc::dispatch(&mut regs, &mut svc);
+        let outcome = calls::dispatch(&mut regs, &mut svc);
         let stops = svc.stopped.is_some() || svc.off || svc.resets > 0;
         assert_eq!(outcome == Outcome::Stopped, stops, "{fid:#x}");
         assert!(svc.started.len() <= 1);
@@ -168,7 +168,7 @@ fn fuzz_dispatch() {
             assert_eq!(i as u64, if wide { args[1] } else { args[1] & 0xFFFF_FFFF });
             assert!(wide || ctx >> 32 == 0);
         }
-        assert!(svc.out <= smccc::PUTS_MAX as usize);
+        assert!(svc.out <= calls::PUTS_MAX as usize);
         if outcome == Outcome::Resume {
             let x0 = regs[0] as i64;
             // SMCCC results: a success value, or one of the errors PSCI and hv use.

@@ -1,11 +1,11 @@
 //! The board's physical GIC, whichever version the description names, behind one set of calls
 //! so the interrupt path is written once. The version is a build-time constant: the other
 //! driver is never reached and the optimiser drops it.
+use super::gic_io::rd32;
 use super::{gicv2, gicv3};
 use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
 use crate::machine::{BOARD, HW_SPIS, VMS};
-use core::ptr::{read_volatile, write_volatile};
 use hv_types::VmId;
 
 pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
@@ -17,24 +17,6 @@ pub const KICK: u32 = 15;
 pub const KICK_WATCH: u32 = 14;
 /// Priority of every interrupt hv takes; all equal, so none preempts another.
 const PRIORITY: u8 = 0x80;
-
-/// Read a 32-bit GIC register.
-pub(super) fn rd32(addr: usize) -> u32 {
-    // SAFETY: `addr` is inside the GIC frames the description gives, identity-mapped as Device
-    // memory at EL2; GIC registers take aligned 32-bit accesses.
-    unsafe { read_volatile(addr as *const u32) }
-}
-
-pub(super) fn wr32(addr: usize, v: u32) {
-    // SAFETY: as for `rd32`.
-    unsafe { write_volatile(addr as *mut u32, v) }
-}
-
-/// Write one byte of a byte-accessible GIC register (priorities, GICv2 targets).
-pub(super) fn wr8(addr: usize, v: u8) {
-    // SAFETY: as for `rd32`; callers only name byte-accessible registers.
-    unsafe { write_volatile(addr as *mut u8, v) }
-}
 
 /// Do the GIC frames the description names answer as what they are named? (See each
 /// driver's `identify`.) Only the hardware can tell; the boot CPU asks before touching them.

@@ -2,7 +2,7 @@
 //! CPU interface (EOImode = 1), and the hypervisor interface (GICH list registers, where a
 //! hardware interrupt's deactivation comes back as an EOI maintenance interrupt, see `Lr::to_v2`). The guest's GICC window is the GICV frame, mapped by stage 2,
 //! so guest acknowledges and EOIs never trap. Addresses come from the machine description.
-use super::gic::{rd32, wr32, wr8};
+use super::gic_io::{rd32, wr32, wr8};
 use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
 use crate::machine::{BOARD, PAGE_TABLES, VM_GICC_PAGE};

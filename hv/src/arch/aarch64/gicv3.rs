@@ -1,7 +1,7 @@
 //! The physical GICv3 as hv drives it: the distributor once, each pCPU's redistributor and CPU
 //! interface (ICC system registers), and the hypervisor interface (ICH list registers) that
 //! delivers virtual interrupts. Addresses come from the machine description.
-use super::gic::{rd32, wr32, wr8};
+use super::gic_io::{rd32, wr32, wr8};
 use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
 use crate::machine::BOARD;

@@ -4,41 +4,18 @@
 //! reaches the guest HW-linked, so the guest's EOI deactivates it with no trap (on GICv2 through
 //! an EOI maintenance interrupt, see `Lr::to_v2`). The maintenance interrupt and the kick SGI
 //! refill list registers.
+use super::cpu_id;
 use super::gic::{self, Bank};
 use super::pcpu::{self, this};
-use super::vgic_host::{vcpu_irq, VmHost, REFUSED, VGIC};
-use super::{console_in, cpu_id};
+use super::vgic_config::vcpu_irq;
+use super::vgic_host::{VmHost, REFUSED, VGIC};
 use crate::arch::aarch64::vgic::{private, vcpu};
+use crate::arch::Arch;
+use crate::console_in;
 use crate::machine::{BOARD, HW_SPIS, VMS};
 use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
-
-/// The level of hardware PPI `intid` of the vCPU running here: an EL1 timer's output, high while
-/// it is enabled, unmasked and its condition holds (counter >= compare value, unsigned). The
-/// condition is worked out from the counter rather than read as ISTATUS, which QEMU updates only
-/// when its timer callback runs, after the deadline has passed. `None` for any other PPI.
-pub fn line(intid: u32) -> Option<bool> {
-    let (ctl, cval, count): (u64, u64, u64);
-    if intid == BOARD.timer_virt {
-        // SAFETY: reads this vCPU's virtual timer and the virtual counter (CNTVOFF_EL2 applied,
-        // as the guest sees it); no side effects.
-        unsafe {
-            core::arch::asm!("mrs {}, cntv_ctl_el0", "mrs {}, cntv_cval_el0", "isb", "mrs {}, cntvct_el0",
-                out(reg) ctl, out(reg) cval, out(reg) count)
-        };
-    } else if intid == BOARD.timer_phys {
-        // SAFETY: reads this vCPU's EL1 physical timer and the physical counter; no side effects.
-        unsafe {
-            core::arch::asm!("mrs {}, cntp_ctl_el0", "mrs {}, cntp_cval_el0", "isb", "mrs {}, cntpct_el0",
-                out(reg) ctl, out(reg) cval, out(reg) count)
-        };
-    } else {
-        return None;
-    }
-    // ENABLE set, IMASK clear.
-    Some(ctl & 0b11 == 0b01 && count >= cval)
-}
 
 /// Interrupt every other pCPU running a vCPU of `vm` (it stopped: they must leave it).
 pub fn kick_vm(vm: VmId) {
@@ -62,7 +39,7 @@ fn spi_owner(intid: u32) -> Option<VmId> {
 /// Take one physical interrupt and route it; another one pending traps again as soon as the
 /// guest resumes, so the common case (one tick) acknowledges once. True when this pCPU's vCPU
 /// must leave its VM (a kick from the vCPU that stopped or restarts it).
-pub fn handle(vm: VmId, k: usize) -> bool {
+pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
     let iar = gic::ack();
     let intid = iar & 0x3FF;
     if intid >= 1020 {
@@ -82,7 +59,7 @@ pub fn handle(vm: VmId, k: usize) -> bool {
     }
     gic::deactivate(iar);
     if intid == BOARD.console_irq {
-        console_in::pump();
+        console_in::pump::<A>();
     } else if intid == gic::KICK || intid == BOARD.maintenance || intid == gic::KICK_WATCH {
         gic::complete_eois();
         this().irq.lock().queue.refill(&mut Bank);
@@ -100,7 +77,7 @@ pub fn handle(vm: VmId, k: usize) -> bool {
 
 /// The same for a pCPU with no vCPU to run (parked): only console input and passthrough SPIs
 /// need work; a kick just wakes it to look at its mailbox.
-pub fn handle_parked() {
+pub fn handle_parked<A: Arch>() {
     loop {
         let iar = gic::ack();
         let intid = iar & 0x3FF;
@@ -114,7 +91,7 @@ pub fn handle_parked() {
         }
         gic::deactivate(iar);
         if intid == BOARD.console_irq {
-            console_in::pump();
+            console_in::pump::<A>();
         }
     }
 }
@@ -163,7 +140,7 @@ pub fn check_acks(vm: VmId) {
 /// tick whose line has dropped since (the guest disabled its timer) does not count, and is
 /// withdrawn. A physical interrupt wakes `wfi` even though hv runs with IRQs masked; it is
 /// handled before the guest resumes. True when the vCPU must leave its VM.
-pub fn wait(vm: VmId, k: usize) -> bool {
+pub fn wait<A: Arch>(vm: VmId, k: usize) -> bool {
     // List registers only: this pCPU's, so no lock is needed to look.
     if vcpu::hw_ppi_pending(&Bank) {
         private::drop_stale(&mut VmHost::running(vm, k), k);
@@ -174,5 +151,5 @@ pub fn wait(vm: VmId, k: usize) -> bool {
     aarch64_cpu::asm::wfi();
     // What woke it is (nearly always) an interrupt for this vCPU: take it here rather than in a
     // second exit straight after the guest resumes.
-    handle(vm, k)
+    handle::<A>(vm, k)
 }

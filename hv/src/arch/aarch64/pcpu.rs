@@ -38,7 +38,7 @@ impl PerCpu {
         PerCpu {
             index: 0,
             vcpu: None,
-            irq: spin::Mutex::new(super::vgic_host::vcpu_irq(0, 1)),
+            irq: spin::Mutex::new(super::vgic_config::vcpu_irq(0, 1)),
             mailbox: Mailbox {
                 full: AtomicBool::new(false),
                 entry: AtomicU64::new(0),
@@ -56,7 +56,7 @@ const fn all() -> [PerCpu; NUM_CPUS] {
         cpus[i].index = i;
         cpus[i].vcpu = CPU_VCPU[i];
         if let Some((vm, k)) = CPU_VCPU[i] {
-            let irq = spin::Mutex::new(super::vgic_host::vcpu_irq(k, VMS[vm.0].vcpus.len()));
+            let irq = spin::Mutex::new(super::vgic_config::vcpu_irq(k, VMS[vm.0].vcpus.len()));
             // The placeholder holds nothing to free (const evaluation cannot run its drop glue).
             core::mem::forget(core::mem::replace(&mut cpus[i].irq, irq));
         }

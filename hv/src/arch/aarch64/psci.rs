@@ -1,7 +1,7 @@
 //! PSCI 1.1 for guests, a front end onto hv's services: what a VM made of pinned vCPUs needs
 //! (version, features, CPU_ON/OFF, AFFINITY_INFO, SYSTEM_OFF/RESET). Calls are answered by hv;
 //! none reach the firmware.
-use super::smccc::SmcccRegs;
+use super::regs::SmcccRegs;
 use crate::services::{self, Outcome, Services, StartError};
 use smccc::psci::error::{ALREADY_ON, INTERNAL_FAILURE, INVALID_ADDRESS, INVALID_PARAMETERS, NOT_SUPPORTED};
 use smccc::psci::*;
@@ -85,7 +85,7 @@ pub fn dispatch(fid: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outc
 
 #[cfg(test)]
 mod tests {
-    use super::super::smccc::dispatch as call;
+    use super::super::calls::dispatch as call;
     use super::*;
     use crate::services::fake::FakeSvc;
 

@@ -40,6 +40,9 @@ impl GuestRegs {
     }
 }
 
+/// x0-x3 of the caller: all an SMCCC call reads (function ID, arguments) or writes (results).
+pub type SmcccRegs = [u64; 4];
+
 /// EL1 system state hv touches on the guest's behalf.
 pub trait El1 {
     /// The stack pointer the guest was using (SP_EL0 or SP_EL1, per SPSR.M).

@@ -1,56 +1,33 @@
 //! Exit handlers: decode why the guest stopped, serve it, and return to it. A guest can make
 //! hv refuse an access (an injected abort), or stop or restart its own VM, never crash hv.
+use super::calls::{self, SmcccRegs};
 use super::dabt;
 use super::el1::ArchEl1;
-use super::reset::{self, Cause};
-use super::smccc::{self, SmcccRegs};
-use super::vgic_host::{self, VmHost, VGIC};
-use super::{boot, console_in, cpu_id, firmware, gic, irq, pcpu};
-use crate::arch::aarch64::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
-use crate::arch::aarch64::inject::{self, Fault};
-use crate::arch::aarch64::regs::{El1, GuestRegs};
+use super::exit::{self, Exit, SysRegAccess, ICC_ASGI1R_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1};
+use super::inject::{self, Fault};
+use super::platform::Aarch64;
+use super::regs::{El1, GuestRegs};
+use super::vgic_host::{self, VmHost};
+use super::{gic, irq};
+use crate::arch::Arch;
+use crate::lifecycle::{self, Caller, Cause};
 use crate::machine::{route_mmio, VMS};
-use crate::mmio::Bus;
-use crate::services::{Outcome, Services, StartError};
+use crate::mmio::{Bus, DevCtx};
+use crate::services::Outcome;
 use crate::vm::{self, Stop};
 use crate::{console, hv_println};
 use aarch64_cpu::registers::*;
 use hv_mmio::{MmioCtx, MmioFault, MmioOp, Width};
 use hv_types::{Ipa, VmId};
 
-/// What a device access may ask of hv on behalf of vCPU `vcpu` of `vm`: its console, its
-/// interrupt lines (into the VM's distributor), the accessing vCPU. The virtual GIC has its own
-/// host (vgic_host.rs).
-pub(super) struct DevCtx {
-    pub vm: VmId,
-    pub vcpu: usize,
-}
-
-impl MmioCtx for DevCtx {
-    fn console_write(&mut self, bytes: &[u8]) {
-        console::vm_write(self.vm, bytes);
-    }
-    fn console_rx_ready(&mut self) {
-        console_in::rx_ready();
-    }
-    /// Devices reach this through `hv_mmio::Wired`, which turns lines into INTIDs.
-    fn set_irq(&mut self, _line: usize, _level: bool) {}
-    fn vcpu(&self) -> usize {
-        self.vcpu
-    }
-    fn irq_level(&mut self, intid: u32, level: bool) {
-        VGIC[self.vm.0].lock().set_level(&mut VmHost::of(self.vm), intid, level);
-    }
-}
-
 /// The context of a trapped access: the current vCPU's `DevCtx`, found only when a handler
 /// asks, so the common access path stores nothing for it.
 struct ExitCtx;
 
 impl ExitCtx {
-    fn dev(&self) -> DevCtx {
+    fn dev(&self) -> DevCtx<Aarch64> {
         let (vm, vcpu) = current();
-        DevCtx { vm, vcpu }
+        DevCtx::new(vm, vcpu)
     }
 }
 
@@ -59,7 +36,7 @@ impl MmioCtx for ExitCtx {
         self.dev().console_write(bytes)
     }
     fn console_rx_ready(&mut self) {
-        console_in::rx_ready();
+        console::rx_ready::<Aarch64>();
     }
     fn set_irq(&mut self, _line: usize, _level: bool) {}
     fn vcpu(&self) -> usize {
@@ -81,82 +58,18 @@ impl Bus for VmBus {
     }
 }
 
-/// What the calling vCPU (the one on this pCPU) may do, for hypercalls and PSCI. Zero-sized:
-/// the calls that need to know which vCPU it is look it up, so the hot ones never do.
-struct Vcpu;
-
-impl Services for Vcpu {
-    fn vcpu_index(&self) -> usize {
-        current().1
-    }
-    fn vcpu_count(&self) -> usize {
-        VMS[current().0 .0].vcpus.len()
-    }
-    fn console(&mut self, bytes: &[u8]) {
-        console::vm_write(current().0, bytes);
-    }
-    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
-        ArchEl1 { vm: &VMS[current().0 .0] }.read_guest(va, buf)
-    }
-    /// Never returns here: the stopped vCPU's pCPU parks (or the machine powers off), and the
-    /// VM's other pCPUs are kicked out of it.
-    fn stop_vm(&mut self, status: u8) {
-        stop(current().0, status)
-    }
-    fn reset_vm(&mut self) {
-        let (vm, index) = current();
-        end(vm, index, Cause::Reset)
-    }
-    fn stop_vcpu(&mut self) {
-        let (vm, index) = current();
-        finish(vm::stop_vcpu(vm, index))
-    }
-    fn vcpu_on(&self, i: usize) -> bool {
-        vm::vcpu_on(current().0, i)
-    }
-    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> Result<(), StartError> {
-        boot::start_vcpu(current().0, i, entry, context)
-    }
-    fn is_ram(&self, ipa: u64) -> bool {
-        VMS[current().0 .0].ram.iter().any(|w| ipa.wrapping_sub(w.ipa.0) < w.size)
-    }
-}
-
 /// This pCPU's (VM, vCPU). Only pCPUs the description pins a vCPU to ever enter a guest.
+#[inline(always)]
 fn current() -> (VmId, usize) {
-    match pcpu::this().vcpu {
-        Some(v) => v,
-        None => panic!("guest exit on pCPU {} which runs no vCPU", cpu_id()),
-    }
+    Aarch64::current()
 }
 
-/// A stopped vCPU never returns to its guest: its pCPU parks (or, after the last VM, the
-/// machine powers off).
-fn finish(stop: Stop) -> ! {
-    if let Stop::Last(status) = stop {
-        hv_println!("hv: all VMs stopped, exit status {status}");
-        firmware::system_off();
-    }
-    boot::park()
-}
-
-/// Stop `vm` with `status` and kick its other vCPUs out.
-fn stop(vm: VmId, status: u8) -> ! {
-    let stop = vm::stop_vm(vm, status);
-    irq::kick_vm(vm);
-    finish(stop)
-}
-
-/// The VM reset or crashed: restart it or stop it, as its description says.
 fn end(vm: VmId, index: usize, cause: Cause) -> ! {
-    reset::restart_if_wanted(vm, index, cause);
-    stop(vm, cause.status())
+    lifecycle::end::<Aarch64>(vm, index, cause)
 }
 
-/// This vCPU must leave its VM (stopped, or restarting from another vCPU).
 fn leave(vm: VmId, index: usize) -> ! {
-    vm::release_vcpu(vm, index);
-    finish(Stop::Already)
+    lifecycle::leave::<Aarch64>(vm, index)
 }
 
 fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usize, fault: Fault) {
@@ -177,8 +90,8 @@ fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usiz
 fn call(x: &mut SmcccRegs) {
     // A call that stops the vCPU or VM does not come back (Vcpu::stop_vm), so Stopped never
     // reaches here on the target.
-    if smccc::dispatch(x, &mut Vcpu) == Outcome::Stopped {
-        finish(Stop::Already);
+    if calls::dispatch(x, &mut Caller::<Aarch64>::new()) == Outcome::Stopped {
+        lifecycle::finish::<Aarch64>(Stop::Already);
     }
 }
 
@@ -329,7 +242,7 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
 /// (vectors.rs): only what an AAPCS64 handler may clobber is saved, and nothing here needs more.
 pub extern "C" fn hv_guest_irq() {
     let (vm, vcpu) = current();
-    if irq::handle(vm, vcpu) {
+    if irq::handle::<Aarch64>(vm, vcpu) {
         leave(vm, vcpu);
     }
 }
@@ -353,7 +266,7 @@ fn wfx(vm: VmId, index: usize, esr: u64) {
     if esr & 0b11 == 0 {
         // Idle: an unfinished line (a prompt) is all the guest will say for now.
         console::flush(vm);
-        if irq::wait(vm, index) {
+        if irq::wait::<Aarch64>(vm, index) {
             leave(vm, index);
         }
     }

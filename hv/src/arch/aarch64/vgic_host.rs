@@ -3,21 +3,15 @@
 //! pCPU's list registers or, for a vCPU elsewhere, its queue and a kick. Lock order (also in
 //! vgic/host.rs and docs/interrupts.md): device state, then `VGIC[vm]`, then one `VcpuIrq`.
 use super::gic::{self, Bank};
-use super::{cpu_id, irq, pcpu};
+use super::vgic_config::VERSION;
+use super::{cpu_id, pcpu, timer};
 use crate::arch::aarch64::vgic::host::{Delivery, Held};
-use crate::arch::aarch64::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, Version, VgicCpu, VgicHost};
+use crate::arch::aarch64::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, VgicCpu, VgicHost};
 use crate::desc::GicDesc;
 use crate::machine::{BOARD, NUM_VMS, VMS, VM_HW_SPIS};
 use core::sync::atomic::{AtomicBool, Ordering};
 use hv_mmio::{MmioFault, MmioOp, Width};
 use hv_types::{IntId, Ipa, VmId, GICD_SIZE, GICR_STRIDE};
-
-pub const VERSION: Version = match BOARD.gic {
-    GicDesc::V2 { .. } => Version::V2,
-    GicDesc::V3 { .. } => Version::V3,
-};
-/// Both EL1 timers belong to the guest (it programs them directly): hardware-backed PPIs.
-pub const HW_PPIS: u32 = 1 << BOARD.timer_virt | 1 << BOARD.timer_phys;
 
 const fn distributors() -> [spin::Mutex<VGicd>; NUM_VMS] {
     let mut all = [const { spin::Mutex::new(VGicd::new(VERSION, 1, [0; 4])) }; NUM_VMS];
@@ -31,11 +25,6 @@ const fn distributors() -> [spin::Mutex<VGicd>; NUM_VMS] {
 
 /// Each VM's distributor: what its vCPUs share.
 pub static VGIC: [spin::Mutex<VGicd>; NUM_VMS] = distributors();
-
-/// vCPU `k` of a VM of `vcpus`: its private interrupts at power-on, with an empty queue.
-pub const fn vcpu_irq(k: usize, vcpus: usize) -> VcpuIrq {
-    VcpuIrq::new(crate::arch::aarch64::vgic::dist::private_state(VERSION, k, vcpus, HW_PPIS))
-}
 
 /// A delivery to one of the VM's vCPUs was refused (queue full): the virtual distributor kept
 /// it pending, and the next refill sweeps the distributor again.
@@ -199,7 +188,7 @@ fn level(p: usize, intid: u32) -> Option<bool> {
     if intid >= 32 {
         Some(gic::spi_pending(intid))
     } else if p == cpu_id() {
-        irq::line(intid)
+        timer::line(intid)
     } else if gic::V3 && (intid == BOARD.timer_virt || intid == BOARD.timer_phys) {
         Some(gic::ppi_pending(p, intid))
     } else {

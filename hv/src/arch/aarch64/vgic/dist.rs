@@ -3,7 +3,8 @@
 //! that vCPU (host.rs); the GICv2 banked registers reach them through `DistHost::private`.
 //! Delivery goes through the hardware list registers (see lines.rs). Reserved and unimplemented registers are RAZ/WI, as
 //! the GIC architecture says of reserved space.
-use super::host::{DistHost, VgicHost};
+use super::dist_host::DistHost;
+use super::host::VgicHost;
 use super::lines::{self, byte, Level, Op, Route, View, Word};
 use super::private;
 use super::redist::VGicr;
@@ -12,8 +13,6 @@ use hv_mmio::{MmioFault, MmioOp, Width};
 /// INTIDs each VM's virtual GIC implements: SGIs, PPIs and 96 SPIs (INTID 32..=127).
 pub const LINES: usize = hv_types::VGIC_INTIDS as usize;
 const WORDS: usize = LINES / 32;
-/// ARM as the implementer, product 0, revision 0.
-pub const IIDR: u32 = 0x43B;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Version {
@@ -113,7 +112,7 @@ impl VGicd {
         VGicd {
             ctlr: 0,
             typer: v3_bits | (((vcpus as u32 - 1) & 7) << 5) | (WORDS as u32 - 1),
-            iidr: IIDR,
+            iidr: super::redist::IIDR,
             igroupr: [0; WORDS],
             isenabler: [0; WORDS],
             icenabler: [0; WORDS],

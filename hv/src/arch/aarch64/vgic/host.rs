@@ -1,6 +1,7 @@
 //! What the virtual GIC asks of the hypervisor, apart from what devices see (`MmioCtx`):
 //! delivering into a vCPU's list registers or queue, looking at and taking back what a vCPU
-//! holds, and the physical side of hardware-backed interrupts.
+//! holds, and the physical side of hardware-backed interrupts. The distributor's wider host,
+//! which also lends each vCPU's private state, is in dist_host.rs.
 //!
 //! Ownership: a VM's distributor (SPIs, distributor registers) is shared by its vCPUs and sits
 //! behind the VM's lock. Each vCPU's private interrupts (SGIs, PPIs: its redistributor) and its
@@ -8,9 +9,6 @@
 //! take only to send it an SGI, route an SPI to it, or access its redistributor. Lock order: a
 //! device's state, then the VM's distributor, then one vCPU's `VcpuIrq`; never the reverse, and
 //! never two vCPUs' at once.
-use super::redist::VGicr;
-use super::vcpu::VgicCpu;
-
 /// Delivery to, and queries of, the vCPUs of one VM.
 pub trait VgicHost {
     /// The vCPU making the current access (for banked registers).
@@ -29,32 +27,6 @@ pub trait VgicHost {
     /// The level of hardware PPI `intid` of vCPU `k` (an EL1 timer's output) at this moment;
     /// `None` where hv cannot see it (a vCPU on another pCPU, on GICv2).
     fn line(&mut self, k: usize, intid: u32) -> Option<bool>;
-}
-
-/// The distributor's host: the above for any vCPU of the VM, and each vCPU's private state.
-pub trait DistHost: VgicHost {
-    /// The host for deliveries to one vCPU while its private state is held.
-    type Local<'a>: VgicHost
-    where
-        Self: 'a;
-    /// vCPUs in the VM.
-    fn vcpus(&self) -> usize;
-    /// Run `f` on vCPU `k`'s private interrupt state (taking its lock); `None` if there is no
-    /// vCPU `k`.
-    fn private<R>(&mut self, k: usize, f: impl FnOnce(&mut VGicr, &mut Self::Local<'_>) -> R) -> Option<R>;
-}
-
-/// One vCPU's own interrupt state: its redistributor (SGIs, PPIs) and what waits for its list
-/// registers.
-pub struct VcpuIrq {
-    pub gicr: VGicr,
-    pub queue: VgicCpu,
-}
-
-impl VcpuIrq {
-    pub const fn new(gicr: VGicr) -> Self {
-        VcpuIrq { gicr, queue: VgicCpu::new() }
-    }
 }
 
 /// A virtual interrupt on its way to a vCPU.

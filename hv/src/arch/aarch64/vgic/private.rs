@@ -1,7 +1,7 @@
 //! The paths that touch only one vCPU's private interrupts (SGIs, PPIs), and so take only that
 //! vCPU's lock, never the VM's: a timer tick, an SGI, a redistributor access, and the check
 //! before WFI sleeps. These are the frequent ones.
-use super::host::DistHost;
+use super::dist_host::DistHost;
 use hv_mmio::{MmioFault, MmioOp, Width};
 
 /// A hardware PPI (an EL1 timer) fired for vCPU `k`.

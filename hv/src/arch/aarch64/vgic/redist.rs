@@ -4,6 +4,9 @@
 use super::host::VgicHost;
 use super::lines::{self, byte, Level, Op, Route, View, Word};
 
+/// The implementer the distributor and redistributors report: ARM, product 0, revision 0.
+pub const IIDR: u32 = 0x43B;
+
 /// GICR_TYPER.Last: the highest redistributor in the guest's region.
 const TYPER_LAST: u64 = 1 << 4;
 const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
@@ -69,7 +72,7 @@ impl VGicr {
         let last = if index + 1 == vcpus { TYPER_LAST } else { 0 };
         VGicr {
             ctlr: 0,
-            iidr: super::dist::IIDR,
+            iidr: IIDR,
             // Affinity (Aff0 = vCPU index, as VMPIDR_EL2 says) and processor number.
             typer: ((index as u64) << 32) | ((index as u64) << 8) | last,
             waker: WAKER_PROCESSOR_SLEEP | WAKER_CHILDREN_ASLEEP,

@@ -2,7 +2,8 @@
 //! all have visible list registers.
 extern crate std;
 use super::dist::{private_state, VGicd, Version};
-use super::host::{Delivery, DistHost, Held, VgicHost};
+use super::dist_host::DistHost;
+use super::host::{Delivery, Held, VgicHost};
 use super::lr::{Lr, LrState};
 use super::private;
 use super::redist::VGicr;

@@ -10,8 +10,7 @@ use smccc::psci::error::{INVALID_PARAMETERS, NOT_SUPPORTED};
 /// The SMC64 calling convention bit of a function ID.
 const SMC64: u32 = 1 << 30;
 
-/// x0-x3 of the caller: all an SMCCC call reads (function ID, arguments) or writes (results).
-pub type SmcccRegs = [u64; 4];
+pub use super::regs::SmcccRegs;
 
 /// hv's calls, in the SMCCC vendor-specific hypervisor range (owning entity 6, fast, SMC64).
 pub const HV_VERSION: u32 = 0xC600_0000;

@@ -1,0 +1,70 @@
+//! AArch64's side of the arch contract (`arch/contract.rs`): the core's requests, served by
+//! this directory's pCPU, GIC, memory and console code.
+use super::el1::ArchEl1;
+use super::vgic_host::{VmHost, VGIC};
+use super::{firmware, gic, irq, mem, pcpu, run, uart};
+use crate::arch::Arch;
+use crate::desc::{RamDesc, Restore};
+use crate::machine::{BOARD, VMS};
+use crate::services::StartError;
+use hv_types::{CpuId, VmId};
+
+/// AArch64 at EL2 (non-VHE), with a GICv2 or GICv3.
+pub struct Aarch64;
+
+impl Arch for Aarch64 {
+    #[inline(always)]
+    fn cpu_id() -> usize {
+        pcpu::this().index
+    }
+    #[inline(always)]
+    fn current() -> (VmId, usize) {
+        match pcpu::this().vcpu {
+            Some(v) => v,
+            None => panic!("guest exit on pCPU {} which runs no vCPU", Self::cpu_id()),
+        }
+    }
+    fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartError> {
+        run::start_vcpu(vm, k, entry, arg)
+    }
+    fn park() -> ! {
+        run::park::<Self>()
+    }
+    fn system_off() -> ! {
+        firmware::system_off()
+    }
+    fn kick_vm(vm: VmId) {
+        irq::kick_vm(vm)
+    }
+    fn reset_irqs(vm: VmId) {
+        VGIC[vm.0].lock().reset();
+        irq::reset_vm(vm);
+    }
+    fn set_line(vm: VmId, line: u32, level: bool) {
+        VGIC[vm.0].lock().set_level(&mut VmHost::of(vm), line, level);
+    }
+    fn read_guest(vm: VmId, va: u64, buf: &mut [u8]) -> usize {
+        ArchEl1 { vm: &VMS[vm.0] }.read_guest(va, buf)
+    }
+    fn zero_ram(w: &'static RamDesc) {
+        mem::zero(w.pa.0 as usize, w.size as usize)
+    }
+    fn copy_back(r: &'static Restore) {
+        mem::copy(r.from.0 as usize, r.to.0 as usize, r.len as usize)
+    }
+    fn publish_ram(w: &'static RamDesc) {
+        mem::publish(w.pa.0 as usize, w.size as usize)
+    }
+    fn console_init_rx() {
+        uart::init_rx()
+    }
+    fn console_read() -> Option<u8> {
+        uart::read_byte()
+    }
+    fn console_rx_irq(on: bool) {
+        uart::set_rx_irq(on)
+    }
+    fn console_route(cpu: CpuId) {
+        gic::route_spi(BOARD.console_irq, cpu.0)
+    }
+}
