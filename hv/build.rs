@@ -33,6 +33,10 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if let Some(f) = &generated.no_backend {
+        eprint!("{}", f.rendered);
+        std::process::exit(1);
+    }
     for input in &images.inputs {
         println!("cargo:rerun-if-changed={}", input.display());
     }

@@ -4,11 +4,19 @@
 //! ordinary dependencies. The nested cargo gets a clean environment (the outer build's CARGO_*
 //! and RUSTFLAGS would otherwise leak in) and its own target directory per link base.
 use crate::images::ImageSource;
+use crate::model::Arch;
 use hv_types::Ipa;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub const GUEST_TARGET: &str = "aarch64-unknown-none";
+/// The target guest crates are built for: FP/SIMD allowed (guests own their FP state), and on
+/// riscv64 the full `gc` ISA.
+pub fn guest_target(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Aarch64 => "aarch64-unknown-none",
+        Arch::Riscv64 => "riscv64gc-unknown-none-elf",
+    }
+}
 
 pub struct CargoGuests {
     pub root: PathBuf,
@@ -36,7 +44,8 @@ impl CargoGuests {
 }
 
 impl ImageSource for CargoGuests {
-    fn guest_elf(&mut self, name: &str, base: Ipa) -> Result<PathBuf, String> {
+    fn guest_elf(&mut self, name: &str, base: Ipa, arch: Arch) -> Result<PathBuf, String> {
+        let target = guest_target(arch);
         let guests = self.root.join("guests");
         if !guests.join(name).join("src/main.rs").exists() {
             return Err(format!(
@@ -65,7 +74,7 @@ impl ImageSource for CargoGuests {
         }
         let out = cmd
             .current_dir(&guests)
-            .args(["build", "--release", "--locked", "-p", name, "--target", GUEST_TARGET, "--target-dir"])
+            .args(["build", "--release", "--locked", "-p", name, "--target", target, "--target-dir"])
             .arg(&target_dir)
             .env("HV_GUEST_BASE", format!("{:#x}", base.0))
             .stdin(Stdio::null())
@@ -79,7 +88,7 @@ impl ImageSource for CargoGuests {
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             ));
         }
-        Ok(target_dir.join(GUEST_TARGET).join("release").join(name))
+        Ok(target_dir.join(target).join("release").join(name))
     }
 
     fn file(&mut self, path: &str) -> PathBuf {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Where images come from. hv's build script builds guest crates; tests fake it.
 pub trait ImageSource {
     /// Build the guest crate `name` linked to run at `base`; return its ELF.
-    fn guest_elf(&mut self, name: &str, base: Ipa) -> Result<PathBuf, String>;
+    fn guest_elf(&mut self, name: &str, base: Ipa, arch: Arch) -> Result<PathBuf, String>;
     /// A path written in the .ron, resolved against the workspace root.
     fn file(&mut self, path: &str) -> PathBuf;
     /// Where derived files (flattened images) go.
@@ -51,7 +51,8 @@ pub fn flatten_elf(data: &[u8]) -> Result<Flat, String> {
 /// Running size of an arm64 Linux `Image` from its header, or the file size for other blobs.
 fn raw_mem_size(data: &[u8]) -> u64 {
     let le = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap_or_default());
-    if data.len() >= 64 && &data[56..60] == b"ARM\x64" && le(16) != 0 {
+    // arm64's `ARM\x64` or RISC-V's `RSC\x05` magic at 0x38, the image size at 0x10 in both.
+    if data.len() >= 64 && (&data[56..60] == b"ARM\x64" || &data[56..60] == b"RSC\x05") && le(16) != 0 {
         le(16).max(data.len() as u64)
     } else {
         data.len() as u64
@@ -63,7 +64,7 @@ fn read(d: &mut Diags, path_at: &str, p: &Path) -> Option<Vec<u8>> {
 }
 
 /// Build/measure the VM's image and place it, the initrd and the DTB in its first RAM window.
-pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSource) {
+pub fn resolve(d: &mut Diags, arch: Arch, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSource) {
     let i = v.id.0;
     let at = format!("vms.{i}.image");
     let Some(w0) = v.ram.first() else { return };
@@ -79,7 +80,7 @@ pub fn resolve(d: &mut Diags, v: &mut Vm, rv: &raw::Vm, src: &mut dyn ImageSourc
                     "the guest is named here",
                 );
             }
-            let elf = match src.guest_elf(name, base) {
+            let elf = match src.guest_elf(name, base, arch) {
                 Ok(p) => p,
                 Err(e) => return d.err(&format!("{at}.0"), e),
             };

@@ -148,10 +148,12 @@ fn fit(f: &Region, size: u64, align: u64) -> Option<u64> {
     (base.checked_add(size)? <= f.end()).then_some(base)
 }
 
-/// The arena sits at the top of the hypervisor region, 8 KiB aligned for concatenated roots.
+/// The arena sits at the top of the hypervisor region, aligned for its concatenated roots
+/// (8 KiB on Arm, 16 KiB for Sv39x4).
 pub fn tables_pa(b: &Board, vms: &[Vm]) -> Pa {
     let bytes = tables::count(b, vms) as u64 * PAGE;
-    Pa(b.hv.end().saturating_sub(bytes) & !0x1FFF)
+    let align = tables::root_pages(b) as u64 * PAGE;
+    Pa(b.hv.end().saturating_sub(bytes) & !(align - 1))
 }
 
 #[cfg(test)]

@@ -36,33 +36,81 @@ pub struct Machine {
     pub tables_pa: Pa,
 }
 
+pub use crate::raw::Arch;
+
 #[derive(Debug)]
 pub struct Board {
     pub name: String,
+    pub arch: Arch,
     pub cpus: usize,
     pub ram: Vec<Region>,
     pub reserved: Vec<Region>,
     pub hv: Region,
     pub stack: u64,
     pub console: Console,
-    pub gic: Gic,
-    pub maintenance: IntId,
-    pub timer: Timer,
+    /// What only one architecture has: its interrupt controller and timer.
+    pub platform: Platform,
     pub devices: Vec<BoardDevice>,
     /// RAM holds allocation tags (MTE): guests get memory tagging.
     pub mte: bool,
     pub qemu: Qemu,
 }
 
+/// The parts of a board that belong to its architecture. Interrupt numbers (`IntId`) are in
+/// the controller's own space: GIC INTIDs, or PLIC source numbers.
+#[derive(Debug, Clone, Copy)]
+pub enum Platform {
+    Aarch64 { gic: Gic, maintenance: IntId, timer: Timer },
+    Riscv64 { plic: Plic, timebase: u64 },
+}
+
+/// A RISC-V PLIC: its registers, and how many sources it has (1..=`sources`).
+#[derive(Debug, Clone, Copy)]
+pub struct Plic {
+    pub base: Pa,
+    pub size: u64,
+    pub sources: u32,
+}
+
+impl Board {
+    /// The GIC of an AArch64 board.
+    pub fn gic(&self) -> Option<&Gic> {
+        match &self.platform {
+            Platform::Aarch64 { gic, .. } => Some(gic),
+            Platform::Riscv64 { .. } => None,
+        }
+    }
+    /// The GIC, maintenance interrupt and timer of an AArch64 board.
+    pub fn arm(&self) -> Option<(&Gic, IntId, &Timer)> {
+        match &self.platform {
+            Platform::Aarch64 { gic, maintenance, timer } => Some((gic, *maintenance, timer)),
+            Platform::Riscv64 { .. } => None,
+        }
+    }
+    /// The PLIC of a riscv64 board.
+    pub fn plic(&self) -> Option<&Plic> {
+        match &self.platform {
+            Platform::Riscv64 { plic, .. } => Some(plic),
+            Platform::Aarch64 { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Console {
     Pl011 { base: Pa, irq: IntId },
+    Ns16550 { base: Pa, irq: IntId },
 }
 
 impl Console {
     pub fn base(&self) -> Pa {
         match self {
-            Console::Pl011 { base, .. } => *base,
+            Console::Pl011 { base, .. } | Console::Ns16550 { base, .. } => *base,
+        }
+    }
+    pub fn irq(&self) -> IntId {
+        match self {
+            Console::Pl011 { irq, .. } | Console::Ns16550 { irq, .. } => *irq,
         }
     }
 }

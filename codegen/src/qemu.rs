@@ -3,20 +3,33 @@
 use crate::model::*;
 use std::path::Path;
 
-pub const QEMU: &str = "qemu-system-aarch64";
+/// The QEMU binary for a board, and the Debian package that has it.
+pub fn qemu(b: &Board) -> (&'static str, &'static str) {
+    match b.arch {
+        Arch::Aarch64 => ("qemu-system-aarch64", "qemu-system-arm"),
+        Arch::Riscv64 => ("qemu-system-riscv64", "qemu-system-misc"),
+    }
+}
 
 /// Arguments after the QEMU binary, booting `kernel` (the hv ELF).
 pub fn args(m: &Machine, kernel: &Path) -> Vec<String> {
     let b = &m.board;
     let ram: u64 = b.ram.iter().map(|r| r.size).sum();
-    vec![
-        "-M".into(),
-        format!(
+    let machine = match &b.platform {
+        Platform::Aarch64 { gic, .. } => format!(
             "{},virtualization=on,gic-version={}{}",
             b.qemu.machine,
-            b.gic.version(),
+            gic.version(),
             if b.mte { ",mte=on" } else { "" }
         ),
+        // QEMU's own OpenSBI (`-bios default`) is the M-mode firmware; hv starts in HS-mode.
+        Platform::Riscv64 { .. } => b.qemu.machine.clone(),
+    };
+    let mut args = vec!["-M".into(), machine];
+    if b.arch == Arch::Riscv64 {
+        args.extend(["-bios".into(), "default".into()]);
+    }
+    args.extend([
         "-cpu".into(),
         b.qemu.cpu.clone(),
         "-smp".into(),
@@ -36,5 +49,6 @@ pub fn args(m: &Machine, kernel: &Path) -> Vec<String> {
         "-no-reboot".into(),
         "-kernel".into(),
         kernel.display().to_string(),
-    ]
+    ]);
+    args
 }

@@ -10,10 +10,24 @@ pub struct Machine {
     pub vms: Vec<Vm>,
 }
 
+/// The instruction set of the board's CPUs: which board fields apply, and which back end
+/// builds hv for it.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// AArch64 CPUs entered at EL2: a GIC, the generic timer, a PL011 console.
+    #[default]
+    Aarch64,
+    /// riscv64 harts with the H extension, entered in HS-mode by SBI firmware: a PLIC, the
+    /// SBI/Sstc timer, an NS16550A console.
+    Riscv64,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Board {
     pub name: String,
+    #[serde(default)]
+    pub arch: Arch,
     pub cpus: u32,
     pub ram: Vec<Range>,
     /// Ranges of RAM the hypervisor must leave alone (firmware, the loader's DTB).
@@ -21,9 +35,19 @@ pub struct Board {
     pub reserved: Vec<Range>,
     pub hv: HvRegion,
     pub console: Console,
+    /// The interrupt controller: `gic: V2(…)`/`V3(…)` on AArch64, `irqchip: Plic(…)` on riscv64
+    /// (either key names it).
+    #[serde(alias = "irqchip")]
     pub gic: Gic,
-    pub maintenance_irq: Irq,
-    pub timer: Timer,
+    /// The GIC's maintenance interrupt (AArch64 only).
+    #[serde(default)]
+    pub maintenance_irq: Option<Irq>,
+    /// The generic timer's PPIs (AArch64 only).
+    #[serde(default)]
+    pub timer: Option<Timer>,
+    /// Ticks per second of the `time` counter (riscv64 only; QEMU virt's is 10 MHz).
+    #[serde(default)]
+    pub timebase: Option<u64>,
     #[serde(default)]
     pub devices: Vec<Device>,
     /// The board's RAM holds allocation tags (FEAT_MTE2): guests may use memory tagging. On
@@ -57,21 +81,42 @@ fn default_stack() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Console {
+    /// Arm's PL011 (AArch64 boards).
     Pl011 { base: u64, irq: Irq },
+    /// An NS16550A with byte-wide registers (riscv64 boards).
+    Ns16550 { base: u64, irq: Irq },
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Gic {
-    V2 { dist: u64, cpu: u64, hyp: u64, vcpu: u64 },
-    V3 { dist: u64, redist: u64 },
+    V2 {
+        dist: u64,
+        cpu: u64,
+        hyp: u64,
+        vcpu: u64,
+    },
+    V3 {
+        dist: u64,
+        redist: u64,
+    },
+    /// A RISC-V platform-level interrupt controller: `size` bytes of registers at `base`,
+    /// sources 1..=`sources`.
+    Plic {
+        base: u64,
+        size: u64,
+        sources: u32,
+    },
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 pub enum Irq {
+    /// GIC interrupts (AArch64 boards).
     Sgi(u32),
     Ppi(u32),
     Spi(u32),
+    /// A PLIC interrupt source (riscv64 boards).
+    Source(u32),
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,7 +151,8 @@ pub struct Device {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Run {
-    /// QEMU's `-M <machine>,virtualization=on,gic-version=…` with `-cpu <cpu>`.
+    /// QEMU's `-M <machine>,virtualization=on,gic-version=…` (AArch64) or `-M <machine>` with
+    /// QEMU's OpenSBI (riscv64), with `-cpu <cpu>`.
     Qemu { machine: String, cpu: String },
 }
 

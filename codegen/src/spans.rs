@@ -19,6 +19,9 @@ enum Tok {
     Punct(char),
 }
 
+/// Keys the schema accepts under two names (serde aliases): (the name paths use, the alias).
+const ALIASES: &[(&str, &str)] = &[("board.gic", "board.irqchip")];
+
 #[derive(Default, Debug)]
 pub struct SpanIndex {
     map: HashMap<String, Pos>,
@@ -32,8 +35,16 @@ impl SpanIndex {
         SpanIndex { map: p.out }
     }
 
-    /// Position of `path`, or of its nearest recorded ancestor.
+    /// Position of `path`, or of its nearest recorded ancestor. A path written under a key's
+    /// alias (`board.irqchip` for `board.gic`) is found under either.
     pub fn get(&self, path: &str) -> Option<Pos> {
+        for (key, alias) in ALIASES {
+            if let Some(rest) = path.strip_prefix(key).filter(|r| r.is_empty() || r.starts_with('.')) {
+                if !self.map.contains_key(*key) && self.map.contains_key(*alias) {
+                    return self.get(&format!("{alias}{rest}"));
+                }
+            }
+        }
         let mut p = path;
         loop {
             if let Some(pos) = self.map.get(p) {

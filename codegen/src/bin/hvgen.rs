@@ -68,29 +68,23 @@ pub fn final_status(line: &str) -> Option<u8> {
 }
 
 fn run(m: &codegen::model::Machine, kernel: &Path, timeout: Option<u64>, icount: bool) -> ExitCode {
-    if which(codegen::qemu::QEMU).is_none() {
-        eprintln!(
-            "hvgen: {} not found: install Debian's qemu-system-arm (apt-get install qemu-system-arm)",
-            codegen::qemu::QEMU
-        );
+    let (qemu, package) = codegen::qemu::qemu(&m.board);
+    if which(qemu).is_none() {
+        eprintln!("hvgen: {qemu} not found: install Debian's {package} (apt-get install {package})");
         return ExitCode::from(127);
     }
     let mut args = codegen::qemu::args(m, kernel);
     if icount {
         args.extend(["-icount".into(), "shift=0,sleep=off".into()]);
     }
-    let mut child = match Command::new(codegen::qemu::QEMU)
-        .args(&args)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hvgen: cannot start QEMU: {e}");
-            return ExitCode::from(127);
-        }
-    };
+    let mut child =
+        match Command::new(qemu).args(&args).stdin(Stdio::inherit()).stdout(Stdio::piped()).spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("hvgen: cannot start QEMU: {e}");
+                return ExitCode::from(127);
+            }
+        };
     let mut stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     // Bytes, not lines: a shell prompt has no newline and must show at once.
@@ -166,10 +160,16 @@ fn main() -> ExitCode {
             Err(c) => c,
         },
         Cmd::Rust { ron } => match load(root, &ron) {
-            Ok(g) => {
-                print!("{}", g.rust);
-                ExitCode::SUCCESS
-            }
+            Ok(g) => match &g.no_backend {
+                Some(f) => {
+                    eprint!("{}", f.rendered);
+                    ExitCode::FAILURE
+                }
+                None => {
+                    print!("{}", g.rust);
+                    ExitCode::SUCCESS
+                }
+            },
             Err(c) => c,
         },
         Cmd::Dts { ron, vm } => match load(root, &ron) {
@@ -187,7 +187,8 @@ fn main() -> ExitCode {
         },
         Cmd::QemuArgs { ron, kernel } => match load(root, &ron) {
             Ok(g) => {
-                println!("{} {}", codegen::qemu::QEMU, codegen::qemu::args(&g.machine, &kernel).join(" "));
+                let (qemu, _) = codegen::qemu::qemu(&g.machine.board);
+                println!("{qemu} {}", codegen::qemu::args(&g.machine, &kernel).join(" "));
                 ExitCode::SUCCESS
             }
             Err(c) => c,

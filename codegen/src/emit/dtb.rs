@@ -3,6 +3,7 @@
 //! `chosen`. One node tree renders to both the DTB (vm-fdt) the guest gets and a .dts beside it
 //! for review.
 use crate::model::*;
+use hv_types::IntId;
 use std::fmt::Write;
 
 #[derive(Debug, Clone)]
@@ -45,23 +46,23 @@ const GIC_PPI: u32 = 1;
 const LEVEL_HIGH: u32 = 4;
 
 /// The VM's virtual GIC at the board's GIC addresses, and the architected timer.
-fn gic_and_timer(b: &Board, v: &Vm) -> (Node, Node) {
+fn gic_and_timer(gic: &Gic, t: &Timer, v: &Vm) -> (Node, Node) {
     let n = v.vcpus.len() as u64;
-    let (compatible, reg, ppi_mask) = match b.gic {
+    let (compatible, reg, ppi_mask) = match *gic {
         Gic::V3 { dist, redist } => ("arm,gic-v3", vec![dist.0, GICD_SIZE, redist.0, GICR_STRIDE * n], 0),
         // The CPU interface is the GICV frame, mapped at the real GICC's address.
         Gic::V2 { dist, cpu, .. } => {
             ("arm,cortex-a15-gic", vec![dist.0, 0x1000, cpu.0, GICC_SIZE], ((1 << n) - 1) << 8)
         }
     };
-    let intc = Node::new(format!("intc@{:x}", b.gic.dist().0))
+    let intc = Node::new(format!("intc@{:x}", gic.dist().0))
         .prop("compatible", s(compatible))
         .prop("#interrupt-cells", Prop::U32(3))
         .prop("interrupt-controller", Prop::Empty)
         .prop("reg", Prop::U64s(reg))
         .prop("phandle", Prop::U32(GIC_PHANDLE));
     let flags = LEVEL_HIGH | ppi_mask;
-    let ppis = [b.timer.secure.0 - 16, b.timer.phys.0 - 16, b.timer.virt.0 - 16, b.timer.hyp.0 - 16];
+    let ppis = [t.secure.0 - 16, t.phys.0 - 16, t.virt.0 - 16, t.hyp.0 - 16];
     let timer = Node::new("timer")
         .prop("compatible", s("arm,armv8-timer"))
         .prop("interrupts", Prop::U32s(ppis.iter().flat_map(|&p| [GIC_PPI, p, flags]).collect()))
@@ -73,48 +74,124 @@ fn s(v: &str) -> Prop {
     Prop::Str(v.into())
 }
 
-/// The device tree of `v`.
-pub fn tree(b: &Board, v: &Vm) -> Node {
-    let mut cpus = Node::new("cpus").prop("#address-cells", Prop::U32(1)).prop("#size-cells", Prop::U32(0));
-    for i in 0..v.vcpus.len() {
+/// How a node names one of its interrupt lines: three GIC cells, or one PLIC source.
+fn irq_cells(b: &Board, line: IntId) -> Vec<u32> {
+    match b.platform {
+        Platform::Aarch64 { .. } => vec![GIC_SPI, line.0 - 32, LEVEL_HIGH],
+        Platform::Riscv64 { .. } => vec![line.0],
+    }
+}
+
+/// The CPUs and what only the architecture has: the interrupt controller, timer, firmware
+/// interface and clocks. Returns the nodes and the interrupt parent's phandle.
+fn platform_nodes(b: &Board, v: &Vm) -> Vec<Node> {
+    match &b.platform {
+        Platform::Aarch64 { gic, timer, .. } => {
+            let mut cpus =
+                Node::new("cpus").prop("#address-cells", Prop::U32(1)).prop("#size-cells", Prop::U32(0));
+            for i in 0..v.vcpus.len() {
+                cpus = cpus.child(
+                    Node::new(format!("cpu@{i}"))
+                        .prop("device_type", s("cpu"))
+                        .prop("compatible", s("arm,armv8"))
+                        .prop("reg", Prop::U32(i as u32))
+                        .prop("enable-method", s("psci")),
+                );
+            }
+            let (intc, timer) = gic_and_timer(gic, timer, v);
+            vec![
+                intc,
+                timer,
+                cpus,
+                Node::new("psci")
+                    .prop("compatible", Prop::Strs(vec!["arm,psci-1.0".into(), "arm,psci-0.2".into()]))
+                    .prop("method", s("hvc")),
+                Node::new("apb-pclk")
+                    .prop("compatible", s("fixed-clock"))
+                    .prop("#clock-cells", Prop::U32(0))
+                    .prop("clock-frequency", Prop::U32(24_000_000))
+                    .prop("clock-output-names", s("clk24mhz"))
+                    .prop("phandle", Prop::U32(CLOCK_PHANDLE)),
+            ]
+        }
+        Platform::Riscv64 { plic, timebase } => riscv_nodes(plic, *timebase, v),
+    }
+}
+
+/// What a vCPU implements, as the guest's `riscv,isa`: the host hart's extensions without `h`
+/// (a guest cannot nest), with Sstc so it programs its own timer.
+pub const RISCV_ISA: &str = "rv64imafdc_zicsr_zifencei_zihintpause_sstc";
+const RISCV_EXTENSIONS: &[&str] = &["i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zihintpause", "sstc"];
+/// Phandle of vCPU k's interrupt controller: `HART_INTC_PHANDLE + k`.
+const HART_INTC_PHANDLE: u32 = 0x10;
+/// The hart-local interrupt numbers a PLIC context drives: M- and S-mode external.
+const IRQ_M_EXT: u32 = 11;
+const IRQ_S_EXT: u32 = 9;
+
+/// riscv64: harts with their local interrupt controllers, the timebase, the PLIC. vCPU k owns
+/// PLIC contexts 2k (M-mode, never used by a guest) and 2k+1 (S-mode), as on QEMU's virt board.
+fn riscv_nodes(plic: &Plic, timebase: u64, v: &Vm) -> Vec<Node> {
+    let mut cpus = Node::new("cpus")
+        .prop("#address-cells", Prop::U32(1))
+        .prop("#size-cells", Prop::U32(0))
+        .prop("timebase-frequency", Prop::U32(timebase.min(u32::MAX as u64) as u32));
+    let mut contexts = Vec::new();
+    for i in 0..v.vcpus.len() as u32 {
+        let intc = Node::new("interrupt-controller")
+            .prop("compatible", s("riscv,cpu-intc"))
+            .prop("#interrupt-cells", Prop::U32(1))
+            .prop("interrupt-controller", Prop::Empty)
+            .prop("phandle", Prop::U32(HART_INTC_PHANDLE + i));
         cpus = cpus.child(
             Node::new(format!("cpu@{i}"))
                 .prop("device_type", s("cpu"))
-                .prop("compatible", s("arm,armv8"))
-                .prop("reg", Prop::U32(i as u32))
-                .prop("enable-method", s("psci")),
+                .prop("reg", Prop::U32(i))
+                .prop("status", s("okay"))
+                .prop("compatible", s("riscv"))
+                .prop("riscv,isa", s(RISCV_ISA))
+                .prop("riscv,isa-base", s("rv64i"))
+                .prop(
+                    "riscv,isa-extensions",
+                    Prop::Strs(RISCV_EXTENSIONS.iter().map(|e| e.to_string()).collect()),
+                )
+                .prop("mmu-type", s("riscv,sv39"))
+                .child(intc),
         );
+        contexts.extend([HART_INTC_PHANDLE + i, IRQ_M_EXT, HART_INTC_PHANDLE + i, IRQ_S_EXT]);
     }
+    let plic = Node::new(format!("plic@{:x}", plic.base.0))
+        .prop("compatible", Prop::Strs(vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()]))
+        .prop("#address-cells", Prop::U32(0))
+        .prop("#interrupt-cells", Prop::U32(1))
+        .prop("interrupt-controller", Prop::Empty)
+        .prop("reg", Prop::U64s(vec![plic.base.0, plic.size]))
+        .prop("riscv,ndev", Prop::U32(plic.sources))
+        .prop("interrupts-extended", Prop::U32s(contexts))
+        .prop("phandle", Prop::U32(GIC_PHANDLE));
+    vec![cpus, plic]
+}
+
+/// The device tree of `v`.
+pub fn tree(b: &Board, v: &Vm) -> Node {
     let mem = v.ram.iter().filter(|w| !w.flash).flat_map(|w| [w.ipa.0, w.size]).collect();
     let first = v.ram.iter().find(|w| !w.flash).map(|w| w.ipa.0).unwrap_or(0);
-    let (intc, timer) = gic_and_timer(b, v);
+    let compatible = match b.arch {
+        Arch::Aarch64 => "linux,dummy-virt",
+        Arch::Riscv64 => "riscv-virtio",
+    };
     let mut root = Node::new("")
         .prop("#address-cells", Prop::U32(2))
         .prop("#size-cells", Prop::U32(2))
-        .prop("compatible", s("linux,dummy-virt"))
+        .prop("compatible", s(compatible))
         .prop("model", Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)))
-        .prop("interrupt-parent", Prop::U32(GIC_PHANDLE))
-        .child(intc)
-        .child(timer)
-        .child(
-            Node::new(format!("memory@{first:x}"))
-                .prop("device_type", s("memory"))
-                .prop("reg", Prop::U64s(mem)),
-        )
-        .child(cpus)
-        .child(
-            Node::new("psci")
-                .prop("compatible", Prop::Strs(vec!["arm,psci-1.0".into(), "arm,psci-0.2".into()]))
-                .prop("method", s("hvc")),
-        )
-        .child(
-            Node::new("apb-pclk")
-                .prop("compatible", s("fixed-clock"))
-                .prop("#clock-cells", Prop::U32(0))
-                .prop("clock-frequency", Prop::U32(24_000_000))
-                .prop("clock-output-names", s("clk24mhz"))
-                .prop("phandle", Prop::U32(CLOCK_PHANDLE)),
-        );
+        // The GIC, or the PLIC: every device's interrupts go to it.
+        .prop("interrupt-parent", Prop::U32(GIC_PHANDLE));
+    for n in platform_nodes(b, v) {
+        root = root.child(n);
+    }
+    root = root.child(
+        Node::new(format!("memory@{first:x}")).prop("device_type", s("memory")).prop("reg", Prop::U64s(mem)),
+    );
     let mut stdout = None;
     for e in &v.emulated {
         let short =
@@ -124,19 +201,22 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
             .prop("compatible", Prop::Strs(e.kind.compatible.clone()))
             .prop("reg", Prop::U64s(vec![e.ipa.0, e.kind.size]));
         if let Some(irq) = e.irq {
-            n = n.prop("interrupts", Prop::U32s(vec![GIC_SPI, irq.0 - 32, LEVEL_HIGH]));
+            n = n.prop("interrupts", Prop::U32s(irq_cells(b, irq)));
         }
         if e.kind.compatible.iter().any(|c| c == "arm,primecell") {
             n = n
                 .prop("clocks", Prop::U32s(vec![CLOCK_PHANDLE, CLOCK_PHANDLE]))
                 .prop("clock-names", Prop::Strs(vec!["uartclk".into(), "apb_pclk".into()]));
         }
-        if stdout.is_none() && e.kind.compatible.iter().any(|c| c == "arm,pl011") {
+        if e.kind.compatible.iter().any(|c| c == "ns16550a") {
+            n = n.prop("clock-frequency", Prop::U32(NS16550_CLOCK));
+        }
+        if stdout.is_none() && e.kind.compatible.iter().any(|c| c == "arm,pl011" || c == "ns16550a") {
             stdout = Some(format!("/{name}"));
         }
         root = root.child(n);
     }
-    // Passthrough devices at their own addresses, with their interrupts as SPIs.
+    // Passthrough devices at their own addresses, with their interrupts.
     for &bi in &v.passthrough {
         let d = &b.devices[bi];
         let mut n = Node::new(format!("{}@{:x}", d.name, d.region.base));
@@ -145,7 +225,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         }
         n = n.prop("reg", Prop::U64s(vec![d.region.base, d.region.size]));
         if !d.irqs.is_empty() {
-            let cells = d.irqs.iter().flat_map(|i| [GIC_SPI, i.0 - 32, LEVEL_HIGH]).collect();
+            let cells = d.irqs.iter().flat_map(|&i| irq_cells(b, i)).collect();
             n = n.prop("interrupts", Prop::U32s(cells));
         }
         // Linux's AMBA bus probes a PrimeCell only with its bus clock.
@@ -170,6 +250,10 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
     }
     root.child(chosen)
 }
+
+/// The input clock an emulated NS16550A reports (QEMU's, 3.6864 MHz): drivers derive the
+/// baud divisor from it, which the emulation ignores.
+const NS16550_CLOCK: u32 = 3_686_400;
 
 pub fn to_dtb(root: &Node) -> Result<Vec<u8>, String> {
     let mut w = vm_fdt::FdtWriter::new().map_err(|e| e.to_string())?;

@@ -28,10 +28,9 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     let stack = b.stack as usize;
     let (hv_base, hv_size) = (hex(b.hv.base), hex(b.hv.size));
     let console = hex(b.console.base().0);
-    let console_irq = match b.console {
-        Console::Pl011 { irq, .. } => irq.0,
-    };
-    let gic = match b.gic {
+    let console_irq = b.console.irq().0;
+    let (gic, maintenance, timer) = b.arm().expect("the AArch64 back end is given AArch64 boards only");
+    let gic = match *gic {
         Gic::V2 { dist, cpu, hyp, vcpu } => {
             let (d, c, h, v) = (hex(dist.0), hex(cpu.0), hex(hyp.0), hex(vcpu.0));
             quote!(GicDesc::V2 { dist: Pa(#d), cpu: Pa(#c), hyp: Pa(#h), vcpu: Pa(#v) })
@@ -42,7 +41,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         }
     };
     let mte = b.mte;
-    let (t_hyp, t_virt, t_phys, maint) = (b.timer.hyp.0, b.timer.virt.0, b.timer.phys.0, b.maintenance.0);
+    let (t_hyp, t_virt, t_phys, maint) = (timer.hyp.0, timer.virt.0, timer.phys.0, maintenance.0);
     let tables_pa = hex(m.tables_pa.0);
     let ntables = built.arena.tables.len();
     let el2_ttbr0 = hex(built.arena.pa_of(built.el2_root));
@@ -93,12 +92,12 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
 
     // GICv2: the stage-2 page descriptor mapping the first page of each VM's CPU interface (its
     // acknowledge register), which hv unmaps while it must look at an acknowledge.
-    let gicc_pages = built.vm_roots.iter().map(|&root| match b.gic {
-        Gic::V2 { cpu, .. } => match built.arena.page_slot(tables::Regime::Stage2, root, cpu.0) {
+    let gicc_pages = built.vm_roots.iter().map(|&root| match b.gic() {
+        Some(&Gic::V2 { cpu, .. }) => match built.arena.page_slot(tables::Regime::Stage2, root, cpu.0) {
             Some((t, e)) => quote!(Some((#t, #e))),
             None => quote!(None),
         },
-        Gic::V3 { .. } => quote!(None),
+        _ => quote!(None),
     });
     // Which (VM, vCPU) each pCPU runs.
     let mut per_cpu = vec![quote!(None); b.cpus];

@@ -1,5 +1,5 @@
 //! Register accessor structs (tock-registers) for the board's real devices that hv drives: the
-//! console UART and the GIC distributor. The layouts are the devices' architected ones; the
+//! console UART and, on AArch64, the GIC distributor. The layouts are the devices' architected ones; the
 //! description decides which are generated and where they live.
 use super::hex;
 use super::machine::ident;
@@ -14,11 +14,13 @@ enum A {
     Rw,
 }
 
-/// (offset, name, access) of 32-bit registers, sorted by offset; `size` is the block length.
+/// (offset, name, access) of registers `width` bytes wide (1 or 4), sorted by offset; `size`
+/// is the block length.
 struct Layout {
     name: &'static str,
     regs: &'static [(usize, &'static str, A)],
     size: usize,
+    width: usize,
 }
 
 const PL011: Layout = Layout {
@@ -38,12 +40,32 @@ const PL011: Layout = Layout {
         (0x044, "icr", A::W),
     ],
     size: 0x48,
+    width: 4,
+};
+
+/// An NS16550A with byte registers one byte apart (reg-shift 0). Offsets 0 and 1 are the
+/// divisor latch while LCR.DLAB is set, which hv never does (the firmware set the baud rate).
+const NS16550: Layout = Layout {
+    name: "Ns16550Regs",
+    regs: &[
+        (0, "rbr_thr", A::Rw),
+        (1, "ier", A::Rw),
+        (2, "iir_fcr", A::Rw),
+        (3, "lcr", A::Rw),
+        (4, "mcr", A::Rw),
+        (5, "lsr", A::R),
+        (6, "msr", A::R),
+        (7, "scr", A::Rw),
+    ],
+    size: 8,
+    width: 1,
 };
 
 const GICD: Layout = Layout {
     name: "GicdRegs",
     regs: &[(0x000, "ctlr", A::Rw), (0x004, "typer", A::R), (0x008, "iidr", A::R)],
     size: 0x0C,
+    width: 4,
 };
 
 fn layout(l: &Layout) -> TokenStream {
@@ -57,13 +79,14 @@ fn layout(l: &Layout) -> TokenStream {
             rows.push(quote!((#o => #pad)));
         }
         let (o, r) = (hex(off as u64), ident(reg));
+        let int = if l.width == 1 { quote!(u8) } else { quote!(u32) };
         let ty = match a {
-            A::R => quote!(ReadOnly<u32>),
-            A::W => quote!(WriteOnly<u32>),
-            A::Rw => quote!(ReadWrite<u32>),
+            A::R => quote!(ReadOnly<#int>),
+            A::W => quote!(WriteOnly<#int>),
+            A::Rw => quote!(ReadWrite<#int>),
         };
         rows.push(quote!((#o => pub #r: #ty)));
-        at = off + 4;
+        at = off + l.width;
     }
     let end = hex(l.size as u64);
     quote! {
@@ -85,9 +108,27 @@ pub fn emit(m: &Machine) -> TokenStream {
                 pub type Console = Pl011Regs;
             }
         }
+        Console::Ns16550 { base, .. } => {
+            let (l, a) = (layout(&NS16550), hex(base.0));
+            quote! {
+                #l
+                /// The board's console UART.
+                pub const CONSOLE: usize = #a;
+                pub type Console = Ns16550Regs;
+            }
+        }
     };
-    let gicd = layout(&GICD);
-    let dist = hex(b.gic.dist().0);
+    let gicd = match b.gic() {
+        Some(g) => {
+            let (l, dist) = (layout(&GICD), hex(g.dist().0));
+            quote! {
+                #l
+                /// The GIC distributor.
+                pub const GICD: usize = #dist;
+            }
+        }
+        None => quote!(),
+    };
     quote! {
         /// Register blocks of the board's devices, at the addresses the description gives.
         pub mod regs {
@@ -96,8 +137,6 @@ pub fn emit(m: &Machine) -> TokenStream {
             use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
             #console
             #gicd
-            /// The GIC distributor.
-            pub const GICD: usize = #dist;
         }
     }
 }

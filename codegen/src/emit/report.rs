@@ -14,7 +14,11 @@ fn mib(n: u64) -> String {
 pub fn emit(m: &Machine, ntables: usize) -> String {
     let b = &m.board;
     let mut s = String::new();
-    let _ = writeln!(s, "machine `{}` from {}: {} CPUs, GICv{}", b.name, m.source, b.cpus, b.gic.version());
+    let chip = match &b.platform {
+        Platform::Aarch64 { gic, .. } => format!("GICv{}", gic.version()),
+        Platform::Riscv64 { plic, .. } => format!("PLIC with {} sources", plic.sources),
+    };
+    let _ = writeln!(s, "machine `{}` from {}: {} CPUs, {chip}", b.name, m.source, b.cpus);
     let _ = writeln!(
         s,
         "  hv       {:#012x}..{:#012x}  {}, stacks {} x {}, {} page tables at {:#x}",
@@ -29,9 +33,20 @@ pub fn emit(m: &Machine, ntables: usize) -> String {
     for r in &b.reserved {
         let _ = writeln!(s, "  reserved {:#012x}..{:#012x}  {}", r.base, r.end(), mib(r.size));
     }
-    let _ = writeln!(s, "  console  {:#012x}  PL011", b.console.base().0);
-    for (name, r) in b.gic.frames(b.cpus) {
-        let _ = writeln!(s, "  gic      {:#012x}..{:#012x}  {name}", r.base, r.end());
+    let uart = match b.console {
+        Console::Pl011 { .. } => "PL011",
+        Console::Ns16550 { .. } => "NS16550A",
+    };
+    let _ = writeln!(s, "  console  {:#012x}  {uart}", b.console.base().0);
+    match &b.platform {
+        Platform::Aarch64 { gic, .. } => {
+            for (name, r) in gic.frames(b.cpus) {
+                let _ = writeln!(s, "  gic      {:#012x}..{:#012x}  {name}", r.base, r.end());
+            }
+        }
+        Platform::Riscv64 { plic, .. } => {
+            let _ = writeln!(s, "  plic     {:#012x}..{:#012x}", plic.base.0, plic.base.0 + plic.size);
+        }
     }
     for v in &m.vms {
         let cpus: Vec<String> = v.vcpus.iter().map(|c| c.0.to_string()).collect();

@@ -78,14 +78,186 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         })
         .collect();
 
-    let raw::Console::Pl011 { base, irq } = b.console;
-    let console_irq = irq_to_intid(d, "board.console.irq", irq, IrqClass::Spi);
+    let platform = match b.arch {
+        raw::Arch::Aarch64 => aarch64_platform(d, b, &mut phys),
+        raw::Arch::Riscv64 => riscv64_platform(d, b, &mut phys),
+    };
+    let (base, kind) = match b.console {
+        raw::Console::Pl011 { base, .. } => (base, raw::Arch::Aarch64),
+        raw::Console::Ns16550 { base, .. } => (base, raw::Arch::Riscv64),
+    };
+    if kind != b.arch {
+        wrong_arch(d, b, "board.console", &format!("{} console", console_name(&b.console)));
+    }
+    let (raw::Console::Pl011 { irq, .. } | raw::Console::Ns16550 { irq, .. }) = b.console;
+    let console_irq = line(d, "board.console.irq", irq, &platform);
     let creg = check_region(d, "board.console", "console UART", base, PAGE, PAGE);
-    beyond_el2(d, "board.console.base", "the console UART", creg);
+    if b.arch == raw::Arch::Aarch64 {
+        beyond_el2(d, "board.console.base", "the console UART", creg);
+    }
     phys.claim(d, "board.console.base", "the console UART".into(), creg);
-    let console = Console::Pl011 { base: Pa(base), irq: console_irq };
+    let console = match b.console {
+        raw::Console::Pl011 { .. } => Console::Pl011 { base: Pa(base), irq: console_irq },
+        raw::Console::Ns16550 { .. } => Console::Ns16550 { base: Pa(base), irq: console_irq },
+    };
+    let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let devices = b
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, dev)| {
+            let p = format!("board.devices.{i}");
+            if let Some(o) = names.insert(&dev.name, i) {
+                d.clash(
+                    &format!("{p}.name"),
+                    format!("device name `{}` is used twice", dev.name),
+                    &format!("board.devices.{o}.name"),
+                    "first used here",
+                );
+            }
+            if !dt_node_name(&dev.name) {
+                d.err(
+                    &format!("{p}.name"),
+                    format!(
+                        "device name `{}` cannot name a device-tree node: 1 to 31 of a-z, A-Z, 0-9, `,._+-`, starting with a letter (hv adds the `@address`)",
+                        dev.name
+                    ),
+                );
+            }
+            for (k, c) in dev.compatible.iter().enumerate() {
+                if c.is_empty() || !c.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+                    d.err(
+                        &format!("{p}.compatible.{k}"),
+                        format!("compatible string {c:?} must be non-empty printable ASCII"),
+                    );
+                }
+            }
+            let region = Region { base: dev.base, size: dev.size };
+            if dev.size == 0 {
+                d.err(&format!("{p}.size"), format!("device `{}` has size 0", dev.name));
+            } else if region.base.checked_add(region.size).is_none_or(|e| e > S2_IPA_LIMIT) {
+                d.err(
+                    &format!("{p}.size"),
+                    format!("device `{}` ends beyond the 40-bit address space", dev.name),
+                );
+            }
+            phys.claim(d, &format!("{p}.base"), format!("device `{}`", dev.name), region);
+            let irqs = dev
+                .irqs
+                .iter()
+                .enumerate()
+                .map(|(k, irq)| {
+                    let ip = format!("{p}.irqs.{k}");
+                    let id = line(d, &ip, *irq, &platform);
+                    if !native(*irq, &platform) {
+                        return id;
+                    }
+                    if let Some(o) = spis.insert(id, ip.clone()) {
+                        d.clash(
+                            &ip,
+                            format!("{irq:?} ({} {}) is used twice on the board", line_name(&platform), id.0),
+                            &o,
+                            "first used here",
+                        );
+                    }
+                    id
+                })
+                .collect();
+            BoardDevice {
+                name: dev.name.clone(),
+                region,
+                irqs,
+                compatible: dev.compatible.clone(),
+                dma: dev.dma,
+            }
+        })
+        .collect();
+    let raw::Run::Qemu { machine, cpu } = &b.run;
+    // What `hvgen run` can boot: QEMU's virt board, whose RAM is one range at 1 GiB.
+    if machine != "virt" {
+        let hint = did_you_mean(machine, ["virt"].into_iter());
+        d.err(
+            "board.run.machine",
+            format!("QEMU machine `{machine}` is not supported (only `virt` is){hint}"),
+        );
+    } else {
+        let ram_at = if b.arch == raw::Arch::Riscv64 { RISCV_VIRT_RAM } else { VIRT_RAM };
+        if ram.len() != 1 || ram.first().is_some_and(|r| r.base != ram_at) {
+            d.err(
+                "board.ram",
+                format!("QEMU's virt board has one RAM range, at {ram_at:#x}: describe it as `[(base: {ram_at:#x}, size: …)]`"),
+            );
+        }
+        match &platform {
+            Platform::Aarch64 { gic, .. } => virt_frames(d, gic, base),
+            Platform::Riscv64 { plic, .. } => {
+                if plic.base.0 != RISCV_VIRT_PLIC {
+                    d.err(
+                        "board.gic.base",
+                        format!(
+                            "QEMU's riscv64 virt board has its PLIC at {RISCV_VIRT_PLIC:#x}, not {:#x}",
+                            plic.base.0
+                        ),
+                    );
+                }
+                if base != RISCV_VIRT_UART {
+                    d.err("board.console.base", format!("QEMU's riscv64 virt board has its NS16550A at {RISCV_VIRT_UART:#x}, not {base:#x}"));
+                }
+            }
+        }
+    }
+    if b.mte && b.arch == raw::Arch::Aarch64 && !QEMU_MTE_CPUS.contains(&cpu.as_str()) {
+        d.clash(
+            "board.mte",
+            format!(
+                "tag memory needs a CPU with MTE, and QEMU's `{cpu}` has none (QEMU 7.2: {})",
+                QEMU_MTE_CPUS.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ),
+            "board.run.cpu",
+            "the CPU is chosen here",
+        );
+    }
+    Board {
+        name: b.name.clone(),
+        arch: b.arch,
+        cpus: b.cpus as usize,
+        ram,
+        reserved,
+        hv,
+        stack: b.hv.stack,
+        console,
+        platform,
+        devices,
+        mte: b.mte,
+        qemu: Qemu { machine: machine.clone(), cpu: cpu.clone() },
+    }
+}
 
+/// The GIC, its maintenance interrupt and the generic timer of an AArch64 board. `None` (with
+/// an error) when a part it needs is missing.
+fn aarch64_platform(d: &mut Diags, b: &raw::Board, phys: &mut Claims) -> Platform {
+    if b.timebase.is_some() {
+        wrong_arch(d, b, "board.timebase", "`timebase`");
+    }
+    aarch64_parts(d, b, phys).unwrap_or(Platform::Aarch64 {
+        gic: Gic::V3 { dist: Pa(VIRT_GIC[0].1), redist: Pa(VIRT_GIC[4].1) },
+        maintenance: IntId::ppi(9),
+        timer: Timer {
+            secure: IntId::ppi(13),
+            hyp: IntId::ppi(10),
+            virt: IntId::ppi(11),
+            phys: IntId::ppi(14),
+        },
+    })
+}
+
+fn aarch64_parts(d: &mut Diags, b: &raw::Board, phys: &mut Claims) -> Option<Platform> {
     let gic = match b.gic {
+        raw::Gic::Plic { .. } => {
+            wrong_arch(d, b, "board.gic", "a PLIC");
+            Gic::V3 { dist: Pa(VIRT_GIC[0].1), redist: Pa(VIRT_GIC[4].1) }
+        }
         raw::Gic::V2 { dist, cpu, hyp, vcpu } => {
             if b.cpus > 8 {
                 d.clash(
@@ -141,17 +313,25 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         }
         phys.claim(d, path, format!("the {name}"), r);
     }
-    let maintenance = irq_to_intid(d, "board.maintenance_irq", b.maintenance_irq, IrqClass::Ppi);
+    let Some(maintenance_irq) = b.maintenance_irq else {
+        d.err("board", "an AArch64 board needs `maintenance_irq`, the GIC's maintenance PPI");
+        return None;
+    };
+    let Some(t) = &b.timer else {
+        d.err("board", "an AArch64 board needs `timer`, the generic timer's PPIs");
+        return None;
+    };
+    let maintenance = irq_to_intid(d, "board.maintenance_irq", maintenance_irq, IrqClass::Ppi);
     // The secure physical timer is the board's too: its guests' device trees list it.
-    let (secure_path, secure) = match b.timer.secure {
+    let (secure_path, secure) = match t.secure {
         Some(irq) => ("board.timer.secure", irq_to_intid(d, "board.timer.secure", irq, IrqClass::Ppi)),
         None => ("board.timer", IntId::ppi(DEFAULT_SECURE_TIMER_PPI)),
     };
     let timer = Timer {
         secure,
-        hyp: irq_to_intid(d, "board.timer.hyp", b.timer.hyp, IrqClass::Ppi),
-        virt: irq_to_intid(d, "board.timer.virt", b.timer.virt, IrqClass::Ppi),
-        phys: irq_to_intid(d, "board.timer.phys", b.timer.phys, IrqClass::Ppi),
+        hyp: irq_to_intid(d, "board.timer.hyp", t.hyp, IrqClass::Ppi),
+        virt: irq_to_intid(d, "board.timer.virt", t.virt, IrqClass::Ppi),
+        phys: irq_to_intid(d, "board.timer.phys", t.phys, IrqClass::Ppi),
     };
     let mut ppis: HashMap<IntId, String> = HashMap::new();
     for (path, id) in [
@@ -175,119 +355,78 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
             );
         }
     }
-    let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    let devices = b
-        .devices
-        .iter()
-        .enumerate()
-        .map(|(i, dev)| {
-            let p = format!("board.devices.{i}");
-            if let Some(o) = names.insert(&dev.name, i) {
-                d.clash(
-                    &format!("{p}.name"),
-                    format!("device name `{}` is used twice", dev.name),
-                    &format!("board.devices.{o}.name"),
-                    "first used here",
-                );
+    Some(Platform::Aarch64 { gic, maintenance, timer })
+}
+
+/// QEMU virt's PLIC and NS16550A (hw/riscv/virt.c), and its RAM.
+const RISCV_VIRT_PLIC: u64 = 0x0C00_0000;
+const RISCV_VIRT_UART: u64 = 0x1000_0000;
+const RISCV_VIRT_RAM: u64 = 0x8000_0000;
+
+/// The PLIC and timebase of a riscv64 board.
+fn riscv64_platform(d: &mut Diags, b: &raw::Board, phys: &mut Claims) -> Platform {
+    if b.maintenance_irq.is_some() {
+        wrong_arch(d, b, "board.maintenance_irq", "a GIC maintenance interrupt");
+    }
+    if b.timer.is_some() {
+        wrong_arch(d, b, "board.timer", "the generic timer");
+    }
+    if b.mte {
+        wrong_arch(d, b, "board.mte", "memory tagging (MTE)");
+    }
+    let timebase = b.timebase.unwrap_or_else(|| {
+        d.err("board", "a riscv64 board needs `timebase`, the ticks per second of its `time` counter (QEMU virt: 10_000_000)");
+        1
+    });
+    if timebase == 0 {
+        d.err("board.timebase", "the timebase must be non-zero");
+    }
+    let plic = match b.gic {
+        raw::Gic::Plic { base, size, sources } => {
+            let r = check_region(d, "board.gic", "PLIC", base, size, PAGE);
+            if size < PLIC_MIN_SIZE {
+                d.err("board.gic.size", format!("a PLIC with S-mode contexts spans at least {PLIC_MIN_SIZE:#x} bytes (priorities, pending, enables, then the contexts from 0x200000)"));
             }
-            if !dt_node_name(&dev.name) {
-                d.err(
-                    &format!("{p}.name"),
-                    format!(
-                        "device name `{}` cannot name a device-tree node: 1 to 31 of a-z, A-Z, 0-9, `,._+-`, starting with a letter (hv adds the `@address`)",
-                        dev.name
-                    ),
-                );
+            phys.claim(d, "board.gic.base", "the PLIC".into(), r);
+            if sources == 0 || sources > 1023 {
+                d.err("board.gic.sources", format!("a PLIC has 1 to 1023 sources, not {sources}"));
             }
-            for (k, c) in dev.compatible.iter().enumerate() {
-                if c.is_empty() || !c.bytes().all(|b| (0x20..0x7F).contains(&b)) {
-                    d.err(
-                        &format!("{p}.compatible.{k}"),
-                        format!("compatible string {c:?} must be non-empty printable ASCII"),
-                    );
-                }
-            }
-            let region = Region { base: dev.base, size: dev.size };
-            if dev.size == 0 {
-                d.err(&format!("{p}.size"), format!("device `{}` has size 0", dev.name));
-            } else if region.base.checked_add(region.size).is_none_or(|e| e > S2_IPA_LIMIT) {
-                d.err(
-                    &format!("{p}.size"),
-                    format!("device `{}` ends beyond the 40-bit address space", dev.name),
-                );
-            }
-            phys.claim(d, &format!("{p}.base"), format!("device `{}`", dev.name), region);
-            let irqs = dev
-                .irqs
-                .iter()
-                .enumerate()
-                .map(|(k, irq)| {
-                    let ip = format!("{p}.irqs.{k}");
-                    let id = irq_to_intid(d, &ip, *irq, IrqClass::Spi);
-                    if let Some(o) = spis.insert(id, ip.clone()) {
-                        d.clash(
-                            &ip,
-                            format!("{irq:?} (INTID {}) is used twice on the board", id.0),
-                            &o,
-                            "first used here",
-                        );
-                    }
-                    id
-                })
-                .collect();
-            BoardDevice {
-                name: dev.name.clone(),
-                region,
-                irqs,
-                compatible: dev.compatible.clone(),
-                dma: dev.dma,
-            }
-        })
-        .collect();
-    let raw::Run::Qemu { machine, cpu } = &b.run;
-    // What `hvgen run` can boot: QEMU's virt board, whose RAM is one range at 1 GiB.
-    if machine != "virt" {
-        let hint = did_you_mean(machine, ["virt"].into_iter());
-        d.err(
-            "board.run.machine",
-            format!("QEMU machine `{machine}` is not supported (only `virt` is){hint}"),
-        );
-    } else {
-        if ram.len() != 1 || ram.first().is_some_and(|r| r.base != VIRT_RAM) {
-            d.err(
-                "board.ram",
-                format!("QEMU's virt board has one RAM range, at {VIRT_RAM:#x}: describe it as `[(base: {VIRT_RAM:#x}, size: …)]`"),
-            );
+            Plic { base: Pa(base), size, sources: sources.clamp(1, 1023) }
         }
-        virt_frames(d, &gic, base);
+        _ => {
+            wrong_arch(d, b, "board.gic", "a GIC");
+            Plic { base: Pa(RISCV_VIRT_PLIC), size: 0x60_0000, sources: 95 }
+        }
+    };
+    Platform::Riscv64 { plic, timebase: timebase.max(1) }
+}
+
+/// The smallest PLIC hv drives: up to the first context's threshold and claim registers.
+pub const PLIC_MIN_SIZE: u64 = 0x20_1000;
+
+fn console_name(c: &raw::Console) -> &'static str {
+    match c {
+        raw::Console::Pl011 { .. } => "a PL011",
+        raw::Console::Ns16550 { .. } => "an NS16550",
     }
-    if b.mte && !QEMU_MTE_CPUS.contains(&cpu.as_str()) {
-        d.clash(
-            "board.mte",
-            format!(
-                "tag memory needs a CPU with MTE, and QEMU's `{cpu}` has none (QEMU 7.2: {})",
-                QEMU_MTE_CPUS.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-            ),
-            "board.run.cpu",
-            "the CPU is chosen here",
-        );
-    }
-    Board {
-        name: b.name.clone(),
-        cpus: b.cpus as usize,
-        ram,
-        reserved,
-        hv,
-        stack: b.hv.stack,
-        console,
-        gic,
-        maintenance,
-        timer,
-        devices,
-        mte: b.mte,
-        qemu: Qemu { machine: machine.clone(), cpu: cpu.clone() },
-    }
+}
+
+/// `what`, at `path`, belongs to the other architecture than the board's.
+fn wrong_arch(d: &mut Diags, b: &raw::Board, path: &str, what: &str) {
+    let (arch, other) = match b.arch {
+        raw::Arch::Aarch64 => ("AArch64", "riscv64"),
+        raw::Arch::Riscv64 => ("riscv64", "AArch64"),
+    };
+    d.clash(
+        path,
+        format!("{what} belongs to {other} boards, and this board is {arch}"),
+        "board.arch",
+        if b.arch == raw::Arch::Aarch64 {
+            "`arch` is Aarch64 unless the board says otherwise"
+        } else {
+            "the architecture is chosen here"
+        },
+    );
 }
 
 /// Where QEMU's virt board has its GIC frames and UART: a frame named for another (the

@@ -23,6 +23,13 @@ fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> Int
         raw::Irq::Sgi(n) => (IrqClass::Sgi, n, 15),
         raw::Irq::Ppi(n) => (IrqClass::Ppi, n, 15),
         raw::Irq::Spi(n) => (IrqClass::Spi, n, 987),
+        raw::Irq::Source(n) => {
+            d.err(
+                path,
+                format!("{irq:?} names a PLIC source, and this AArch64 board has a GIC: write {want:?}(n)"),
+            );
+            (want, n.min(15), 15)
+        }
     };
     if class != want {
         d.err(
@@ -41,6 +48,51 @@ fn irq_to_intid(d: &mut Diags, path: &str, irq: raw::Irq, want: IrqClass) -> Int
         IrqClass::Sgi => IntId::sgi(n),
         IrqClass::Ppi => IntId::ppi(n),
         IrqClass::Spi => IntId::spi(n),
+    }
+}
+
+/// A PLIC source of a riscv64 board with `sources` of them (1..=`sources`; 0 means none).
+fn irq_to_source(d: &mut Diags, path: &str, irq: raw::Irq, sources: u32) -> IntId {
+    match irq {
+        raw::Irq::Source(n) if (1..=sources).contains(&n) => IntId(n),
+        raw::Irq::Source(n) => {
+            d.err(path, format!("{irq:?} is out of range: this PLIC has sources 1 to {sources}"));
+            IntId(n.clamp(1, sources.max(1)))
+        }
+        _ => {
+            d.err(
+                path,
+                format!("{irq:?} is a GIC interrupt, and this riscv64 board has a PLIC: name the source, `Source(n)`"),
+            );
+            IntId(1)
+        }
+    }
+}
+
+/// Does `irq` name a line of the board's kind of interrupt controller? (Others are reported by
+/// `line`, and left out of clash checks.)
+fn native(irq: raw::Irq, platform: &Platform) -> bool {
+    matches!(
+        (irq, platform),
+        (raw::Irq::Source(_), Platform::Riscv64 { .. })
+            | (raw::Irq::Sgi(_) | raw::Irq::Ppi(_) | raw::Irq::Spi(_), Platform::Aarch64 { .. })
+    )
+}
+
+/// A board or VM interrupt line, in the board's interrupt controller's numbering: an SPI on a
+/// GIC, a source on a PLIC.
+fn line(d: &mut Diags, path: &str, irq: raw::Irq, platform: &Platform) -> IntId {
+    match platform {
+        Platform::Aarch64 { .. } => irq_to_intid(d, path, irq, IrqClass::Spi),
+        Platform::Riscv64 { plic, .. } => irq_to_source(d, path, irq, plic.sources),
+    }
+}
+
+/// What the board's interrupt controller calls a line, for messages.
+fn line_name(p: &Platform) -> &'static str {
+    match p {
+        Platform::Aarch64 { .. } => "INTID",
+        Platform::Riscv64 { .. } => "source",
     }
 }
 
@@ -155,8 +207,8 @@ fn vm(
         vcpus.push(CpuId(c as usize));
     }
     let mut ipas = Claims::new();
-    // Every VM sees a virtual GIC at the board's GIC addresses.
-    for (what, r) in vgic_windows(&b.gic, vcpus.len()) {
+    // Every VM sees a virtual interrupt controller at the board's addresses.
+    for (what, r) in virq_windows(&b.platform, vcpus.len()) {
         ipas.claim(d, "board.gic", what.to_string(), r);
     }
     let mut ram = Vec::new();
@@ -236,12 +288,20 @@ fn vm(
                 }
                 let irq = irq.map(|r| {
                     let ip = format!("{dp}.irq");
-                    let id = irq_to_intid(d, &ip, r, IrqClass::Spi);
-                    check_vgic_range(d, &ip, id);
+                    let id = line(d, &ip, r, &b.platform);
+                    check_virq_range(d, &ip, id, &b.platform);
+                    if !native(r, &b.platform) {
+                        return id;
+                    }
                     if let Some(o) = irqs.insert(id, ip.clone()) {
                         d.clash(
                             &ip,
-                            format!("{r:?} (INTID {}) is used twice in VM `{}`", id.0, v.name),
+                            format!(
+                                "{r:?} ({} {}) is used twice in VM `{}`",
+                                line_name(&b.platform),
+                                id.0,
+                                v.name
+                            ),
                             &o,
                             "first used here",
                         );
@@ -299,7 +359,7 @@ fn vm(
                     );
                 }
                 for id in &bd.irqs {
-                    check_vgic_range(d, &format!("{dp}.dev"), *id);
+                    check_virq_range(d, &format!("{dp}.dev"), *id, &b.platform);
                     if let Some(o) = irqs.insert(*id, format!("board.devices.{bi}.irqs")) {
                         d.clash(
                             &format!("{dp}.dev"),
@@ -366,8 +426,15 @@ fn vm(
     }
 }
 
-/// The windows a VM's virtual GIC decodes (or, for the GICv2 CPU interface, maps).
-fn vgic_windows(gic: &Gic, vcpus: usize) -> Vec<(&'static str, Region)> {
+/// The windows a VM's virtual interrupt controller decodes (or, for the GICv2 CPU interface,
+/// maps).
+fn virq_windows(p: &Platform, vcpus: usize) -> Vec<(&'static str, Region)> {
+    let gic = match p {
+        Platform::Aarch64 { gic, .. } => gic,
+        Platform::Riscv64 { plic, .. } => {
+            return vec![("the virtual PLIC", Region { base: plic.base.0, size: plic.size })]
+        }
+    };
     match *gic {
         Gic::V3 { dist, redist } => vec![
             ("the virtual GIC distributor", Region { base: dist.0, size: GICD_SIZE }),
@@ -380,9 +447,10 @@ fn vgic_windows(gic: &Gic, vcpus: usize) -> Vec<(&'static str, Region)> {
     }
 }
 
-/// A VM's interrupts must exist in its virtual GIC.
-fn check_vgic_range(d: &mut Diags, path: &str, id: IntId) {
-    if id.0 >= VGIC_INTIDS {
+/// A VM's interrupts must exist in its virtual interrupt controller. The virtual PLIC has the
+/// board's sources, which `line` checked.
+fn check_virq_range(d: &mut Diags, path: &str, id: IntId, p: &Platform) {
+    if matches!(p, Platform::Aarch64 { .. }) && id.0 >= VGIC_INTIDS {
         d.err(
             path,
             format!(
@@ -445,7 +513,7 @@ pub fn validate(
     }
     layout::place_ram(d, &board, &mut vms);
     for (v, rv) in vms.iter_mut().zip(&m.vms) {
-        images::resolve(d, v, rv, images);
+        images::resolve(d, board.arch, v, rv, images);
     }
     if d.list.is_empty() {
         layout::place_pristine(d, &board, &mut vms);

@@ -40,7 +40,7 @@ pub fn fake_elf(base: u64, filesz: usize, memsz: u64) -> Vec<u8> {
 }
 
 impl ImageSource for FakeGuests {
-    fn guest_elf(&mut self, name: &str, base: Ipa) -> Result<PathBuf, String> {
+    fn guest_elf(&mut self, name: &str, base: Ipa, _arch: codegen::model::Arch) -> Result<PathBuf, String> {
         let real = root().join("guests").join(name).join("src/main.rs").exists();
         let (filesz, memsz) = match name {
             "big" => (0x1000, 0x200_0000),

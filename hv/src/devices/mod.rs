@@ -1,3 +1,5 @@
 //! Emulated devices, one file each, each a `#[derive(MmioDevice)]` struct with `const fn new()`.
 //! codegen finds them here by reading the sources: a VM names one by its struct name in `kind`.
+//! Devices know no architecture: the same ones serve AArch64 and riscv64 VMs.
+pub mod vns16550;
 pub mod vpl011;
