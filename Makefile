@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 MACHINE ?= machines/qemu-virt.ron
-HV_ELF := target/aarch64-unknown-none-softfloat/release/hv
+# hv is built for MACHINE's architecture (its board's `arch`).
+HV_TARGET = $(shell scripts/hv-target $(MACHINE))
+HV_ELF = target/$(HV_TARGET)/release/hv
 HVGEN := target/$(HOST)/release/hvgen
 HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
 
-.PHONY: setup guests build hvgen run run-qemu-virt run-linux check test test-host test-qemu bench fuzz lint fmt clean
+.PHONY: setup guests build hvgen run run-qemu-virt run-qemu-virt-riscv64 run-linux check test test-host test-qemu bench fuzz lint fmt clean
 
 setup:
 	@scripts/setup
@@ -16,7 +18,7 @@ guests:
 	@if grep -q 'guests/linux/out/' $(MACHINE); then guests/linux/fetch; fi
 
 build: setup guests
-	HV_MACHINE=$(MACHINE) cargo build --release
+	HV_MACHINE=$(MACHINE) cargo build --release --target $(HV_TARGET)
 
 hvgen:
 	cargo build --release -q -p codegen --bin hvgen --target $(HOST)
@@ -27,6 +29,10 @@ run: build hvgen
 
 run-qemu-virt:
 	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt.ron
+
+## hv in HS-mode on QEMU's riscv64 virt board (OpenSBI as the firmware); see docs/riscv64.md.
+run-qemu-virt-riscv64:
+	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt-riscv64.ron
 
 ## Debian's Linux on 2 vCPUs (GICv3) to a busybox shell on the console; see docs/guests.md.
 run-linux:
@@ -61,8 +67,10 @@ lint:
 	cd guests && cargo fmt --all -- --check
 	cargo clippy --target $(HOST) $(HOST_CRATES) --all-targets -- -D warnings
 	cargo clippy -p hv -- -D warnings
+	HV_MACHINE=machines/qemu-virt-riscv64.ron cargo clippy -p hv --target riscv64imac-unknown-none-elf -- -D warnings
 	cargo clippy --target $(HOST) -p hv --all-targets -- -D warnings
 	cd guests && cargo clippy --target aarch64-unknown-none -- -D warnings
+	cd guests && cargo clippy -p guest-rt -p hello --target riscv64gc-unknown-none-elf -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -33,9 +33,20 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Some(f) = &generated.no_backend {
-        eprint!("{}", f.rendered);
-        std::process::exit(1);
+    // hv for the target must be built for the machine's architecture (make picks the target).
+    let target_arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        let (want, target) = match generated.machine.board.arch {
+            codegen::model::Arch::Aarch64 => ("aarch64", "aarch64-unknown-none-softfloat"),
+            codegen::model::Arch::Riscv64 => ("riscv64", "riscv64imac-unknown-none-elf"),
+        };
+        if target_arch != want {
+            eprintln!(
+                "error: {} describes a {want} board, but hv is being built for {target_arch}: build with --target {target} (make build MACHINE=… does)",
+                generated.machine.source
+            );
+            std::process::exit(1);
+        }
     }
     for input in &images.inputs {
         println!("cargo:rerun-if-changed={}", input.display());

@@ -45,10 +45,6 @@ pub struct Generated {
     pub report: String,
     /// (VM name, DTB bytes, DTS text)
     pub dtbs: Vec<(String, Vec<u8>, String)>,
-    /// Why hv itself cannot be built for this machine yet (its architecture has no hv back end
-    /// yet), located at `board.arch`; `rust` and `linker` are then empty. The description is
-    /// still checked, and its tables and device trees built, for `hvgen check` and `hvgen dts`.
-    pub no_backend: Option<Failure>,
 }
 
 /// Diagnostics rendered against the source, and the raw list for tests.
@@ -116,23 +112,6 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
         dtbs.push((v.name.clone(), bytes, emit::dtb::to_dts(&t)));
     }
     let report = emit::report::emit(&machine, built.arena.tables.len());
-    if machine.board.arch == model::Arch::Riscv64 {
-        let mut d = Diags::new(&index);
-        d.err(
-            "board.arch",
-            "hv itself cannot be built for riscv64 yet (its back end is being written): `hvgen check` and `hvgen dts` show the tables and device trees codegen makes for this machine",
-        );
-        let no_backend = Some(fail(&file, &src, d.list));
-        return Ok(Generated {
-            machine,
-            tables: built,
-            rust: String::new(),
-            linker: String::new(),
-            report,
-            dtbs,
-            no_backend,
-        });
-    }
     let tokens = {
         let m = emit::machine::emit(&machine, &built, &req.out_dir);
         let r = emit::routing::emit(&machine, &built);
@@ -144,7 +123,7 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
     };
     let rust = emit::rust_file(&machine.source, tokens).map_err(internal)?;
     let linker = emit::linker::emit(&machine);
-    Ok(Generated { machine, tables: built, rust, linker, report, dtbs, no_backend: None })
+    Ok(Generated { machine, tables: built, rust, linker, report, dtbs })
 }
 
 /// Write the artifacts hv's build consumes into `out_dir`.

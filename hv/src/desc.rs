@@ -13,8 +13,23 @@ pub struct BoardDesc {
     pub hv_base: Pa,
     pub hv_size: u64,
     pub console: Pa,
-    /// The console UART's SPI: console input.
+    /// The console UART's interrupt line (a GIC INTID, a PLIC source): console input.
     pub console_irq: u32,
+    /// What only the board's architecture has.
+    pub platform: PlatformDesc,
+}
+
+/// The parts of a board that belong to its architecture; an architecture's code takes its own
+/// variant out at compile time (a board of another one does not build).
+#[derive(Debug, Clone, Copy)]
+pub enum PlatformDesc {
+    Aarch64(ArmDesc),
+    Riscv64(RiscvDesc),
+}
+
+/// An AArch64 board's GIC, generic timer and memory tagging.
+#[derive(Debug, Clone, Copy)]
+pub struct ArmDesc {
     pub gic: GicDesc,
     /// INTIDs of the timer PPIs and the GIC maintenance interrupt.
     pub timer_hyp: u32,
@@ -23,6 +38,16 @@ pub struct BoardDesc {
     pub maintenance: u32,
     /// The board's RAM holds allocation tags: guests may use MTE.
     pub mte: bool,
+}
+
+/// A riscv64 board's PLIC and timebase.
+#[derive(Debug, Clone, Copy)]
+pub struct RiscvDesc {
+    pub plic: Pa,
+    /// Sources 1..=`plic_sources`.
+    pub plic_sources: u32,
+    /// Ticks per second of the `time` counter.
+    pub timebase: u64,
 }
 
 /// Static memory a VM takes beyond its RAM (bytes).
@@ -69,8 +94,9 @@ pub struct VmDesc {
     pub ram: &'static [RamDesc],
     pub entry: Ipa,
     pub dtb: Option<Ipa>,
-    /// Stage-2 root PA with the VMID in bits 55:48.
-    pub vttbr: u64,
+    /// The stage-2 root register's value: the root's PA and the VMID, in the format of the
+    /// architecture's register for it.
+    pub stage2: u64,
     pub on_reset: Policy,
     pub on_crash: Policy,
     /// What a restart copies back (empty when the VM never restarts).
@@ -100,7 +126,7 @@ mod tests {
             ram: &RAM,
             entry: Ipa(0),
             dtb: None,
-            vttbr: 0,
+            stage2: 0,
             on_reset: Policy::Stop,
             on_crash: Policy::Stop,
             restore: &[],

@@ -1,4 +1,4 @@
-//! hv: a static-partitioning hypervisor for AArch64 at EL2.
+//! hv: a static-partitioning hypervisor for AArch64 at EL2 and riscv64 in HS-mode.
 //!
 //! Everything knowable before boot comes from the machine description through codegen
 //! (`machine`): memory maps, stage-2 tables, MMIO routing, register blocks, guest images. This
@@ -34,4 +34,11 @@ pub mod arch;
 fn panic(info: &core::panic::PanicInfo) -> ! {
     hv_println!("hv: PANIC: {info}");
     arch::aarch64::firmware::system_off()
+}
+
+#[cfg(all(target_arch = "riscv64", target_os = "none"))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hv_println!("hv: PANIC: {info}");
+    arch::riscv64::firmware::system_off()
 }

@@ -1,5 +1,5 @@
 //! The hypervisor image: everything lives in the library; this binary only links it with the
-//! generated linker script (entry `_start` in arch/aarch64/boot.rs).
+//! generated linker script (entry `_start` in arch/<isa>/boot.rs).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
@@ -7,5 +7,5 @@ use hv as _;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    eprintln!("hv runs at EL2 on aarch64: build it with the default target (cargo build)");
+    eprintln!("hv runs on bare metal: build it for its machine's target (make build MACHINE=…)");
 }

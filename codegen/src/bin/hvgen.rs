@@ -160,16 +160,10 @@ fn main() -> ExitCode {
             Err(c) => c,
         },
         Cmd::Rust { ron } => match load(root, &ron) {
-            Ok(g) => match &g.no_backend {
-                Some(f) => {
-                    eprint!("{}", f.rendered);
-                    ExitCode::FAILURE
-                }
-                None => {
-                    print!("{}", g.rust);
-                    ExitCode::SUCCESS
-                }
-            },
+            Ok(g) => {
+                print!("{}", g.rust);
+                ExitCode::SUCCESS
+            }
             Err(c) => c,
         },
         Cmd::Dts { ron, vm } => match load(root, &ron) {

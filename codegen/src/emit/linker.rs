@@ -32,10 +32,11 @@ pub fn emit(m: &Machine) -> String {
     let _ = writeln!(s, "    __hv_start = .;");
     let _ = writeln!(s, "    .text : {{ KEEP(*(.text.boot)) *(.text .text.*) }} :text");
     let _ = writeln!(s, "    .rodata : ALIGN(16) {{ *(.rodata .rodata.*) }} :rodata");
-    let _ = writeln!(s, "    .data : ALIGN(16) {{ *(.data .data.*) *(.got .got.*) }} :data");
+    let _ =
+        writeln!(s, "    .data : ALIGN(16) {{ *(.data .data.*) *(.sdata .sdata.*) *(.got .got.*) }} :data");
     let _ = writeln!(
         s,
-        "    .bss (NOLOAD) : ALIGN(16) {{ __bss_start = .; *(.bss .bss.*) *(COMMON) . = ALIGN(16); __bss_end = .; }}"
+        "    .bss (NOLOAD) : ALIGN(16) {{ __bss_start = .; *(.sbss .sbss.*) *(.bss .bss.*) *(COMMON) . = ALIGN(16); __bss_end = .; }}"
     );
     let _ = writeln!(
         s,

@@ -29,28 +29,56 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     let (hv_base, hv_size) = (hex(b.hv.base), hex(b.hv.size));
     let console = hex(b.console.base().0);
     let console_irq = b.console.irq().0;
-    let (gic, maintenance, timer) = b.arm().expect("the AArch64 back end is given AArch64 boards only");
-    let gic = match *gic {
-        Gic::V2 { dist, cpu, hyp, vcpu } => {
-            let (d, c, h, v) = (hex(dist.0), hex(cpu.0), hex(hyp.0), hex(vcpu.0));
-            quote!(GicDesc::V2 { dist: Pa(#d), cpu: Pa(#c), hyp: Pa(#h), vcpu: Pa(#v) })
+    let platform = match &b.platform {
+        Platform::Aarch64 { gic, maintenance, timer } => {
+            let gic = match *gic {
+                Gic::V2 { dist, cpu, hyp, vcpu } => {
+                    let (d, c, h, v) = (hex(dist.0), hex(cpu.0), hex(hyp.0), hex(vcpu.0));
+                    quote!(GicDesc::V2 { dist: Pa(#d), cpu: Pa(#c), hyp: Pa(#h), vcpu: Pa(#v) })
+                }
+                Gic::V3 { dist, redist } => {
+                    let (d, r) = (hex(dist.0), hex(redist.0));
+                    quote!(GicDesc::V3 { dist: Pa(#d), redist: Pa(#r) })
+                }
+            };
+            let (t_hyp, t_virt, t_phys, maint) = (timer.hyp.0, timer.virt.0, timer.phys.0, maintenance.0);
+            let mte = b.mte;
+            quote!(PlatformDesc::Aarch64(ArmDesc {
+                gic: #gic,
+                timer_hyp: #t_hyp,
+                timer_virt: #t_virt,
+                timer_phys: #t_phys,
+                maintenance: #maint,
+                mte: #mte,
+            }))
         }
-        Gic::V3 { dist, redist } => {
-            let (d, r) = (hex(dist.0), hex(redist.0));
-            quote!(GicDesc::V3 { dist: Pa(#d), redist: Pa(#r) })
+        Platform::Riscv64 { plic, timebase } => {
+            let (base, n, tb) = (hex(plic.base.0), plic.sources, *timebase);
+            quote!(PlatformDesc::Riscv64(RiscvDesc { plic: Pa(#base), plic_sources: #n, timebase: #tb }))
         }
     };
-    let mte = b.mte;
-    let (t_hyp, t_virt, t_phys, maint) = (timer.hyp.0, timer.virt.0, timer.phys.0, maintenance.0);
     let tables_pa = hex(m.tables_pa.0);
     let ntables = built.arena.tables.len();
-    let el2_ttbr0 = hex(built.arena.pa_of(built.el2_root));
-    let (vtcr, tcr, mair) = (hex(VTCR_EL2), hex(TCR_EL2), hex(MAIR_EL2));
+    // What only AArch64's EL2 set-up reads: its translation controls and own map.
+    let arm_regs = match b.arch {
+        Arch::Aarch64 => {
+            let el2_ttbr0 = hex(built.arena.pa_of(built.el2_root));
+            let (vtcr, tcr, mair) = (hex(VTCR_EL2), hex(TCR_EL2), hex(MAIR_EL2));
+            quote! {
+                pub const VTCR_EL2: u64 = #vtcr;
+                pub const TCR_EL2: u64 = #tcr;
+                pub const MAIR_EL2: u64 = #mair;
+                pub const EL2_TTBR0: u64 = #el2_ttbr0;
+            }
+        }
+        Arch::Riscv64 => quote!(),
+    };
+    let tables_align = proc_macro2::Literal::usize_unsuffixed(tables::root_pages(b) * 4096);
 
     let vms = m.vms.iter().zip(&built.vm_roots).map(|(v, &root)| {
         let id = v.id.0;
         let vname = &v.name;
-        let vttbr = hex(built.arena.pa_of(root) | ((id as u64) << 48));
+        let stage2 = hex(stage2_register(b.arch, built.arena.pa_of(root), id as u64));
         let vcpus = v.vcpus.iter().map(|c| c.0);
         let ram = v.ram.iter().map(|w| {
             let (ipa, pa, size, ro) = (hex(w.ipa.0), hex(w.pa.0), hex(w.size), w.read_only);
@@ -83,7 +111,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             ram: &[#(#ram),*],
             entry: Ipa(#entry),
             dtb: #dtb,
-            vttbr: #vttbr,
+            stage2: #stage2,
             on_reset: #on_reset,
             on_crash: #on_crash,
             restore: &[#(#restore),*],
@@ -135,7 +163,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         // `.incbin` is invisible to rustc's dependency tracking; `include_bytes!` makes cargo
         // rebuild hv when the blob changes. The constant itself is never used.
         quote!(
-            #[cfg(target_arch = "aarch64")]
+            #[cfg(target_os = "none")]
             core::arch::global_asm!(#s1, #s2, ".previous");
             const _: &[u8] = include_bytes!(#tracked);
         )
@@ -159,12 +187,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             hv_size: #hv_size,
             console: Pa(#console),
             console_irq: #console_irq,
-            gic: #gic,
-            timer_hyp: #t_hyp,
-            timer_virt: #t_virt,
-            timer_phys: #t_phys,
-            maintenance: #maint,
-            mte: #mte,
+            platform: #platform,
         };
 
         pub static VMS: [VmDesc; NUM_VMS] = [#(#vms),*];
@@ -172,10 +195,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         /// The (VM, vCPU index) each pCPU runs, if any.
         pub static CPU_VCPU: [Option<(VmId, usize)>; NUM_CPUS] = [#(#per_cpu),*];
 
-        pub const VTCR_EL2: u64 = #vtcr;
-        pub const TCR_EL2: u64 = #tcr;
-        pub const MAIR_EL2: u64 = #mair;
-        pub const EL2_TTBR0: u64 = #el2_ttbr0;
+        #arm_regs
         /// Physical address of `PAGE_TABLES`; the linker script places the section there.
         pub const TABLES_PA: u64 = #tables_pa;
 
@@ -185,7 +205,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
 
         /// Every translation table, stage 2 for each VM then the EL2 identity map. Written at run
         /// time only through `PageTables::entry`, atomically (the GICv2 acknowledge trap).
-        #[repr(C, align(8192))]
+        #[repr(C, align(#tables_align))]
         pub struct PageTables(pub core::cell::UnsafeCell<[[u64; #ENTRIES]; #ntables]>);
 
         __safety!("run-time writes go through `entry`, atomically");
@@ -218,6 +238,15 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         pub static PAGE_TABLES: PageTables = PageTables(core::cell::UnsafeCell::new([#(#tables),*]));
 
         #(#incbins)*
+    }
+}
+
+/// The stage-2 root register for VM `vmid` whose root table is at `root`: VTTBR_EL2 (VMID in
+/// bits 55:48) or hgatp (mode Sv39x4 = 8 in bits 63:60, VMID in bits 57:44, the root's PPN).
+pub fn stage2_register(arch: Arch, root: u64, vmid: u64) -> u64 {
+    match arch {
+        Arch::Aarch64 => root | (vmid << 48),
+        Arch::Riscv64 => (8 << 60) | ((vmid & 0x3FFF) << 44) | (root >> 12),
     }
 }
 

@@ -134,6 +134,7 @@ pub fn emit(m: &Machine) -> TokenStream {
         pub mod regs {
             #![allow(missing_docs)]
             use tock_registers::register_structs;
+            #[allow(unused_imports)]
             use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
             #console
             #gicd

@@ -1,16 +1,31 @@
-//! Runtime for hv's bare-metal guests: boot at EL1 with the MMU off, exception vectors that can
-//! expect a fault, a PL011 console found through the device tree, hypercalls and a tiny test
-//! harness whose last line is `N passed, N failed`.
+//! Runtime for hv's bare-metal guests: boot at EL1 (AArch64) or in VS-mode (riscv64) with
+//! translation off, exception vectors that can expect a fault, a console UART (PL011 or
+//! NS16550A) found through the device tree, hypercalls and a tiny test harness whose last line
+//! is `N passed, N failed`.
 #![no_std]
 
 pub mod console;
-pub mod exception;
-pub mod gic;
-pub mod hvc;
-pub mod mmu;
-pub mod smp;
-mod start;
 pub mod test;
+
+#[cfg(target_arch = "aarch64")]
+pub mod exception;
+#[cfg(target_arch = "aarch64")]
+pub mod gic;
+#[cfg(target_arch = "aarch64")]
+pub mod hvc;
+#[cfg(target_arch = "aarch64")]
+pub mod mmu;
+#[cfg(target_arch = "aarch64")]
+pub mod smp;
+#[cfg(target_arch = "aarch64")]
+mod start;
+
+#[cfg(target_arch = "riscv64")]
+#[path = "riscv64/hvc.rs"]
+pub mod hvc;
+#[cfg(target_arch = "riscv64")]
+#[path = "riscv64/start.rs"]
+mod start;
 
 pub use fdt;
 

@@ -1,15 +1,18 @@
-//! Architecture-specific code, one directory per ISA, behind the contract in `contract.rs`.
-//! Only AArch64 at EL2 (non-VHE) is supported today; `fake` stands in for an ISA in host tests.
+//! Architecture-specific code, one directory per ISA, behind the contract in `contract.rs`:
+//! AArch64 at EL2 (non-VHE) and riscv64 in HS-mode; `fake` stands in for an ISA in host tests.
 pub mod aarch64;
 pub mod contract;
 #[cfg(test)]
 pub mod fake;
+pub mod riscv64;
 
 pub use contract::Arch;
 
 /// The byte sink of hv's console: the board's UART on the target, stdout in host tests.
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use aarch64::uart::write_bytes as console_write;
+#[cfg(all(target_arch = "riscv64", target_os = "none"))]
+pub use riscv64::uart::write_bytes as console_write;
 
 #[cfg(not(target_os = "none"))]
 pub fn console_write(b: &[u8]) {

@@ -95,7 +95,7 @@ pub fn enter_vcpu(vm: &VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     // Interrupts posted to this vCPU before it first ran.
     super::irq::resume();
     VTCR_EL2.set(VTCR);
-    VTTBR_EL2.set(vm.vttbr);
+    VTTBR_EL2.set(vm.stage2);
     // MPIDR as the DTB's cpu `reg`: Aff0 = vCPU index, bit 31 RES1.
     VMPIDR_EL2.set((1 << 31) | k as u64);
     // SAFETY: VPIDR_EL2 only changes what the guest reads as MIDR_EL1 (aarch64-cpu lacks it).

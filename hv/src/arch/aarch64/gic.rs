@@ -2,13 +2,14 @@
 //! so the interrupt path is written once. The version is a build-time constant: the other
 //! driver is never reached and the optimiser drops it.
 use super::gic_io::rd32;
+use super::vgic_config::ARM;
 use super::{gicv2, gicv3};
 use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
-use crate::machine::{BOARD, HW_SPIS, VMS};
+use crate::machine::{HW_SPIS, VMS};
 use hv_types::VmId;
 
-pub const V3: bool = matches!(BOARD.gic, GicDesc::V3 { .. });
+pub const V3: bool = matches!(ARM.gic, GicDesc::V3 { .. });
 
 /// The physical SGI one pCPU sends another: "your vCPU has queued interrupts, or its VM has
 /// stopped". Guests never see physical SGIs, so any number would do.
@@ -31,7 +32,7 @@ pub fn identify() -> Result<(), &'static str> {
 /// Bring up the GIC for pCPU `cpu`: the distributor and passthrough SPIs once (boot CPU), then
 /// this pCPU's kick SGIs, the EL1 timers' and maintenance PPIs and its CPU interface.
 pub fn init(cpu: usize, primary: bool) {
-    let private = [KICK, KICK_WATCH, BOARD.timer_virt, BOARD.timer_phys, BOARD.maintenance];
+    let private = [KICK, KICK_WATCH, ARM.timer_virt, ARM.timer_phys, ARM.maintenance];
     if V3 {
         if primary {
             gicv3::init_distributor();
@@ -107,7 +108,7 @@ pub fn ppi_pending(pcpu: usize, intid: u32) -> bool {
 /// level-sensitive and which hv never sets pending itself, that is its line, active or not.
 pub fn spi_pending(intid: u32) -> bool {
     const GICD_ISPENDR: usize = 0x200;
-    let dist = match BOARD.gic {
+    let dist = match ARM.gic {
         GicDesc::V2 { dist, .. } | GicDesc::V3 { dist, .. } => dist.0 as usize,
     };
     rd32(dist + GICD_ISPENDR + 4 * (intid as usize / 32)) & (1 << (intid % 32)) != 0
@@ -190,7 +191,7 @@ pub fn quiesce(cpu: usize) {
     } else {
         gicv2::disable_virtual_interface()
     }
-    for intid in [BOARD.timer_virt, BOARD.timer_phys] {
+    for intid in [ARM.timer_virt, ARM.timer_phys] {
         release(intid, cpu, cpu);
     }
 }

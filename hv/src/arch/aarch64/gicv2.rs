@@ -3,9 +3,10 @@
 //! hardware interrupt's deactivation comes back as an EOI maintenance interrupt, see `Lr::to_v2`). The guest's GICC window is the GICV frame, mapped by stage 2,
 //! so guest acknowledges and EOIs never trap. Addresses come from the machine description.
 use super::gic_io::{rd32, wr32, wr8};
+use super::vgic_config::ARM;
 use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
-use crate::machine::{BOARD, PAGE_TABLES, VM_GICC_PAGE};
+use crate::machine::{PAGE_TABLES, VM_GICC_PAGE};
 use core::sync::atomic::{AtomicU64, Ordering};
 use hv_types::VmId;
 
@@ -41,7 +42,7 @@ struct Frames {
 }
 
 fn frames() -> Frames {
-    match BOARD.gic {
+    match ARM.gic {
         GicDesc::V2 { dist, cpu, hyp, .. } => {
             Frames { dist: dist.0 as usize, cpu: cpu.0 as usize, hyp: hyp.0 as usize }
         }
@@ -56,7 +57,7 @@ fn frames() -> Frames {
 /// bits (a CPU interface has its PMR, reset 0, at that offset); both CPU interfaces have an IIDR
 /// (the hypervisor interface reads 0 there, reserved).
 pub fn identify() -> Result<(), &'static str> {
-    let GicDesc::V2 { dist, cpu, hyp, vcpu } = BOARD.gic else {
+    let GicDesc::V2 { dist, cpu, hyp, vcpu } = ARM.gic else {
         return Err("a GICv2 driver on a GICv3 board");
     };
     let (dist, cpu, hyp, vcpu) = (dist.0 as usize, cpu.0 as usize, hyp.0 as usize, vcpu.0 as usize);

@@ -2,9 +2,9 @@
 //! interface (ICC system registers), and the hypervisor interface (ICH list registers) that
 //! delivers virtual interrupts. Addresses come from the machine description.
 use super::gic_io::{rd32, wr32, wr8};
+use super::vgic_config::ARM;
 use crate::arch::aarch64::vgic::{Lr, LrBank};
 use crate::desc::GicDesc;
-use crate::machine::BOARD;
 use aarch64_cpu::registers::*;
 use core::ptr::write_volatile;
 
@@ -32,7 +32,7 @@ const GICD_IPRIORITYR: usize = 0x400;
 const GICD_IROUTER: usize = 0x6000;
 
 fn bases() -> (usize, usize) {
-    match BOARD.gic {
+    match ARM.gic {
         GicDesc::V3 { dist, redist } => (dist.0 as usize, redist.0 as usize),
         GicDesc::V2 { .. } => unreachable!("gicv3 used on a GICv2 board"),
     }
@@ -42,7 +42,7 @@ fn bases() -> (usize, usize) {
 /// redistributor have a PIDR2 architecture revision of 3 or 4, and redistributor `i` is pCPU
 /// `i`'s (GICR_TYPER's Aff0). Checked before any is written.
 pub fn identify() -> Result<(), &'static str> {
-    let GicDesc::V3 { dist, redist } = BOARD.gic else {
+    let GicDesc::V3 { dist, redist } = ARM.gic else {
         return Err("a GICv3 driver on a GICv2 board");
     };
     let arch = |a: usize| matches!((rd32(a) >> 4) & 0xF, 3 | 4);

@@ -1,7 +1,7 @@
 //! The ID registers a guest reads: the CPU's own, less what hv does not give the guest. Today
 //! that is memory tagging on a board whose RAM holds no allocation tags. Only then does hv trap
 //! them (HCR_EL2.TID3); otherwise the guest reads the hardware's values directly.
-use crate::machine::BOARD;
+use super::vgic_config::ARM;
 
 /// ID_AA64PFR1_EL1's memory-tagging fields: MTE 11:8, MTE_frac 43:40, MTEX 55:52.
 const PFR1_MTE: u64 = 0xF << 8 | 0xF << 40 | 0xF << 52;
@@ -55,13 +55,13 @@ pub fn cpu_mte() -> u64 {
 
 /// The guest gets tag storage: the CPU has it and the board's RAM holds tags.
 pub fn mte_allowed() -> bool {
-    BOARD.mte && cpu_mte() >= 2
+    ARM.mte && cpu_mte() >= 2
 }
 
 /// Must hv filter what the ID registers say (and so trap them)? When the CPU offers tag
 /// storage that the board's RAM cannot back.
 pub fn must_filter() -> bool {
-    !BOARD.mte && cpu_mte() >= 2
+    !ARM.mte && cpu_mte() >= 2
 }
 
 /// What the guest reads for ID register (3, 0, 0, `crm`, `op2`).

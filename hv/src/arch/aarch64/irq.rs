@@ -7,7 +7,7 @@
 use super::cpu_id;
 use super::gic::{self, Bank};
 use super::pcpu::{self, this};
-use super::vgic_config::vcpu_irq;
+use super::vgic_config::{vcpu_irq, ARM};
 use super::vgic_host::{VmHost, REFUSED, VGIC};
 use crate::arch::aarch64::vgic::{private, vcpu};
 use crate::arch::Arch;
@@ -48,7 +48,7 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
     gic::priority_drop(iar);
     // A HW interrupt stays active until the guest deactivates its virtual twin (or hv releases
     // it), so it cannot fire again meanwhile.
-    if intid == BOARD.timer_virt || intid == BOARD.timer_phys {
+    if intid == ARM.timer_virt || intid == ARM.timer_phys {
         // The vCPU's own state only: no VM-wide lock on a tick.
         private::fire(&mut VmHost::running(vm, k), k, intid);
         return false;
@@ -60,7 +60,7 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
     gic::deactivate(iar);
     if intid == BOARD.console_irq {
         console_in::pump::<A>();
-    } else if intid == gic::KICK || intid == BOARD.maintenance || intid == gic::KICK_WATCH {
+    } else if intid == gic::KICK || intid == ARM.maintenance || intid == gic::KICK_WATCH {
         gic::complete_eois();
         this().irq.lock().queue.refill(&mut Bank);
         if intid == gic::KICK_WATCH {

@@ -3,12 +3,12 @@
 //! pCPU's list registers or, for a vCPU elsewhere, its queue and a kick. Lock order (also in
 //! vgic/host.rs and docs/interrupts.md): device state, then `VGIC[vm]`, then one `VcpuIrq`.
 use super::gic::{self, Bank};
-use super::vgic_config::VERSION;
+use super::vgic_config::{ARM, VERSION};
 use super::{cpu_id, pcpu, timer};
 use crate::arch::aarch64::vgic::host::{Delivery, Held};
 use crate::arch::aarch64::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, VgicCpu, VgicHost};
 use crate::desc::GicDesc;
-use crate::machine::{BOARD, NUM_VMS, VMS, VM_HW_SPIS};
+use crate::machine::{NUM_VMS, VMS, VM_HW_SPIS};
 use core::sync::atomic::{AtomicBool, Ordering};
 use hv_mmio::{MmioFault, MmioOp, Width};
 use hv_types::{IntId, Ipa, VmId, GICD_SIZE, GICR_STRIDE};
@@ -189,7 +189,7 @@ fn level(p: usize, intid: u32) -> Option<bool> {
         Some(gic::spi_pending(intid))
     } else if p == cpu_id() {
         timer::line(intid)
-    } else if gic::V3 && (intid == BOARD.timer_virt || intid == BOARD.timer_phys) {
+    } else if gic::V3 && (intid == ARM.timer_virt || intid == ARM.timer_phys) {
         Some(gic::ppi_pending(p, intid))
     } else {
         None
@@ -201,7 +201,7 @@ fn level(p: usize, intid: u32) -> Option<bool> {
 #[inline(never)]
 pub fn route(ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
     let mut host = VmHost::here();
-    let (dist, redist) = match BOARD.gic {
+    let (dist, redist) = match ARM.gic {
         GicDesc::V2 { dist, .. } => (dist.0, None),
         GicDesc::V3 { dist, redist } => (dist.0, Some(redist.0)),
     };

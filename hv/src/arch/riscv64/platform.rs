@@ -1,0 +1,72 @@
+//! riscv64's side of the arch contract (`arch/contract.rs`): the core's requests, served by
+//! this directory's hart, SBI firmware, guest-memory and console code.
+use super::{firmware, guest, pcpu, run, uart};
+use crate::arch::Arch;
+use crate::desc::{RamDesc, Restore};
+use crate::machine::VMS;
+use crate::services::StartError;
+use hv_types::{CpuId, VmId};
+
+/// riscv64 in HS-mode (the H extension), under SBI firmware.
+pub struct Riscv64;
+
+impl Arch for Riscv64 {
+    #[inline(always)]
+    fn cpu_id() -> usize {
+        pcpu::this().index
+    }
+    #[inline(always)]
+    fn current() -> (VmId, usize) {
+        match pcpu::this().vcpu {
+            Some(v) => v,
+            None => panic!("guest exit on hart {} which runs no vCPU", Self::cpu_id()),
+        }
+    }
+    fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartError> {
+        run::start_vcpu(vm, k, entry, arg)
+    }
+    fn park() -> ! {
+        run::park::<Self>()
+    }
+    fn system_off() -> ! {
+        firmware::system_off()
+    }
+    fn kick_vm(vm: VmId) {
+        let me = Self::cpu_id();
+        for c in VMS[vm.0].vcpus.iter().filter(|c| c.0 != me) {
+            firmware::send_ipi(c.0);
+        }
+    }
+    /// Nothing of a VM's interrupt state outlives its vCPUs yet: each is reset at entry.
+    fn reset_irqs(_vm: VmId) {}
+    /// Interrupt lines of emulated devices: the virtual PLIC's, once it is there.
+    fn set_line(_vm: VmId, _line: u32, _level: bool) {}
+    fn read_guest(_vm: VmId, va: u64, buf: &mut [u8]) -> usize {
+        guest::read_virt(va, buf)
+    }
+    fn zero_ram(w: &'static RamDesc) {
+        // SAFETY: the description's window of the VM's RAM, which no vCPU runs in now and hv
+        // reaches untranslated.
+        unsafe { core::ptr::write_bytes(w.pa.0 as *mut u8, 0, w.size as usize) }
+    }
+    fn copy_back(r: &'static Restore) {
+        // SAFETY: a pristine copy and its home, both board RAM the description placed apart.
+        unsafe { core::ptr::copy_nonoverlapping(r.from.0 as *const u8, r.to.0 as *mut u8, r.len as usize) }
+    }
+    /// RISC-V keeps data coherent; instruction fetch is made to see it at vCPU entry (fence.i).
+    fn publish_ram(_w: &'static RamDesc) {
+        // SAFETY: a memory fence has no other effect.
+        unsafe { core::arch::asm!("fence rw, rw", options(nostack)) };
+    }
+    fn console_init_rx() {
+        uart::init_rx()
+    }
+    fn console_read() -> Option<u8> {
+        uart::read_byte()
+    }
+    fn console_rx_irq(on: bool) {
+        uart::set_rx_irq(on)
+    }
+    /// Console input arrives through the PLIC, which hv does not drive yet.
+    fn console_route(_cpu: CpuId) {}
+}

@@ -1,0 +1,137 @@
+//! Traps into HS-mode. From a guest (`sscratch` holds its pCPU's frame): every register is
+//! saved in the frame, hv runs on its own stack, and the guest resumes through
+//! `hv_return_to_guest`. From hv itself (`sscratch` is zero): a fault of one of the guest-memory
+//! probes (guest.rs) resumes at its failure path; anything else is a hypervisor bug.
+use super::pcpu::STACK_TOP;
+use super::regs::{GuestRegs, OFF_HSTATUS, OFF_SEPC, OFF_SSTATUS};
+
+core::arch::global_asm!(
+    r#"
+.section .text, "ax"
+.balign 4
+.global hv_trap_vector
+hv_trap_vector:
+    csrrw   sp, sscratch, sp
+    beqz    sp, hv_trap_self
+    sd      x1, 8(sp)
+    sd      x3, 24(sp)
+    sd      x4, 32(sp)
+    sd      x5, 40(sp)
+    sd      x6, 48(sp)
+    sd      x7, 56(sp)
+    sd      x8, 64(sp)
+    sd      x9, 72(sp)
+    sd      x10, 80(sp)
+    sd      x11, 88(sp)
+    sd      x12, 96(sp)
+    sd      x13, 104(sp)
+    sd      x14, 112(sp)
+    sd      x15, 120(sp)
+    sd      x16, 128(sp)
+    sd      x17, 136(sp)
+    sd      x18, 144(sp)
+    sd      x19, 152(sp)
+    sd      x20, 160(sp)
+    sd      x21, 168(sp)
+    sd      x22, 176(sp)
+    sd      x23, 184(sp)
+    sd      x24, 192(sp)
+    sd      x25, 200(sp)
+    sd      x26, 208(sp)
+    sd      x27, 216(sp)
+    sd      x28, 224(sp)
+    sd      x29, 232(sp)
+    sd      x30, 240(sp)
+    sd      x31, 248(sp)
+    csrr    t0, sscratch
+    sd      t0, 16(sp)
+    csrw    sscratch, zero
+    csrr    t0, sepc
+    sd      t0, {sepc}(sp)
+    csrr    t0, sstatus
+    sd      t0, {sstatus}(sp)
+    csrr    t0, 0x600
+    sd      t0, {hstatus}(sp)
+    mv      tp, sp
+    mv      a0, sp
+    ld      sp, {stack_top}(tp)
+    call    {handler}
+    mv      a0, tp
+.global hv_return_to_guest
+hv_return_to_guest:
+    mv      sp, a0
+    ld      t0, {sepc}(sp)
+    csrw    sepc, t0
+    ld      t0, {sstatus}(sp)
+    csrw    sstatus, t0
+    ld      t0, {hstatus}(sp)
+    csrw    0x600, t0
+    csrw    sscratch, sp
+    ld      x1, 8(sp)
+    ld      x3, 24(sp)
+    ld      x4, 32(sp)
+    ld      x5, 40(sp)
+    ld      x6, 48(sp)
+    ld      x7, 56(sp)
+    ld      x8, 64(sp)
+    ld      x9, 72(sp)
+    ld      x10, 80(sp)
+    ld      x11, 88(sp)
+    ld      x12, 96(sp)
+    ld      x13, 104(sp)
+    ld      x14, 112(sp)
+    ld      x15, 120(sp)
+    ld      x16, 128(sp)
+    ld      x17, 136(sp)
+    ld      x18, 144(sp)
+    ld      x19, 152(sp)
+    ld      x20, 160(sp)
+    ld      x21, 168(sp)
+    ld      x22, 176(sp)
+    ld      x23, 184(sp)
+    ld      x24, 192(sp)
+    ld      x25, 200(sp)
+    ld      x26, 208(sp)
+    ld      x27, 216(sp)
+    ld      x28, 224(sp)
+    ld      x29, 232(sp)
+    ld      x30, 240(sp)
+    ld      x31, 248(sp)
+    ld      sp, 16(sp)
+    sret
+
+hv_trap_self:
+    csrrw   sp, sscratch, sp
+    addi    sp, sp, -16
+    sd      t0, 0(sp)
+    sd      t1, 8(sp)
+    csrr    t0, sepc
+    la      t1, hv_probe_byte_insn
+    beq     t0, t1, 1f
+    la      t1, hv_probe_half_insn
+    beq     t0, t1, 1f
+    csrr    a0, scause
+    csrr    a1, sepc
+    csrr    a2, stval
+    call    {fatal}
+1:  la      t1, hv_probe_fail
+    csrw    sepc, t1
+    ld      t0, 0(sp)
+    ld      t1, 8(sp)
+    addi    sp, sp, 16
+    sret
+"#,
+    sepc = const OFF_SEPC,
+    sstatus = const OFF_SSTATUS,
+    hstatus = const OFF_HSTATUS,
+    stack_top = const STACK_TOP,
+    handler = sym super::exit::hv_guest_trap,
+    fatal = sym hv_fatal,
+);
+
+/// A trap taken from hv itself, not from a probe: a hypervisor bug.
+extern "C" fn hv_fatal(scause: u64, sepc: u64, stval: u64) -> ! {
+    panic!("trap in HS-mode: scause {scause:#x} sepc {sepc:#x} stval {stval:#x}")
+}
+
+const _: () = assert!(core::mem::size_of::<GuestRegs>() == 280);
