@@ -44,6 +44,8 @@ pub struct ArmDesc {
 #[derive(Debug, Clone, Copy)]
 pub struct RiscvDesc {
     pub plic: Pa,
+    /// Bytes of the PLIC's registers (its window, and each VM's virtual PLIC's).
+    pub plic_size: u64,
     /// Sources 1..=`plic_sources`.
     pub plic_sources: u32,
     /// Ticks per second of the `time` counter.

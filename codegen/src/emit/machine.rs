@@ -53,8 +53,8 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             }))
         }
         Platform::Riscv64 { plic, timebase } => {
-            let (base, n, tb) = (hex(plic.base.0), plic.sources, *timebase);
-            quote!(PlatformDesc::Riscv64(RiscvDesc { plic: Pa(#base), plic_sources: #n, timebase: #tb }))
+            let (base, size, n, tb) = (hex(plic.base.0), hex(plic.size), plic.sources, *timebase);
+            quote!(PlatformDesc::Riscv64(RiscvDesc { plic: Pa(#base), plic_size: #size, plic_sources: #n, timebase: #tb }))
         }
     };
     let tables_pa = hex(m.tables_pa.0);

@@ -26,6 +26,9 @@ pub mod hvc;
 #[cfg(target_arch = "riscv64")]
 #[path = "riscv64/start.rs"]
 mod start;
+#[cfg(target_arch = "riscv64")]
+#[path = "riscv64/trap.rs"]
+pub mod trap;
 
 pub use fdt;
 

@@ -1,5 +1,5 @@
 //! riscv64 entry: a0 = hart ID, a1 = DTB, VS-mode (the guest's S-mode) with translation off.
-//! Stack, .bss, FP on (the gc target uses its registers), a trap vector that reports and exits.
+//! Stack, .bss, FP on (the gc target uses its registers), the trap vector (trap.rs).
 core::arch::global_asm!(
     r#"
 .section .text.boot, "ax"
@@ -21,19 +21,5 @@ _start:
     call    guest_main
 3:  wfi
     j       3b
-
-.balign 4
-guest_trap_vector:
-    csrr    a0, scause
-    csrr    a1, sepc
-    csrr    a2, stval
-    call    guest_trap
 "#
 );
-
-/// A trap the guest did not expect: report it and stop the VM.
-#[unsafe(no_mangle)]
-extern "C" fn guest_trap(scause: u64, sepc: u64, stval: u64) -> ! {
-    crate::println!("guest trap: scause {scause:#x} sepc {sepc:#x} stval {stval:#x}");
-    crate::hvc::exit(102)
-}

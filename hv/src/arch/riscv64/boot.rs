@@ -4,8 +4,8 @@
 //! `PCPUS`, takes its stack, installs the trap vector and waits for a vCPU (run.rs). The boot
 //! hart starts every VM's vCPU 0. This is the one file that picks the contract type for the core.
 use super::platform::Riscv64;
-use super::{csr, pcpu, run, uart};
-use crate::machine::{self, NUM_CPUS, STACK_SIZE, VMS};
+use super::{csr, pcpu, plic, run, uart};
+use crate::machine::{self, HW_SPIS, NUM_CPUS, STACK_SIZE, VMS};
 use crate::{hv_println, vm};
 use core::sync::atomic::Ordering;
 
@@ -66,6 +66,11 @@ extern "C" fn hv_main(hart: usize, primary: bool) -> ! {
     me.powered.store(true, Ordering::Release);
     if primary {
         banner();
+        plic::init();
+        // Each passthrough source goes to the hart of its VM's vCPU 0.
+        for &(s, owner) in &HW_SPIS {
+            plic::route(s, VMS[owner.0].vcpus[0].0);
+        }
         crate::console_in::init::<Riscv64>();
         for v in &VMS {
             let dtb = v.dtb.map_or(0, |d| d.0);

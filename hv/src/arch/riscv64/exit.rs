@@ -5,7 +5,7 @@ use super::insn::{self, Htinst, MemAccess};
 use super::platform::Riscv64;
 use super::regs::GuestRegs;
 use super::sbi::{self, Fence, Hart};
-use super::{csr, guest, irq};
+use super::{csr, guest, irq, vplic_host};
 use crate::arch::Arch;
 use crate::lifecycle::{self, Caller, Cause};
 use crate::machine::{route_mmio, VMS};
@@ -174,7 +174,9 @@ fn mmio(regs: &mut GuestRegs, vm: VmId, index: usize, gpa: u64) -> Result<(), ()
     let MemAccess { load, width, signed, reg, len } = access;
     let op = if load { MmioOp::Read } else { MmioOp::Write(regs.get(reg) & width.mask()) };
     let mut ctx = DevCtx::<Riscv64>::new(vm, index);
-    let v = match route_mmio(vm, &mut ctx, Ipa(gpa), width, op) {
+    let v = match route_mmio(vm, &mut ctx, Ipa(gpa), width, op)
+        .or_else(|| vplic_host::route(vm, gpa, width, op))
+    {
         Some(Ok(v)) => v,
         _ => return Err(()),
     };

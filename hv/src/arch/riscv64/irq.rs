@@ -2,11 +2,12 @@
 //! (its VM stopped or restarts, a vCPU was handed over, or it carries a request: raise the
 //! guest's software interrupt, fence its translations). The guest's own timer never comes here
 //! (Sstc: it owns vstimecmp). External interrupts (the PLIC) are the virtual PLIC's.
-use super::pcpu::{self, REQ_FENCE_I, REQ_FENCE_VMA, REQ_GUEST_IPI};
+use super::pcpu::{self, REQ_EIP, REQ_FENCE_I, REQ_FENCE_VMA, REQ_GUEST_IPI};
 use super::sbi::Fence;
-use super::{csr, firmware};
+use super::vplic_host::{self, Host, VPLIC};
+use super::{csr, firmware, plic};
 use crate::arch::Arch;
-use crate::machine::VMS;
+use crate::machine::{BOARD, HW_SPIS, VMS};
 use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
@@ -21,6 +22,9 @@ fn take_requests() {
     let req = me.requests.swap(0, Ordering::AcqRel);
     if req & REQ_GUEST_IPI != 0 {
         csr::write!("csrs", "0x645", csr::IRQ_VSSI); // hvip.VSSIP
+    }
+    if req & REQ_EIP != 0 {
+        vplic_host::apply_vseip();
     }
     if req & (REQ_FENCE_I | REQ_FENCE_VMA) != 0 {
         // SAFETY: fences of this hart's own caches and VS-stage translations (hgatp holds the
@@ -51,8 +55,26 @@ pub fn handle_parked<A: Arch>() {
     }
 }
 
-/// External interrupts: the PLIC's, for the virtual PLIC (not yet: none are enabled).
-fn external<A: Arch>() {}
+/// External interrupts, claimed at the physical PLIC: console input (pumped, then completed), or
+/// a passthrough source, raised in its VM's virtual PLIC and completed when the guest completes
+/// it there.
+fn external<A: Arch>() {
+    let me = pcpu::this().index;
+    loop {
+        let s = plic::claim(me);
+        if s == 0 {
+            return;
+        }
+        if s == BOARD.console_irq {
+            crate::console_in::pump::<A>();
+            plic::complete(me, s);
+        } else if let Some(&(_, owner)) = HW_SPIS.iter().find(|h| h.0 == s) {
+            VPLIC[owner.0].lock().set_level(&mut Host { vm: owner }, s, true);
+        } else {
+            plic::complete(me, s);
+        }
+    }
+}
 
 /// This hart's vCPU left its VM: nothing of it may stay pending.
 pub fn quiesce() {

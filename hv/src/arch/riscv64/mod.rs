@@ -1,8 +1,9 @@
 //! riscv64 in HS-mode (the H extension), under SBI firmware (OpenSBI on QEMU). The pure parts
-//! (the load/store decoder, the SBI front end) build everywhere and are tested on the host; the
+//! (the load/store decoder, the SBI front end, the virtual PLIC) build everywhere and are tested on the host; the
 //! rest touches the hart and builds only for the target.
 pub mod insn;
 pub mod sbi;
+pub mod vplic;
 
 // The hardware: built for the target only.
 #[cfg(target_arch = "riscv64")]
@@ -22,6 +23,8 @@ pub mod pcpu;
 #[cfg(target_arch = "riscv64")]
 pub mod platform;
 #[cfg(target_arch = "riscv64")]
+pub mod plic;
+#[cfg(target_arch = "riscv64")]
 pub mod regs;
 #[cfg(target_arch = "riscv64")]
 pub mod run;
@@ -31,3 +34,5 @@ pub mod trap;
 pub mod uart;
 #[cfg(target_arch = "riscv64")]
 pub mod vcpu;
+#[cfg(target_arch = "riscv64")]
+pub mod vplic_host;

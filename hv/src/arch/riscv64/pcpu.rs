@@ -19,6 +19,8 @@ pub struct Mailbox {
 pub const REQ_GUEST_IPI: u8 = 1 << 0;
 pub const REQ_FENCE_I: u8 = 1 << 1;
 pub const REQ_FENCE_VMA: u8 = 1 << 2;
+/// The vCPU's external-interrupt level (`vseip`) changed.
+pub const REQ_EIP: u8 = 1 << 3;
 
 #[repr(C)]
 pub struct PerCpu {
@@ -35,6 +37,8 @@ pub struct PerCpu {
     pub requests: AtomicU8,
     /// Fences this pCPU has completed, so a requester can wait for them.
     pub fences_done: AtomicU64,
+    /// Its vCPU's VSEIP, as the VM's virtual PLIC last set it.
+    pub vseip: AtomicBool,
 }
 
 /// Offset of `stack_top`, for the trap entry.
@@ -71,6 +75,7 @@ impl PerCpu {
             powered: AtomicBool::new(false),
             requests: AtomicU8::new(0),
             fences_done: AtomicU64::new(0),
+            vseip: AtomicBool::new(false),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! riscv64's side of the arch contract (`arch/contract.rs`): the core's requests, served by
 //! this directory's hart, SBI firmware, guest-memory and console code.
-use super::{firmware, guest, pcpu, run, uart};
+use super::vplic_host::{Host, VPLIC};
+use super::{firmware, guest, pcpu, plic, run, uart};
 use crate::arch::Arch;
 use crate::desc::{RamDesc, Restore};
-use crate::machine::VMS;
+use crate::machine::{BOARD, HW_SPIS, VMS};
 use crate::services::StartError;
 use hv_types::{CpuId, VmId};
 
@@ -37,10 +38,16 @@ impl Arch for Riscv64 {
             firmware::send_ipi(c.0);
         }
     }
-    /// Nothing of a VM's interrupt state outlives its vCPUs yet: each is reset at entry.
-    fn reset_irqs(_vm: VmId) {}
-    /// Interrupt lines of emulated devices: the virtual PLIC's, once it is there.
-    fn set_line(_vm: VmId, _line: u32, _level: bool) {}
+    fn reset_irqs(vm: VmId) {
+        VPLIC[vm.0].lock().reset(&mut Host { vm });
+        // Passthrough sources it held are the hardware's again.
+        for &(s, owner) in HW_SPIS.iter().filter(|h| h.1 == vm) {
+            plic::complete(VMS[owner.0].vcpus[0].0, s);
+        }
+    }
+    fn set_line(vm: VmId, line: u32, level: bool) {
+        VPLIC[vm.0].lock().set_level(&mut Host { vm }, line, level);
+    }
     fn read_guest(_vm: VmId, va: u64, buf: &mut [u8]) -> usize {
         guest::read_virt(va, buf)
     }
@@ -67,6 +74,7 @@ impl Arch for Riscv64 {
     fn console_rx_irq(on: bool) {
         uart::set_rx_irq(on)
     }
-    /// Console input arrives through the PLIC, which hv does not drive yet.
-    fn console_route(_cpu: CpuId) {}
+    fn console_route(cpu: CpuId) {
+        plic::route(BOARD.console_irq, cpu.0)
+    }
 }

@@ -22,6 +22,7 @@ pub fn enter(vm: &'static VmDesc, k: usize, entry: u64, arg: u64) -> ! {
     csr::write!("csrw", "0x205", 0); // vstvec
     csr::write!("csrw", "0x240", 0); // vsscratch
     csr::write!("csrw", "0x645", 0); // hvip
+    super::vplic_host::apply_vseip();
     csr::write!("csrw", "0x24D", u64::MAX); // vstimecmp
     csr::write!("csrw", "0x605", 0); // htimedelta
     let hstatus = csr::read!("0x600") | csr::HSTATUS_SPV | csr::HSTATUS_SPVP;
