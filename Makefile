@@ -8,7 +8,7 @@ HV_ELF = target/$(HV_TARGET)/release/hv
 HVGEN := target/$(HOST)/release/hvgen
 HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
 
-.PHONY: setup guests build hvgen run run-qemu-virt run-qemu-virt-riscv64 run-linux check test test-host test-qemu bench fuzz lint fmt clean
+.PHONY: setup guests build hvgen run run-qemu-virt run-qemu-virt-riscv64 run-linux run-linux-riscv64 check test test-host test-qemu bench fuzz lint fmt clean
 
 setup:
 	@scripts/setup
@@ -16,6 +16,7 @@ setup:
 ## Real guests (Debian's kernel, busybox, U-Boot), fetched once when MACHINE uses them.
 guests:
 	@if grep -q 'guests/linux/out/' $(MACHINE); then guests/linux/fetch; fi
+	@if grep -q 'guests/linux/out-riscv64/' $(MACHINE); then guests/linux/fetch riscv64; fi
 
 build: setup guests
 	HV_MACHINE=$(MACHINE) cargo build --release --target $(HV_TARGET)
@@ -37,6 +38,10 @@ run-qemu-virt-riscv64:
 ## Debian's Linux on 2 vCPUs (GICv3) to a busybox shell on the console; see docs/guests.md.
 run-linux:
 	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt-linux.ron
+
+## Debian 13's riscv64 Linux on 2 vCPUs to a busybox shell; see docs/riscv64.md.
+run-linux-riscv64:
+	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt-riscv64-linux.ron
 
 ## Validate MACHINE and print its memory map and routes.
 check: setup hvgen guests

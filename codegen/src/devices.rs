@@ -2,7 +2,8 @@
 //!
 //! Reading the sources (with syn) instead of keeping a list is what makes "add a device" one
 //! file plus one RON line: codegen learns the kind's size and DTB `compatible` from its
-//! `#[mmio(...)]` attribute.
+//! `#[mmio(...)]` attribute, and whether it can be a VM's console (it implements
+//! `ConsoleDevice`, so console input can go to it).
 use crate::model::DeviceKind;
 use std::path::Path;
 use syn::{punctuated::Punctuated, LitInt, LitStr, Token};
@@ -28,6 +29,21 @@ pub fn scan(dir: &Path) -> Result<Vec<DeviceKind>, String> {
 /// The device kinds defined in one source file of module `module`.
 pub fn scan_source(src: &str, module: &str) -> Result<Vec<DeviceKind>, String> {
     let file = syn::parse_file(src).map_err(|e| e.to_string())?;
+    // `impl ConsoleDevice for X` anywhere in the file makes X a console.
+    let consoles: Vec<String> =
+        file.items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Impl(i) => {
+                    let is_console = i.trait_.as_ref().is_some_and(|(_, p, _)| {
+                        p.segments.last().is_some_and(|s| s.ident == "ConsoleDevice")
+                    });
+                    let syn::Type::Path(ty) = &*i.self_ty else { return None };
+                    is_console.then(|| ty.path.segments.last().map(|s| s.ident.to_string())).flatten()
+                }
+                _ => None,
+            })
+            .collect();
     let mut out = Vec::new();
     for item in file.items {
         let syn::Item::Struct(s) = item else { continue };
@@ -64,7 +80,9 @@ pub fn scan_source(src: &str, module: &str) -> Result<Vec<DeviceKind>, String> {
             .map_err(|e| e.to_string())?;
         }
         let size = size.ok_or_else(|| format!("device `{}` has no #[mmio(size = …)]", s.ident))?;
-        out.push(DeviceKind { name: s.ident.to_string(), module: module.to_string(), size, compatible });
+        let name = s.ident.to_string();
+        let console = consoles.contains(&name);
+        out.push(DeviceKind { name, module: module.to_string(), size, compatible, console });
     }
     Ok(out)
 }

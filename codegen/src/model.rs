@@ -220,6 +220,9 @@ pub struct DeviceKind {
     pub module: String,
     pub size: u64,
     pub compatible: Vec<String>,
+    /// It implements `ConsoleDevice`: console input can go to it, and it is the VM's
+    /// `stdout-path`.
+    pub console: bool,
 }
 
 #[derive(Debug)]

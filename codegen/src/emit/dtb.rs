@@ -82,6 +82,15 @@ fn irq_cells(b: &Board, line: IntId) -> Vec<u32> {
     }
 }
 
+/// `n` with its interrupt lines (and, on riscv64, the PLIC as their parent).
+fn with_irqs(b: &Board, n: Node, lines: &[IntId]) -> Node {
+    let n = match b.arch {
+        Arch::Aarch64 => n,
+        Arch::Riscv64 => n.prop("interrupt-parent", Prop::U32(GIC_PHANDLE)),
+    };
+    n.prop("interrupts", Prop::U32s(lines.iter().flat_map(|&i| irq_cells(b, i)).collect()))
+}
+
 /// The CPUs and what only the architecture has: the interrupt controller, timer, firmware
 /// interface and clocks. Returns the nodes and the interrupt parent's phandle.
 fn platform_nodes(b: &Board, v: &Vm) -> Vec<Node> {
@@ -183,9 +192,13 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         .prop("#address-cells", Prop::U32(2))
         .prop("#size-cells", Prop::U32(2))
         .prop("compatible", s(compatible))
-        .prop("model", Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)))
-        // The GIC, or the PLIC: every device's interrupts go to it.
-        .prop("interrupt-parent", Prop::U32(GIC_PHANDLE));
+        .prop("model", Prop::Str(format!("hv VM `{}` on {}", v.name, b.name)));
+    // On AArch64 every interrupt goes to the GIC, named once at the root. On riscv64 the harts'
+    // own controllers must have no parent (they are the roots the PLIC feeds), so each device
+    // names the PLIC itself, as QEMU's trees do.
+    if b.arch == Arch::Aarch64 {
+        root = root.prop("interrupt-parent", Prop::U32(GIC_PHANDLE));
+    }
     for n in platform_nodes(b, v) {
         root = root.child(n);
     }
@@ -201,7 +214,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
             .prop("compatible", Prop::Strs(e.kind.compatible.clone()))
             .prop("reg", Prop::U64s(vec![e.ipa.0, e.kind.size]));
         if let Some(irq) = e.irq {
-            n = n.prop("interrupts", Prop::U32s(irq_cells(b, irq)));
+            n = with_irqs(b, n, &[irq]);
         }
         if e.kind.compatible.iter().any(|c| c == "arm,primecell") {
             n = n
@@ -211,7 +224,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         if e.kind.compatible.iter().any(|c| c == "ns16550a") {
             n = n.prop("clock-frequency", Prop::U32(NS16550_CLOCK));
         }
-        if stdout.is_none() && e.kind.compatible.iter().any(|c| c == "arm,pl011" || c == "ns16550a") {
+        if stdout.is_none() && e.kind.console {
             stdout = Some(format!("/{name}"));
         }
         root = root.child(n);
@@ -225,8 +238,7 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         }
         n = n.prop("reg", Prop::U64s(vec![d.region.base, d.region.size]));
         if !d.irqs.is_empty() {
-            let cells = d.irqs.iter().flat_map(|&i| irq_cells(b, i)).collect();
-            n = n.prop("interrupts", Prop::U32s(cells));
+            n = with_irqs(b, n, &d.irqs);
         }
         // Linux's AMBA bus probes a PrimeCell only with its bus clock.
         if d.compatible.iter().any(|c| c == "arm,primecell") {

@@ -85,7 +85,7 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             }
         });
         // The VM's console: its first PL011, which the DTB names as stdout.
-        let console = v.emulated.iter().position(|e| e.kind.compatible.iter().any(|c| c == "arm,pl011"));
+        let console = v.emulated.iter().position(|e| e.kind.console);
         has_console.push(console.is_some());
         if let Some(k) = console {
             let f = &names[k];

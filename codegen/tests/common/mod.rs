@@ -52,18 +52,20 @@ impl ImageSource for FakeGuests {
         Ok(p)
     }
     /// A file the description names. The real guests' files (guests/linux/fetch) may not be
-    /// fetched yet: stand-ins of their shape take their place (an arm64 Image header with
-    /// Debian's running size, a small initrd and firmware).
+    /// fetched yet: stand-ins of their shape take their place (an arm64 or RISC-V Image header
+    /// with Debian's running size, a small initrd and firmware).
     fn file(&mut self, path: &str) -> PathBuf {
         let real = root().join(path);
-        if real.exists() || !path.starts_with("guests/linux/out/") {
+        let riscv = path.starts_with("guests/linux/out-riscv64/");
+        if real.exists() || !(path.starts_with("guests/linux/out/") || riscv) {
             return real;
         }
         let fake = self.dir.join(path.replace('/', "_"));
         let bytes = if path.ends_with("Image") {
             let mut h = vec![0u8; 0x1000];
-            h[16..24].copy_from_slice(&0x0201_0000u64.to_le_bytes()); // image_size
-            h[56..60].copy_from_slice(b"ARM\x64");
+            let size: u64 = if riscv { 0x01e6_c000 } else { 0x0201_0000 };
+            h[16..24].copy_from_slice(&size.to_le_bytes()); // image_size
+            h[56..60].copy_from_slice(if riscv { b"RSC\x05" } else { b"ARM\x64" });
             h
         } else {
             vec![0x5A; 0x2000]
