@@ -49,7 +49,7 @@ impl fmt::Display for Sizes {
         writeln!(f, "bss     {:>9} B", self.bss)?;
         writeln!(f, "image   {:>9} B  (text + rodata + data)", self.image())?;
         writeln!(f, "stacks  {:>9} B", self.stacks)?;
-        writeln!(f, "tables  {:>9} B  (stage 2 for every VM + EL2 map)", self.tables)?;
+        writeln!(f, "tables  {:>9} B  (stage 2 for every VM, and hv's own map on AArch64)", self.tables)?;
         write!(
             f,
             "guests  {:>9} B  (images, initrds and DTBs for guest RAM, with pristine copies)",
