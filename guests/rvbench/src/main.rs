@@ -53,7 +53,7 @@ fn report(name: &str, hundredths: u64, n: u64) {
 }
 
 static FIRED_AT: AtomicU64 = AtomicU64::new(0);
-/// Software interrupts taken by vCPU 0 and by vCPU 1 (each keeps its index in sscratch).
+/// Software interrupts taken by vCPU 0 and by vCPU 1 (each keeps its hart index in sscratch).
 static IPIS: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
 
 fn vcpu() -> usize {
@@ -143,6 +143,7 @@ core::arch::global_asm!(
 .balign 4
 .global rvbench_responder
 rvbench_responder:
+    csrw    sscratch, a0
     mv      sp, a1
     la      t0, guest_trap_vector
     csrw    stvec, t0
@@ -160,8 +161,6 @@ unsafe extern "C" {
 /// vCPU 1: answer every IPI with one back.
 #[unsafe(no_mangle)]
 extern "C" fn rvbench_responder_main() -> ! {
-    // SAFETY: marks this hart as vCPU 1 for the interrupt handler.
-    unsafe { core::arch::asm!("csrw sscratch, {}", in(reg) 1u64) };
     enable(1 << IRQ_S_SOFT);
     PONG.store(1, Ordering::SeqCst);
     sbi(IPI, 0, 1, 0, 0);

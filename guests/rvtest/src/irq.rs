@@ -136,6 +136,7 @@ core::arch::global_asm!(
 .balign 4
 .global rvtest_secondary
 rvtest_secondary:
+    csrw    sscratch, a0
     mv      sp, a1
     call    rvtest_secondary_main
 1:  wfi

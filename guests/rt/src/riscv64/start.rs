@@ -5,6 +5,7 @@ core::arch::global_asm!(
 .section .text.boot, "ax"
 .global _start
 _start:
+    csrw    sscratch, a0            // the hart's index, for trap.rs
     mv      s1, a1
     la      sp, __stack_top
     la      t0, __bss_start

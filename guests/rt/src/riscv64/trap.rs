@@ -57,9 +57,20 @@ pub struct Caught {
     pub sepc: u64,
 }
 
-static ARMED: AtomicBool = AtomicBool::new(false);
-static HITS: AtomicU64 = AtomicU64::new(0);
-static LAST: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+/// Harts whose expectations are kept apart (each hart keeps its index in sscratch, which
+/// `_start` and the secondaries' entries set from a0).
+const HARTS: usize = 8;
+static ARMED: [AtomicBool; HARTS] = [const { AtomicBool::new(false) }; HARTS];
+static HITS: [AtomicU64; HARTS] = [const { AtomicU64::new(0) }; HARTS];
+static LAST: [[AtomicU64; 3]; HARTS] = [const { [const { AtomicU64::new(0) }; 3] }; HARTS];
+
+/// This hart's slot.
+fn hart() -> usize {
+    let v: u64;
+    // SAFETY: reading the guest's own scratch register.
+    unsafe { core::arch::asm!("csrr {}, sscratch", out(reg) v) };
+    v as usize % HARTS
+}
 /// The interrupt handler (`fn(cause)` as usize), 0 for none.
 static IRQ_HANDLER: AtomicU64 = AtomicU64::new(0);
 
@@ -71,14 +82,15 @@ pub fn set_irq_handler(f: fn(u64)) {
 /// Run `f`, expecting at most one exception; returns what was caught. The faulting instruction
 /// is skipped.
 pub fn catch(f: impl FnOnce()) -> Option<Caught> {
-    HITS.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
+    let h = hart();
+    HITS[h].store(0, Ordering::SeqCst);
+    ARMED[h].store(true, Ordering::SeqCst);
     f();
-    ARMED.store(false, Ordering::SeqCst);
-    (HITS.load(Ordering::SeqCst) > 0).then(|| Caught {
-        scause: LAST[0].load(Ordering::SeqCst),
-        stval: LAST[1].load(Ordering::SeqCst),
-        sepc: LAST[2].load(Ordering::SeqCst),
+    ARMED[h].store(false, Ordering::SeqCst);
+    (HITS[h].load(Ordering::SeqCst) > 0).then(|| Caught {
+        scause: LAST[h][0].load(Ordering::SeqCst),
+        stval: LAST[h][1].load(Ordering::SeqCst),
+        sepc: LAST[h][2].load(Ordering::SeqCst),
     })
 }
 
@@ -105,14 +117,15 @@ extern "C" fn guest_trap(frame: &mut [u64; 18]) {
         }
         return;
     }
-    if !ARMED.load(Ordering::SeqCst) {
+    let h = hart();
+    if !ARMED[h].load(Ordering::SeqCst) {
         crate::println!("guest trap: scause {scause:#x} sepc {sepc:#x} stval {stval:#x}");
         crate::hvc::exit(102);
     }
-    HITS.fetch_add(1, Ordering::SeqCst);
-    LAST[0].store(scause, Ordering::SeqCst);
-    LAST[1].store(stval, Ordering::SeqCst);
-    LAST[2].store(sepc, Ordering::SeqCst);
+    HITS[h].fetch_add(1, Ordering::SeqCst);
+    LAST[h][0].store(scause, Ordering::SeqCst);
+    LAST[h][1].store(stval, Ordering::SeqCst);
+    LAST[h][2].store(sepc, Ordering::SeqCst);
     // Skip the instruction: 2 bytes if compressed. A fetch fault resumes at ra (the test called
     // into the hole).
     let next = if scause == 1 || scause == 12 {

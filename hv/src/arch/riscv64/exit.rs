@@ -116,6 +116,11 @@ pub extern "C" fn hv_guest_trap(regs: &mut GuestRegs) {
             if outcome == Outcome::Stopped {
                 lifecycle::finish::<Riscv64>(vm::Stop::Already);
             }
+            // A call that waited (a remote fence) may have taken the kick that asks this vCPU
+            // to leave its VM.
+            if vm::must_leave(vm) {
+                lifecycle::leave::<Riscv64>(vm, index);
+            }
         }
         csr::EXC_LOAD_GUEST_PAGE | csr::EXC_STORE_GUEST_PAGE => {
             let store = scause == csr::EXC_STORE_GUEST_PAGE;

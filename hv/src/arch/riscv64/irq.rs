@@ -125,6 +125,11 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) {
             && vm::vcpu_on(vm, k)
             && !vm::must_leave(vm)
         {
+            // The target may be waiting for this hart's fence at the same moment: serve it, or
+            // the two would wait for each other with interrupts masked.
+            if csr::read!("sip") & csr::IRQ_SSI != 0 {
+                take_requests();
+            }
             core::hint::spin_loop();
         }
     }
