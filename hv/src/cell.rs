@@ -1,17 +1,28 @@
 //! Who may touch a VM's emulated-device state. A VM with one vCPU owns it outright: one pCPU,
 //! and exit handlers never nest, so no lock is needed. A VM with several vCPUs shares it behind a
-//! spin lock. codegen picks the cell per VM from the description.
+//! spin lock. The generated code names the VM's vCPU count; that `Owned` is only for one vCPU is
+//! this file's rule, checked when hv compiles, not a choice codegen is trusted with:
+//!
+//! ```
+//! static ONE: hv::cell::Owned<u32, 1> = hv::cell::Owned::new(0);
+//! ```
+//!
+//! ```compile_fail
+//! // A lock-free cell for a VM of two vCPUs does not build.
+//! static TWO: hv::cell::Owned<u32, 2> = hv::cell::Owned::new(0);
+//! ```
 use core::cell::UnsafeCell;
 
-/// Device state of a single-vCPU VM.
-pub struct Owned<T>(UnsafeCell<T>);
+/// Device state of a VM of `VCPUS` vCPUs, without a lock: only `VCPUS == 1` builds.
+pub struct Owned<T, const VCPUS: usize>(UnsafeCell<T>);
 
-// SAFETY: codegen only wraps the devices of a VM with exactly one vCPU in `Owned`, and the
-// generated statics are private to `route_mmio`; see `with`.
-unsafe impl<T: Send> Sync for Owned<T> {}
+// SAFETY: only a VM with exactly one vCPU can have an `Owned` (`new` refuses any other count at
+// compile time), and its exit handlers run on one pCPU and never nest; see `get`.
+unsafe impl<T: Send> Sync for Owned<T, 1> {}
 
-impl<T> Owned<T> {
+impl<T, const VCPUS: usize> Owned<T, VCPUS> {
     pub const fn new(v: T) -> Self {
+        const { assert!(VCPUS == 1, "device state without a lock is sound only for a VM of one vCPU") };
         Owned(UnsafeCell::new(v))
     }
 

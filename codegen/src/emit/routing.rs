@@ -36,12 +36,15 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ");
         let doc = format!("Emulated devices of VM {} `{}`: {names_doc}.", v.id.0, v.name);
-        // One vCPU: its exits are the only users, so no lock (see hv/src/cell.rs).
-        let cell = ident(if v.vcpus.len() == 1 { "Owned" } else { "Shared" });
+        // One vCPU: its exits are the only users, so no lock. hv's `Owned` itself refuses any
+        // other vCPU count (hv/src/cell.rs).
+        let nvcpus = v.vcpus.len();
+        let cell = if nvcpus == 1 { quote!(Owned<#sname, #nvcpus>) } else { quote!(Shared<#sname>) };
+        let ctor = if nvcpus == 1 { quote!(Owned) } else { quote!(Shared) };
         structs.push(quote! {
             #[doc = #doc]
             pub struct #sname { #(pub #names: #tys),* }
-            static #sstatic: crate::cell::#cell<#sname> = crate::cell::#cell::new(#sname { #(#names: <#tys>::new()),* });
+            static #sstatic: crate::cell::#cell = crate::cell::#ctor::new(#sname { #(#names: <#tys>::new()),* });
         });
         let tables = built.vm_tables[v.id.0] * 4096;
         sizes.push(quote!(VmStatic {

@@ -88,6 +88,9 @@ fn line(d: &mut Diags, path: &str, irq: raw::Irq, platform: &Platform) -> IntId 
     }
 }
 
+/// Hardware-backed lines a VM can have: the generated per-VM bitmaps are 128 bits.
+const HW_LINES: u32 = 128;
+
 /// What the board's interrupt controller calls a line, for messages.
 fn line_name(p: &Platform) -> &'static str {
     match p {
@@ -360,6 +363,17 @@ fn vm(
                 }
                 for id in &bd.irqs {
                     check_virq_range(d, &format!("{dp}.dev"), *id, &b.platform);
+                    if matches!(b.platform, Platform::Riscv64 { .. }) && id.0 >= HW_LINES {
+                        d.err(
+                            &format!("{dp}.dev"),
+                            format!(
+                                "source {} of `{}`: hv passes PLIC sources 1 to {} through to VMs",
+                                id.0,
+                                bd.name,
+                                HW_LINES - 1
+                            ),
+                        );
+                    }
                     if let Some(o) = irqs.insert(*id, format!("board.devices.{bi}.irqs")) {
                         d.clash(
                             &format!("{dp}.dev"),
