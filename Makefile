@@ -6,7 +6,7 @@ MACHINE ?= machines/qemu-virt.ron
 HV_TARGET = $(shell scripts/hv-target $(MACHINE))
 HV_ELF = target/$(HV_TARGET)/release/hv
 HVGEN := target/$(HOST)/release/hvgen
-HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types
+HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types -p hv-devices -p hv-fuzz
 
 .PHONY: setup guests build hvgen run run-qemu-virt run-qemu-virt-riscv64 run-linux run-linux-riscv64 check test test-host test-qemu bench fuzz lint fmt clean
 
@@ -60,7 +60,7 @@ test-qemu: hvgen
 ## with overflow checks on; prints executions per second. See docs/security.md.
 FUZZ_EXECS ?= 2000000
 fuzz:
-	HV_FUZZ_EXECS=$(FUZZ_EXECS) cargo test --profile fuzz --target $(HOST) -p hv -- fuzz_ --nocapture --test-threads 2 \
+	HV_FUZZ_EXECS=$(FUZZ_EXECS) cargo test --profile fuzz --target $(HOST) -p hv -p hv-devices -- fuzz_ --nocapture --test-threads 2 \
 	  | tee /dev/stderr | awk '/^fuzz /{n+=$$3} END{printf "fuzz: %d executions in all\n", n; exit n == 0}'
 
 ## Exit costs under -icount (deterministic), image size, static memory. See docs/performance.md.

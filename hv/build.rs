@@ -16,13 +16,13 @@ fn main() {
     let shown =
         Path::new(&ron).strip_prefix(&root).map(|p| p.display().to_string()).unwrap_or_else(|_| ron.clone());
     println!("cargo:rerun-if-changed={}", root.join(&shown).display());
-    println!("cargo:rerun-if-changed={}", manifest.join("src/devices").display());
+    println!("cargo:rerun-if-changed={}", root.join("devices/src").display());
 
     let mut images = CargoGuests::new(&root, &out);
     let mut req = codegen::Request {
         ron: shown,
         root: root.clone(),
-        devices_dir: manifest.join("src/devices"),
+        devices_dir: root.join("devices/src"),
         out_dir: out.clone(),
         images: &mut images,
     };

@@ -1,4 +1,4 @@
-//! Finds the emulated device kinds: every `#[derive(MmioDevice)]` struct in hv/src/devices.
+//! Finds the emulated device kinds: every `#[derive(MmioDevice)]` struct in devices/src.
 //!
 //! Reading the sources (with syn) instead of keeping a list is what makes "add a device" one
 //! file plus one RON line: codegen learns the kind's size and DTB `compatible` from its

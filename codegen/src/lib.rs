@@ -28,7 +28,7 @@ pub struct Request<'a> {
     pub ron: String,
     /// Workspace root.
     pub root: PathBuf,
-    /// hv/src/devices: where emulated device kinds are found.
+    /// devices/src: where emulated device kinds are found.
     pub devices_dir: PathBuf,
     /// Where flattened images and DTBs are written.
     pub out_dir: PathBuf,

@@ -212,11 +212,11 @@ pub struct DtbModel {
     pub reserve: u64,
 }
 
-/// An emulated device kind found in hv/src/devices.
+/// An emulated device kind found in devices/src.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceKind {
     pub name: String,
-    /// `hv::devices::<module>::<name>`
+    /// `hv_devices::<module>::<name>`
     pub module: String,
     pub size: u64,
     pub compatible: Vec<String>,

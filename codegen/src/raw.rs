@@ -264,7 +264,7 @@ pub enum Dtb {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum VmDevice {
-    /// A device emulated by hv: `kind` names a `#[derive(MmioDevice)]` struct in hv/src/devices.
+    /// A device emulated by hv: `kind` names a `#[derive(MmioDevice)]` struct in devices/src.
     Emulated {
         name: String,
         kind: String,

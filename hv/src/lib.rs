@@ -7,19 +7,20 @@
 //! plain logic and run in host tests.
 #![cfg_attr(not(test), no_std)]
 
-pub mod cell;
 pub mod console;
 pub mod console_in;
-pub mod desc;
-pub mod devices;
 pub mod input;
 pub mod lifecycle;
 pub mod mmio;
 pub mod services;
 pub mod vm;
 
+pub use hv_mmio::cell;
+pub use hv_types::desc;
+
+/// The fuzz driver the tests here share with the devices' (`fuzz/`).
 #[cfg(test)]
-pub mod fuzz;
+pub use hv_fuzz as fuzz;
 
 /// Generated from the machine description by codegen (see hv/build.rs).
 #[allow(clippy::all)]

@@ -5,6 +5,8 @@
 //! macro's trybuild tests all name the same items.
 #![no_std]
 
+pub mod cell;
+
 pub use hv_macros::MmioDevice;
 
 /// Width of one guest access, as the data-abort syndrome (SAS) reports it.

@@ -2,6 +2,8 @@
 //! cannot mix up a guest-physical with a physical address, or a vCPU with a pCPU.
 #![no_std]
 
+pub mod desc;
+
 /// Intermediate physical address: what a guest believes is physical.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ipa(pub u64);

@@ -52,7 +52,7 @@ fn load(root: &Path, ron: &str) -> Result<codegen::Generated, ExitCode> {
     let mut req = codegen::Request {
         ron: ron.to_string(),
         root: root.to_path_buf(),
-        devices_dir: root.join("hv/src/devices"),
+        devices_dir: root.join("devices/src"),
         out_dir: out_dir.clone(),
         images: &mut images,
     };

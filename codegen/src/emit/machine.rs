@@ -170,7 +170,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     });
 
     quote! {
-        use crate::desc::*;
+        use hv_types::desc::*;
         use hv_types::{CpuId, Ipa, Pa, VmId};
 
         /// Name of the board, and the description this build came from.

@@ -25,7 +25,7 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             let f = ident(&format!("dev{k}"));
             let module = ident(&e.kind.module);
             let kind = ident(&e.kind.name);
-            (f, quote!(crate::devices::#module::#kind))
+            (f, quote!(hv_devices::#module::#kind))
         });
         let (names, tys): (Vec<_>, Vec<_>) = fields.unzip();
         let names_doc = v
@@ -37,14 +37,14 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
             .join(", ");
         let doc = format!("Emulated devices of VM {} `{}`: {names_doc}.", v.id.0, v.name);
         // One vCPU: its exits are the only users, so no lock. hv's `Owned` itself refuses any
-        // other vCPU count (hv/src/cell.rs).
+        // other vCPU count (mmio/src/cell.rs).
         let nvcpus = v.vcpus.len();
         let cell = if nvcpus == 1 { quote!(Owned<#sname, #nvcpus>) } else { quote!(Shared<#sname>) };
         let ctor = if nvcpus == 1 { quote!(Owned) } else { quote!(Shared) };
         structs.push(quote! {
             #[doc = #doc]
             pub struct #sname { #(pub #names: #tys),* }
-            static #sstatic: crate::cell::#cell = crate::cell::#ctor::new(#sname { #(#names: <#tys>::new()),* });
+            static #sstatic: hv_mmio::cell::#cell = hv_mmio::cell::#ctor::new(#sname { #(#names: <#tys>::new()),* });
         });
         let tables = built.vm_tables[v.id.0] * 4096;
         sizes.push(quote!(VmStatic {

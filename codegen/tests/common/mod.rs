@@ -90,7 +90,7 @@ pub fn generate(ron: &str) -> Result<codegen::Generated, codegen::Failure> {
     let mut req = codegen::Request {
         ron: ron.to_string(),
         root: root(),
-        devices_dir: root().join("hv/src/devices"),
+        devices_dir: root().join("devices/src"),
         out_dir: dir,
         images: &mut images,
     };

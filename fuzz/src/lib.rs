@@ -1,7 +1,8 @@
 //! A seeded fuzz driver for the guest-facing logic, on stable Rust: each target turns a case's
 //! random stream into hostile input and asserts the architectural invariants. `cargo test` runs a
-//! short smoke of every target (each architecture keeps its own, e.g. `arch/aarch64/fuzz.rs`); `make fuzz` runs millions of cases in an optimised build that
-//! keeps overflow checks (profile `fuzz`) and reports executions per second.
+//! short smoke of every target (they live beside the code they test: `hv/src/arch/*/`,
+//! `devices/src/`); `make fuzz` runs millions of cases in an optimised build that keeps
+//! overflow checks (profile `fuzz`) and reports executions per second.
 //!
 //! Written by hand rather than with cargo-fuzz: libFuzzer needs a nightly toolchain, which a
 //! fresh machine here does not have, and structure-aware generation (biased towards the values

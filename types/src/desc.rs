@@ -1,6 +1,7 @@
-//! Immutable descriptions of the board and the VMs, as codegen writes them into `machine.rs`.
-//! Runtime state lives elsewhere (vm.rs); these never change after the build.
-use hv_types::{CpuId, Ipa, Pa, VmId};
+//! Immutable descriptions of the board and the VMs, as codegen writes them into hv's
+//! `machine.rs`: plain data, shared by the generator and hv. Runtime state lives in hv
+//! (`vm.rs`); these never change after the build.
+use crate::{CpuId, Ipa, Pa, VmId};
 
 #[derive(Debug, Clone, Copy)]
 pub enum GicDesc {

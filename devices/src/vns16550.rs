@@ -337,7 +337,7 @@ mod tests {
     /// while IIR reports an interrupt.
     #[test]
     fn fuzz_vns16550() {
-        crate::fuzz::run("vns16550", 20_000, |g| {
+        hv_fuzz::run("vns16550", 20_000, |g| {
             let (mut u, mut c) = (VirtNs16550::new(), Ctx::default());
             let mut model = std::collections::VecDeque::new();
             for _ in 0..g.below(64) {

@@ -4,12 +4,12 @@
 //! this file's rule, checked when hv compiles, not a choice codegen is trusted with:
 //!
 //! ```
-//! static ONE: hv::cell::Owned<u32, 1> = hv::cell::Owned::new(0);
+//! static ONE: hv_mmio::cell::Owned<u32, 1> = hv_mmio::cell::Owned::new(0);
 //! ```
 //!
 //! ```compile_fail
 //! // A lock-free cell for a VM of two vCPUs does not build.
-//! static TWO: hv::cell::Owned<u32, 2> = hv::cell::Owned::new(0);
+//! static TWO: hv_mmio::cell::Owned<u32, 2> = hv_mmio::cell::Owned::new(0);
 //! ```
 use core::cell::UnsafeCell;
 

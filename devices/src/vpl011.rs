@@ -320,7 +320,7 @@ mod tests {
     /// invented, FR's RXFE/RXFF follow the FIFO, and the interrupt line equals MIS != 0.
     #[test]
     fn fuzz_vpl011() {
-        crate::fuzz::run("vpl011", 20_000, |g| {
+        hv_fuzz::run("vpl011", 20_000, |g| {
             let (mut u, mut c) = (VirtPl011::new(), Ctx::default());
             let mut model = std::collections::VecDeque::new();
             for _ in 0..g.below(64) {
