@@ -63,10 +63,10 @@ extern "C" fn hv_main(hart: usize, primary: bool) -> ! {
     let top = (&raw const __stacks_start as u64) + (hart as u64 + 1) * STACK_SIZE as u64;
     me.stack_top.store(top, Ordering::Relaxed);
     setup_hart();
+    plic::hart_init(hart);
     me.powered.store(true, Ordering::Release);
     if primary {
         banner();
-        plic::init();
         // Each passthrough source goes to the hart of its VM's vCPU 0.
         for &(s, owner) in &HW_SPIS {
             plic::route(s, VMS[owner.0].vcpus[0].0);

@@ -2,9 +2,14 @@
 //! enabled on the S-mode context of exactly one hart (the one running the VM's vCPU 0, or the
 //! focused VM's for the console), claimed by hv there and completed there. Hart h's S-mode
 //! context is 2h+1, as on QEMU's virt board.
+//!
+//! The firmware resets a hart's contexts when it starts the hart (OpenSBI's warm init clears
+//! their enables), which can be after hv routed a source to it: so the routes are kept here,
+//! and each hart applies its own when hv starts on it (`hart_init`).
 use crate::desc::{PlatformDesc, RiscvDesc};
 use crate::machine::{BOARD, NUM_CPUS};
 use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// The board's PLIC and timebase. A description of another architecture does not build.
 pub const RISCV: RiscvDesc = match BOARD.platform {
@@ -34,22 +39,35 @@ fn enable_word(hart: usize, source: u32) -> usize {
     0x2000 + 0x80 * s_context(hart) + 4 * (source as usize / 32)
 }
 
-/// Boot hart, once: every hart's S-mode context takes priorities above 0, and none has a
-/// source enabled until one is routed to it.
-pub fn init() {
-    for hart in 0..NUM_CPUS {
-        wr(0x20_0000 + 0x1000 * s_context(hart), 0);
-        for w in 0..RISCV.plic_sources.div_ceil(32) as usize {
-            wr(0x2000 + 0x80 * s_context(hart) + 4 * w, 0);
+/// Sources a route can name (1..=1023).
+const SOURCES: usize = 1024;
+/// The hart each source is routed to (`NONE` for none).
+static ROUTE: [AtomicUsize; SOURCES] = [const { AtomicUsize::new(NONE) }; SOURCES];
+const NONE: usize = usize::MAX;
+
+/// This hart's S-mode context, as hv starts on it: priorities above 0 pass, and exactly the
+/// sources routed here are enabled.
+pub fn hart_init(hart: usize) {
+    wr(0x20_0000 + 0x1000 * s_context(hart), 0);
+    for w in 0..RISCV.plic_sources.div_ceil(32) as usize + 1 {
+        let mut bits = 0u32;
+        for b in 0..32 {
+            let s = w * 32 + b;
+            if s < SOURCES && ROUTE[s].load(Ordering::Acquire) == hart {
+                bits |= 1 << b;
+            }
         }
+        wr(0x2000 + 0x80 * s_context(hart) + 4 * w, bits);
     }
 }
 
-/// Deliver `source` to `hart` only, at priority 1.
+/// Deliver `source` to `hart` only, at priority 1. A hart that is not up yet takes the route
+/// when it starts (`hart_init`).
 pub fn route(source: u32, hart: usize) {
-    if source == 0 || source > RISCV.plic_sources {
+    if source == 0 || source > RISCV.plic_sources || source as usize >= SOURCES {
         return;
     }
+    ROUTE[source as usize].store(hart, Ordering::Release);
     wr(4 * source as usize, 1);
     for h in 0..NUM_CPUS {
         let w = enable_word(h, source);
