@@ -10,51 +10,16 @@ use crate::arch::Arch;
 use crate::lifecycle::{self, Caller, Cause};
 use crate::machine::{route_mmio, VMS};
 use crate::mmio::DevCtx;
-use crate::services::{Outcome, Services, StartError};
+use crate::services::Outcome;
 use crate::{hv_println, vm};
 use hv_mmio::{MmioOp, Width};
 use hv_types::{Ipa, VmId};
 
-/// The calling vCPU as SBI sees it: the shared services, and the hart's own timer, IPIs and
-/// fences.
-struct SbiCaller {
-    svc: Caller<Riscv64>,
-}
+/// The calling vCPU's own timer, IPIs, fences and memory, as SBI needs them beside the shared
+/// services (`Caller`).
+struct ThisHart;
 
-impl Services for SbiCaller {
-    fn vcpu_index(&self) -> usize {
-        self.svc.vcpu_index()
-    }
-    fn vcpu_count(&self) -> usize {
-        self.svc.vcpu_count()
-    }
-    fn console(&mut self, bytes: &[u8]) {
-        self.svc.console(bytes)
-    }
-    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
-        self.svc.read_guest(va, buf)
-    }
-    fn stop_vm(&mut self, status: u8) {
-        self.svc.stop_vm(status)
-    }
-    fn reset_vm(&mut self) {
-        self.svc.reset_vm()
-    }
-    fn stop_vcpu(&mut self) {
-        self.svc.stop_vcpu()
-    }
-    fn vcpu_on(&self, i: usize) -> bool {
-        self.svc.vcpu_on(i)
-    }
-    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> Result<(), StartError> {
-        self.svc.start_vcpu(i, entry, context)
-    }
-    fn is_ram(&self, ipa: u64) -> bool {
-        self.svc.is_ram(ipa)
-    }
-}
-
-impl Hart for SbiCaller {
+impl Hart for ThisHart {
     fn set_timer(&mut self, when: u64) {
         csr::write!("csrw", "0x24D", when); // vstimecmp
     }
@@ -111,7 +76,7 @@ pub extern "C" fn hv_guest_trap(regs: &mut GuestRegs) {
             regs.sepc = regs.sepc.wrapping_add(4);
             let mut a: sbi::SbiRegs = [0; 8];
             a.copy_from_slice(&regs.x[10..18]);
-            let outcome = sbi::dispatch(&mut a, &mut SbiCaller { svc: Caller::new() });
+            let outcome = sbi::dispatch(&mut a, &mut Caller::<Riscv64>::new(), &mut ThisHart);
             regs.x[10..18].copy_from_slice(&a);
             if outcome == Outcome::Stopped {
                 lifecycle::finish::<Riscv64>(vm::Stop::Already);

@@ -65,7 +65,7 @@ pub enum Fence {
 }
 
 /// What SBI needs of a riscv64 vCPU beyond the shared services.
-pub trait Hart: Services {
+pub trait Hart {
     /// Program the calling vCPU's timer (`vstimecmp`), which also withdraws a pending tick.
     fn set_timer(&mut self, when: u64);
     /// Raise a supervisor software interrupt on each vCPU in `targets` (a mask of indices).
@@ -86,28 +86,28 @@ fn ret(regs: &mut SbiRegs, err: i64, value: u64) -> Outcome {
 }
 
 /// Serve the call in `regs` (a7 = extension, a6 = function).
-pub fn dispatch(regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
+pub fn dispatch(regs: &mut SbiRegs, svc: &mut impl Services, hart: &mut impl Hart) -> Outcome {
     let (ext, fid) = (regs[7], regs[6]);
     match ext {
-        EXT_HV => hv_call(fid, regs, hart),
+        EXT_HV => hv_call(fid, regs, svc),
         EXT_BASE => base(fid, regs),
         EXT_TIME if fid == 0 => {
             hart.set_timer(regs[0]);
             ret(regs, SUCCESS, 0)
         }
-        EXT_IPI if fid == 0 => match targets(hart, regs[0], regs[1]) {
+        EXT_IPI if fid == 0 => match targets(svc, regs[0], regs[1]) {
             Some(t) => {
                 hart.send_ipi(t);
                 ret(regs, SUCCESS, 0)
             }
             None => ret(regs, INVALID_PARAM, 0),
         },
-        EXT_RFENCE => rfence(fid, regs, hart),
-        EXT_HSM => hsm(fid, regs, hart),
-        EXT_SRST if fid == 0 => srst(regs, hart),
-        EXT_DBCN => dbcn(fid, regs, hart),
+        EXT_RFENCE => rfence(fid, regs, svc, hart),
+        EXT_HSM => hsm(fid, regs, svc, hart),
+        EXT_SRST if fid == 0 => srst(regs, svc),
+        EXT_DBCN => dbcn(fid, regs, svc, hart),
         LEGACY_PUTCHAR => {
-            hart.console(&[regs[0] as u8]);
+            svc.console(&[regs[0] as u8]);
             regs[0] = 0;
             Outcome::Resume
         }
@@ -122,7 +122,7 @@ pub fn dispatch(regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
             Outcome::Resume
         }
         LEGACY_SHUTDOWN => {
-            hart.stop_vm(0);
+            svc.stop_vm(0);
             Outcome::Stopped
         }
         _ => ret(regs, NOT_SUPPORTED, 0),
@@ -163,8 +163,8 @@ fn base(fid: u64, regs: &mut SbiRegs) -> Outcome {
 
 /// The vCPUs a (hart_mask, hart_mask_base) pair names, as a mask; `None` when one of them does
 /// not exist. A base of -1 names every vCPU (the mask is ignored).
-fn targets(hart: &impl Hart, mask: u64, base: u64) -> Option<u64> {
-    let n = hart.vcpu_count().min(64);
+fn targets(svc: &impl Services, mask: u64, base: u64) -> Option<u64> {
+    let n = svc.vcpu_count().min(64);
     let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
     if base == u64::MAX {
         return Some(all);
@@ -180,7 +180,7 @@ fn targets(hart: &impl Hart, mask: u64, base: u64) -> Option<u64> {
     Some(mask << base)
 }
 
-fn rfence(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
+fn rfence(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services, hart: &mut impl Hart) -> Outcome {
     let fence = match fid {
         0 => Fence::Instructions,
         1 => Fence::Translations { start: regs[2], size: regs[3], asid: None },
@@ -193,7 +193,7 @@ fn rfence(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
             return ret(regs, INVALID_ADDRESS, 0);
         }
     }
-    match targets(hart, regs[0], regs[1]) {
+    match targets(svc, regs[0], regs[1]) {
         Some(t) => {
             hart.remote_fence(t, fence);
             ret(regs, SUCCESS, 0)
@@ -217,17 +217,17 @@ fn vcpu_of(hartid: u64) -> Option<usize> {
     usize::try_from(hartid).ok()
 }
 
-fn hsm(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
+fn hsm(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services, hart: &mut impl Hart) -> Outcome {
     match fid {
         0 => {
-            let r = services::cpu_on(hart, vcpu_of(regs[0]), regs[1], regs[2]);
+            let r = services::cpu_on(svc, vcpu_of(regs[0]), regs[1], regs[2]);
             ret(regs, r.map_or_else(start_code, |()| SUCCESS), 0)
         }
         1 => {
-            hart.stop_vcpu();
+            svc.stop_vcpu();
             Outcome::Stopped
         }
-        2 => match services::cpu_status(hart, vcpu_of(regs[0])) {
+        2 => match services::cpu_status(svc, vcpu_of(regs[0])) {
             Some(on) => ret(regs, SUCCESS, if on { HART_STARTED } else { HART_STOPPED }),
             None => ret(regs, INVALID_PARAM, 0),
         },
@@ -247,7 +247,7 @@ fn hsm(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
     }
 }
 
-fn srst(regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
+fn srst(regs: &mut SbiRegs, svc: &mut impl Services) -> Outcome {
     let (kind, reason) = (regs[0], regs[1]);
     // Reasons 2..0xDFFFFFFF are reserved; the SBI- and vendor-specific ones are accepted.
     let reason_ok = reason <= REASON_SYSFAIL || (0xE000_0000..=0xFFFF_FFFF).contains(&reason);
@@ -256,11 +256,11 @@ fn srst(regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
     }
     match kind {
         RESET_SHUTDOWN => {
-            hart.stop_vm(if reason == REASON_SYSFAIL { STATUS_SYSFAIL } else { 0 });
+            svc.stop_vm(if reason == REASON_SYSFAIL { STATUS_SYSFAIL } else { 0 });
             Outcome::Stopped
         }
         RESET_COLD | RESET_WARM => {
-            hart.reset_vm();
+            svc.reset_vm();
             Outcome::Stopped
         }
         // Vendor-specific types: none.
@@ -272,7 +272,7 @@ fn srst(regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
 /// Longest DBCN write served in one call (the guest calls again for the rest).
 const DBCN_MAX: u64 = 4096;
 
-fn dbcn(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
+fn dbcn(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services, hart: &mut impl Hart) -> Outcome {
     match fid {
         0 => {
             let (len, gpa) = (regs[0].min(DBCN_MAX), regs[1]);
@@ -285,7 +285,7 @@ fn dbcn(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
             while done < len {
                 let n = (len - done).min(buf.len() as u64) as usize;
                 let got = hart.read_phys(gpa + done, &mut buf[..n]);
-                hart.console(&buf[..got]);
+                svc.console(&buf[..got]);
                 done += got as u64;
                 if got < n {
                     break;
@@ -299,7 +299,7 @@ fn dbcn(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
         // Input is the console device's: nothing to read here.
         1 => ret(regs, SUCCESS, 0),
         2 => {
-            hart.console(&[regs[0] as u8]);
+            svc.console(&[regs[0] as u8]);
             ret(regs, SUCCESS, 0)
         }
         _ => ret(regs, NOT_SUPPORTED, 0),
@@ -308,19 +308,19 @@ fn dbcn(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
 
 /// hv's own calls, as on AArch64 (docs/hypercalls.md): 0 version, 1 putc, 2 puts (guest-virtual
 /// string), 3 exit, 4 nop.
-fn hv_call(fid: u64, regs: &mut SbiRegs, hart: &mut impl Hart) -> Outcome {
+fn hv_call(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services) -> Outcome {
     match fid {
         0 => ret(regs, SUCCESS, 0x1_0000),
         1 => {
-            hart.console(&[regs[0] as u8]);
+            svc.console(&[regs[0] as u8]);
             ret(regs, SUCCESS, 0)
         }
-        2 => match services::puts(hart, regs[0], regs[1]) {
+        2 => match services::puts(svc, regs[0], regs[1]) {
             Some(n) => ret(regs, SUCCESS, n),
             None => ret(regs, INVALID_PARAM, 0),
         },
         3 => {
-            hart.stop_vm(regs[0] as u8);
+            svc.stop_vm(regs[0] as u8);
             Outcome::Stopped
         }
         4 => ret(regs, SUCCESS, 0),
@@ -335,47 +335,15 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    /// The shared fake services, plus what SBI asks of a hart.
+    /// What SBI asks of a hart; guest-physical memory is the services' flat memory.
     #[derive(Default)]
     struct FakeHart {
-        svc: FakeSvc,
         timer: Option<u64>,
         ipis: Vec<u64>,
         fences: Vec<(u64, Fence)>,
         suspended: usize,
-    }
-
-    impl Services for FakeHart {
-        fn vcpu_index(&self) -> usize {
-            self.svc.vcpu_index()
-        }
-        fn vcpu_count(&self) -> usize {
-            self.svc.vcpu_count()
-        }
-        fn console(&mut self, b: &[u8]) {
-            self.svc.console(b)
-        }
-        fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
-            self.svc.read_guest(va, buf)
-        }
-        fn stop_vm(&mut self, s: u8) {
-            self.svc.stop_vm(s)
-        }
-        fn reset_vm(&mut self) {
-            self.svc.reset_vm()
-        }
-        fn stop_vcpu(&mut self) {
-            self.svc.stop_vcpu()
-        }
-        fn vcpu_on(&self, i: usize) -> bool {
-            self.svc.vcpu_on(i)
-        }
-        fn start_vcpu(&mut self, i: usize, entry: u64, ctx: u64) -> Result<(), StartError> {
-            self.svc.start_vcpu(i, entry, ctx)
-        }
-        fn is_ram(&self, ipa: u64) -> bool {
-            self.svc.is_ram(ipa)
-        }
+        mem_base: u64,
+        mem: Vec<u8>,
     }
 
     impl Hart for FakeHart {
@@ -388,30 +356,40 @@ mod tests {
         fn remote_fence(&mut self, t: u64, f: Fence) {
             self.fences.push((t, f));
         }
-        /// Guest-physical memory is the fake's flat memory.
         fn read_phys(&mut self, gpa: u64, buf: &mut [u8]) -> usize {
-            self.svc.read_guest(gpa, buf)
+            let Some(off) = gpa.checked_sub(self.mem_base) else { return 0 };
+            let avail = self.mem.get(off as usize..).unwrap_or(&[]);
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            n
         }
         fn suspend(&mut self) {
             self.suspended += 1;
         }
     }
 
-    fn hart(vcpus: usize) -> FakeHart {
+    /// A VM of `vcpus` vCPUs (vCPU 0 on) and its hart.
+    struct Fixture {
+        svc: FakeSvc,
+        hart: FakeHart,
+    }
+
+    fn hart(vcpus: usize) -> Fixture {
         let mut v = std::vec![false; vcpus];
         v[0] = true;
-        FakeHart {
-            svc: FakeSvc { vcpus: v, mem_base: 0x8000_0000, mem: b"hello".repeat(10), ..Default::default() },
-            ..Default::default()
+        let mem = b"hello".repeat(10);
+        Fixture {
+            svc: FakeSvc { vcpus: v, mem_base: 0x8000_0000, mem: mem.clone(), ..Default::default() },
+            hart: FakeHart { mem_base: 0x8000_0000, mem, ..Default::default() },
         }
     }
 
-    fn call(h: &mut FakeHart, ext: u64, fid: u64, args: &[u64]) -> (Outcome, i64, u64) {
+    fn call(h: &mut Fixture, ext: u64, fid: u64, args: &[u64]) -> (Outcome, i64, u64) {
         let mut r = [0u64; 8];
         r[..args.len()].copy_from_slice(args);
         r[6] = fid;
         r[7] = ext;
-        let o = dispatch(&mut r, h);
+        let o = dispatch(&mut r, &mut h.svc, &mut h.hart);
         (o, r[0] as i64, r[1])
     }
 
@@ -442,7 +420,7 @@ mod tests {
         assert_eq!(call(&mut h, EXT_HSM, 2, &[1]).2, HART_STARTED);
         assert_eq!(call(&mut h, EXT_HSM, 2, &[9]).1, INVALID_PARAM);
         assert_eq!(call(&mut h, EXT_HSM, 3, &[0]).1, SUCCESS);
-        assert_eq!(h.suspended, 1);
+        assert_eq!(h.hart.suspended, 1);
         assert_eq!(call(&mut h, EXT_HSM, 3, &[0x8000_0000]).1, NOT_SUPPORTED);
         assert_eq!(call(&mut h, EXT_HSM, 3, &[1]).1, INVALID_PARAM);
         assert_eq!(call(&mut h, EXT_HSM, 3, &[1 << 32]).1, INVALID_PARAM);
@@ -455,12 +433,12 @@ mod tests {
         assert_eq!(call(&mut h, EXT_IPI, 0, &[0b101, 0]).1, SUCCESS);
         assert_eq!(call(&mut h, EXT_IPI, 0, &[0b1, 2]).1, SUCCESS);
         assert_eq!(call(&mut h, EXT_IPI, 0, &[0, u64::MAX]).1, SUCCESS, "base -1: every hart");
-        assert_eq!(h.ipis, [0b101, 0b100, 0b111]);
+        assert_eq!(h.hart.ipis, [0b101, 0b100, 0b111]);
         assert_eq!(call(&mut h, EXT_IPI, 0, &[0b1, 3]).1, INVALID_PARAM, "no hart 3");
         assert_eq!(call(&mut h, EXT_IPI, 0, &[1 << 63, 1]).1, INVALID_PARAM);
         assert_eq!(call(&mut h, EXT_IPI, 0, &[1, u64::MAX - 1]).1, INVALID_PARAM);
         assert_eq!(call(&mut h, EXT_RFENCE, 1, &[0b11, 0, 0x1000, 0x2000]).1, SUCCESS);
-        assert_eq!(h.fences, [(0b11, Fence::Translations { start: 0x1000, size: 0x2000, asid: None })]);
+        assert_eq!(h.hart.fences, [(0b11, Fence::Translations { start: 0x1000, size: 0x2000, asid: None })]);
         assert_eq!(call(&mut h, EXT_RFENCE, 1, &[1, 0, u64::MAX, 2]).1, INVALID_ADDRESS);
         assert_eq!(call(&mut h, EXT_RFENCE, 1, &[1, 0, 5, u64::MAX]).1, SUCCESS, "size -1: everything");
         assert_eq!(call(&mut h, EXT_RFENCE, 3, &[1, 0]).1, NOT_SUPPORTED, "no HFENCE for guests");
@@ -496,7 +474,7 @@ mod tests {
         assert_eq!(call(&mut h, EXT_DBCN, 1, &[8, 0x8000_0000, 0]), (Outcome::Resume, SUCCESS, 0));
         assert_eq!(call(&mut h, LEGACY_GETCHAR, 0, &[]).1, -1);
         assert_eq!(call(&mut h, EXT_TIME, 0, &[1234]).1, SUCCESS);
-        assert_eq!(h.timer, Some(1234));
+        assert_eq!(h.hart.timer, Some(1234));
     }
 
     /// Garbage in every extension and function: an answer, never a panic; only the stop and
