@@ -75,7 +75,7 @@ lint:
 	HV_MACHINE=machines/qemu-virt-riscv64.ron cargo clippy -p hv --target riscv64imac-unknown-none-elf -- -D warnings
 	cargo clippy --target $(HOST) -p hv --all-targets -- -D warnings
 	cd guests && cargo clippy --workspace --exclude rvtest --exclude rvbench --exclude rvhostile --target aarch64-unknown-none -- -D warnings
-	cd guests && cargo clippy -p guest-rt -p hello -p restart -p rvtest -p rvbench -p rvhostile --target riscv64gc-unknown-none-elf -- -D warnings
+	cd guests && cargo clippy -p guest-rt -p hello -p restart -p wild -p rvtest -p rvbench -p rvhostile --target riscv64gc-unknown-none-elf -- -D warnings
 
 fmt:
 	cargo fmt --all
