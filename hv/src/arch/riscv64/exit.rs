@@ -74,10 +74,12 @@ pub extern "C" fn hv_guest_trap(regs: &mut GuestRegs) {
         csr::EXC_ECALL_VS => {
             // An ecall is 4 bytes; a call that stops the vCPU does not come back here.
             regs.sepc = regs.sepc.wrapping_add(4);
-            let mut a: sbi::SbiRegs = [0; 8];
-            a.copy_from_slice(&regs.x[10..18]);
-            let outcome = sbi::dispatch(&mut a, &mut Caller::<Riscv64>::new(), &mut ThisHart);
-            regs.x[10..18].copy_from_slice(&a);
+            // a0-a7 in place: the call reads and answers in the frame itself.
+            let a: &mut sbi::SbiRegs = match regs.x.get_mut(10..18).and_then(|r| r.try_into().ok()) {
+                Some(a) => a,
+                None => unreachable!("x10-x17 are 8 of the frame's 32 registers"),
+            };
+            let outcome = sbi::dispatch(a, &mut Caller::<Riscv64>::new(), &mut ThisHart);
             if outcome == Outcome::Stopped {
                 lifecycle::finish::<Riscv64>(vm::Stop::Already);
             }
