@@ -4,6 +4,7 @@
 //! the received-data, character-timeout and transmitter-empty interrupts. Transmission is
 //! instantaneous, so the transmitter is always empty. The divisor latch is kept (drivers program
 //! it) and has no effect.
+use crate::fifo::RxFifo;
 use hv_mmio::{ConsoleDevice, MmioCtx, MmioDevice};
 
 const IER_RDI: u8 = 1 << 0;
@@ -53,10 +54,7 @@ pub struct VirtNs16550 {
     /// A transmitter-empty interrupt is pending: set when THR empties (a byte sent, or the
     /// interrupt enabled), cleared by reading IIR while it is the reported source, or by THR.
     thri: bool,
-    /// The receive FIFO: `count` bytes from `head`, wrapping.
-    rx: [u8; FIFO],
-    head: u8,
-    count: u8,
+    rx: RxFifo<FIFO>,
     /// The interrupt line's level, so only changes are signalled.
     level: bool,
 }
@@ -82,9 +80,7 @@ impl VirtNs16550 {
             dlm: 0,
             fcr: 0,
             thri: false,
-            rx: [0; FIFO],
-            head: 0,
-            count: 0,
+            rx: RxFifo::new(),
             level: false,
         }
     }
@@ -116,7 +112,7 @@ impl VirtNs16550 {
     /// trigger is "data available"; below it, "character timeout" (input arrives in bursts
     /// already received, so data that waits will not be joined by more).
     fn pending(&self) -> u8 {
-        let n = self.count as usize;
+        let n = self.rx.len();
         if self.ier & IER_RDI != 0 && n > 0 {
             return if n >= self.rx_trigger() { IIR_RDI } else { IIR_TIMEOUT };
         }
@@ -129,7 +125,7 @@ impl VirtNs16550 {
     fn update<C: MmioCtx>(&mut self, ctx: &mut C) {
         let fifos = if self.fcr & FCR_ENABLE != 0 { IIR_FIFOS } else { 0 };
         self.iir = self.pending() | fifos;
-        self.lsr = LSR_THRE | LSR_TEMT | if self.count > 0 { LSR_DR } else { 0 };
+        self.lsr = LSR_THRE | LSR_TEMT | if !self.rx.is_empty() { LSR_DR } else { 0 };
         let level = self.pending() != IIR_NONE;
         if level != self.level {
             self.level = level;
@@ -142,14 +138,9 @@ impl VirtNs16550 {
         if self.dlab() {
             return self.dll;
         }
-        if self.count == 0 {
-            return 0;
-        }
-        let b = self.rx[self.head as usize];
-        self.head = ((self.head as usize + 1) % FIFO) as u8;
-        self.count -= 1;
+        let Some(b) = self.rx.pop() else { return 0 };
         self.update(ctx);
-        if self.count == 0 {
+        if self.rx.is_empty() {
             ctx.console_rx_ready();
         }
         b
@@ -201,8 +192,7 @@ impl VirtNs16550 {
     /// FCR: FIFOs on or off (either empties them, as does the clear bit), and the trigger.
     fn write_fcr<C: MmioCtx>(&mut self, ctx: &mut C, v: u8) {
         if (self.fcr ^ v) & FCR_ENABLE != 0 || v & FCR_CLEAR_RX != 0 {
-            self.count = 0;
-            self.head = 0;
+            self.rx.clear();
             ctx.console_rx_ready();
         }
         // The clear bits are self-clearing; the DMA mode bit has no effect here.
@@ -226,16 +216,14 @@ impl VirtNs16550 {
 
 impl ConsoleDevice for VirtNs16550 {
     fn rx_room(&self) -> usize {
-        self.depth().saturating_sub(self.count as usize)
+        self.rx.room(self.depth())
     }
 
     fn receive<C: MmioCtx>(&mut self, ctx: &mut C, byte: u8) {
         if self.rx_room() == 0 {
             return;
         }
-        let tail = (self.head as usize + self.count as usize) % FIFO;
-        self.rx[tail] = byte;
-        self.count += 1;
+        self.rx.push(byte);
         self.update(ctx);
     }
 }
@@ -243,27 +231,9 @@ impl ConsoleDevice for VirtNs16550 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_ctx::Ctx;
     use hv_mmio::{MmioFault, Width};
     extern crate std;
-    use std::vec::Vec;
-
-    #[derive(Default)]
-    struct Ctx {
-        out: Vec<u8>,
-        irq: Option<bool>,
-        ready: usize,
-    }
-    impl MmioCtx for Ctx {
-        fn console_write(&mut self, b: &[u8]) {
-            self.out.extend_from_slice(b)
-        }
-        fn set_irq(&mut self, _line: usize, level: bool) {
-            self.irq = Some(level)
-        }
-        fn console_rx_ready(&mut self) {
-            self.ready += 1;
-        }
-    }
 
     fn rd(u: &mut VirtNs16550, c: &mut Ctx, off: usize) -> u8 {
         u.mmio_read(c, off, Width::B8).unwrap() as u8
@@ -343,11 +313,11 @@ mod tests {
             for _ in 0..g.below(64) {
                 let width = g.pick(&[Width::B8, Width::B8, Width::B8, Width::B32]);
                 let off = if g.below(8) == 0 { g.below(0x100) as usize } else { g.below(8) as usize };
-                let before = u.count as usize;
+                let before = u.rx.len();
                 match g.below(3) {
                     0 => {
                         let got = u.mmio_read(&mut c, off, width);
-                        if off == 0 && before > 0 && u.count as usize == before - 1 {
+                        if off == 0 && before > 0 && u.rx.len() == before - 1 {
                             assert_eq!(got.map(|v| v as u8), Ok(model[0]), "RBR returns the oldest byte");
                         }
                     }
@@ -363,7 +333,7 @@ mod tests {
                         }
                     }
                 }
-                let n = u.count as usize;
+                let n = u.rx.len();
                 if n == 0 {
                     model.clear();
                 }

@@ -2,6 +2,7 @@
 //! the access context; input comes from the board console while this VM has the input focus
 //! (`ConsoleDevice`) into a 32-entry receive FIFO, with the RX and receive-timeout interrupts.
 //! Every register takes 8-, 16- and 32-bit accesses: Linux's amba-pl011 driver uses 16-bit ones.
+use crate::fifo::RxFifo;
 use hv_mmio::{ConsoleDevice, MmioCtx, MmioDevice};
 
 const FR_RXFE: u32 = 1 << 4;
@@ -52,10 +53,7 @@ pub struct VirtPl011 {
     dmacr: u32,
     #[reg(offset = 0xFE0, read_only, widths(8, 16, 32))]
     id: [u32; 8],
-    /// The receive FIFO: `count` bytes from `head`, wrapping.
-    rx: [u8; FIFO],
-    head: u8,
-    count: u8,
+    rx: RxFifo<FIFO>,
     /// The interrupt line's level, so only changes are signalled.
     level: bool,
 }
@@ -84,9 +82,7 @@ impl VirtPl011 {
             icr: 0,
             dmacr: 0,
             id: [0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1],
-            rx: [0; FIFO],
-            head: 0,
-            count: 0,
+            rx: RxFifo::new(),
             level: false,
         }
     }
@@ -122,10 +118,10 @@ impl VirtPl011 {
     /// Transmission is instantaneous, so the TX FIFO is always empty; RX follows the FIFO.
     fn flags(&self) -> u32 {
         let mut fr = FR_TXFE;
-        if self.count == 0 {
+        if self.rx.is_empty() {
             fr |= FR_RXFE;
         }
-        if self.count as usize >= self.depth() {
+        if self.rx.len() >= self.depth() {
             fr |= FR_RXFF;
         }
         fr
@@ -133,14 +129,9 @@ impl VirtPl011 {
 
     /// Pop the oldest received byte (0 when empty, as the PL011 returns).
     fn read_dr<C: MmioCtx>(&mut self, ctx: &mut C) -> u32 {
-        if self.count == 0 {
-            return 0;
-        }
-        let b = self.rx[self.head as usize];
-        self.head = ((self.head as usize + 1) % FIFO) as u8;
-        self.count -= 1;
+        let Some(b) = self.rx.pop() else { return 0 };
         self.update_rx(ctx);
-        if self.count == 0 {
+        if self.rx.is_empty() {
             ctx.console_rx_ready();
         }
         b as u32
@@ -151,7 +142,7 @@ impl VirtPl011 {
     /// asserted whenever the FIFO holds data below the trigger, and drops once it is empty.
     fn update_rx<C: MmioCtx>(&mut self, ctx: &mut C) {
         self.fr = self.flags();
-        let n = self.count as usize;
+        let n = self.rx.len();
         self.ris &= !(INT_RX | INT_RT);
         if n >= self.rx_trigger() {
             self.ris |= INT_RX;
@@ -171,8 +162,7 @@ impl VirtPl011 {
     /// Turning the FIFO on or off empties it, as on the PL011.
     fn write_lcr_h<C: MmioCtx>(&mut self, ctx: &mut C, v: u32) {
         if (self.lcr_h ^ v) & LCR_H_FEN != 0 {
-            self.count = 0;
-            self.head = 0;
+            self.rx.clear();
             ctx.console_rx_ready();
         }
         self.lcr_h = v & 0xFF;
@@ -210,16 +200,14 @@ impl VirtPl011 {
 
 impl ConsoleDevice for VirtPl011 {
     fn rx_room(&self) -> usize {
-        self.depth().saturating_sub(self.count as usize)
+        self.rx.room(self.depth())
     }
 
     fn receive<C: MmioCtx>(&mut self, ctx: &mut C, byte: u8) {
         if self.rx_room() == 0 {
             return;
         }
-        let tail = (self.head as usize + self.count as usize) % FIFO;
-        self.rx[tail] = byte;
-        self.count += 1;
+        self.rx.push(byte);
         self.update_rx(ctx);
     }
 }
@@ -227,27 +215,9 @@ impl ConsoleDevice for VirtPl011 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_ctx::Ctx;
     use hv_mmio::{MmioFault, Width};
     extern crate std;
-    use std::vec::Vec;
-
-    #[derive(Default)]
-    struct Ctx {
-        out: Vec<u8>,
-        irq: Option<bool>,
-        ready: usize,
-    }
-    impl MmioCtx for Ctx {
-        fn console_write(&mut self, b: &[u8]) {
-            self.out.extend_from_slice(b)
-        }
-        fn set_irq(&mut self, _line: usize, level: bool) {
-            self.irq = Some(level)
-        }
-        fn console_rx_ready(&mut self) {
-            self.ready += 1;
-        }
-    }
 
     fn rd(u: &mut VirtPl011, c: &mut Ctx, off: usize) -> u64 {
         u.mmio_read(c, off, Width::B16).unwrap()
@@ -328,11 +298,11 @@ mod tests {
                 let off = g.pick(&[0x000, 0x018, 0x02C, 0x034, 0x038, 0x03C, 0x040, 0x044, 0xFE0])
                     + g.below(4) as usize;
                 let off = if g.below(8) == 0 { g.below(0x1000) as usize } else { off };
-                let before = u.count as usize;
+                let before = u.rx.len();
                 match g.below(3) {
                     0 => {
                         let got = u.mmio_read(&mut c, off, width);
-                        if off == 0 && before > 0 && u.count as usize == before - 1 {
+                        if off == 0 && before > 0 && u.rx.len() == before - 1 {
                             assert_eq!(got.map(|v| v as u8), Ok(model[0]), "DR returns the oldest byte");
                         }
                     }
@@ -348,7 +318,7 @@ mod tests {
                         }
                     }
                 }
-                let n = u.count as usize;
+                let n = u.rx.len();
                 if n == 0 {
                     model.clear(); // popped, or emptied by turning the FIFO on or off
                 }
