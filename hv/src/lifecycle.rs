@@ -110,10 +110,17 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
     reset_devices(vm);
     A::reset_irqs(vm);
     vm::end_reset(vm);
-    if A::start_vcpu(vm, 0, v.entry.0, v.dtb.map_or(0, |d| d.0)).is_err() {
+    if start::<A>(vm).is_err() {
         hv_println!("hv: vm `{}` cannot restart its vCPU 0", v.name);
     }
     A::park()
+}
+
+/// Power `vm` on: its vCPU 0 at its entry point, with its DTB's address as the first argument
+/// (at boot, and after a restart).
+pub fn start<A: Arch>(vm: VmId) -> Result<(), StartError> {
+    let v = &VMS[vm.0];
+    A::start_vcpu(vm, 0, v.entry.0, v.dtb.map_or(0, |d| d.0))
 }
 
 /// The vCPU on this pCPU calling its firmware: what PSCI, SBI and hv's own calls may do.

@@ -73,8 +73,7 @@ extern "C" fn hv_main(hart: usize, primary: bool) -> ! {
         }
         crate::console_in::init::<Riscv64>();
         for v in &VMS {
-            let dtb = v.dtb.map_or(0, |d| d.0);
-            if run::start_vcpu(v.id, 0, v.entry.0, dtb).is_err() {
+            if crate::lifecycle::start::<Riscv64>(v.id).is_err() {
                 hv_println!("hv: cannot start vm `{}`", v.name);
             }
         }

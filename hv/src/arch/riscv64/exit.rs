@@ -34,7 +34,7 @@ impl Hart for ThisHart {
     }
     fn suspend(&mut self) {
         let (vm, k) = Riscv64::current();
-        if irq::wait::<Riscv64>(vm, k) {
+        if irq::wait::<Riscv64>(vm) {
             lifecycle::leave::<Riscv64>(vm, k);
         }
     }

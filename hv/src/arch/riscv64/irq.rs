@@ -44,7 +44,8 @@ pub fn handle<A: Arch>(vm: VmId, _k: usize, cause: u64) -> bool {
     vm::must_leave(vm)
 }
 
-/// The same for a hart with no vCPU to run.
+/// What is pending for a hart that is not running its guest (parked, or waiting for an
+/// interrupt on its vCPU's behalf).
 pub fn handle_parked<A: Arch>() {
     let pending = csr::read!("sip");
     if pending & csr::IRQ_SSI != 0 {
@@ -137,16 +138,9 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) {
 
 /// A retentive suspend: sleep the hart until an interrupt is pending for it or its guest.
 /// True when the vCPU must leave its VM.
-pub fn wait<A: Arch>(vm: VmId, k: usize) -> bool {
+pub fn wait<A: Arch>(vm: VmId) -> bool {
     // SAFETY: waiting for an interrupt has no memory effects.
     unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };
-    let pending = csr::read!("sip");
-    if pending & csr::IRQ_SSI != 0 {
-        take_requests();
-    }
-    if pending & csr::IRQ_SEI != 0 {
-        external::<A>();
-    }
-    let _ = k;
+    handle_parked::<A>();
     vm::must_leave(vm)
 }
