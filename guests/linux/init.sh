@@ -30,6 +30,9 @@ test)
     ;;
 panic)
     echo "hv-linux: init exits, the kernel panics"
+    # The tty drains that line by interrupts; the panic's messages go straight to the console
+    # and would cut into it.
+    sleep 1
     exit 1
     ;;
 esac

@@ -99,8 +99,9 @@ pub fn guest_ipi(vm: VmId, targets: u64) {
     }
 }
 
-/// Fence vCPUs `targets` of `vm` and wait until each running one has done it.
-pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) {
+/// Fence vCPUs `targets` of `vm` and wait until each running one has done it. True when this
+/// hart's vCPU must leave its VM (a kick taken during the wait may have said so).
+pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) -> bool {
     let me = pcpu::this().index;
     let req = match fence {
         Fence::Instructions => REQ_FENCE_I,
@@ -134,6 +135,7 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) {
             core::hint::spin_loop();
         }
     }
+    vm::must_leave(vm)
 }
 
 /// A retentive suspend: sleep the hart until an interrupt is pending for it or its guest.

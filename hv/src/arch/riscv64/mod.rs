@@ -19,6 +19,8 @@ pub mod guest;
 #[cfg(target_arch = "riscv64")]
 pub mod irq;
 #[cfg(target_arch = "riscv64")]
+pub mod mmio_exit;
+#[cfg(target_arch = "riscv64")]
 pub mod pcpu;
 #[cfg(target_arch = "riscv64")]
 pub mod platform;

@@ -63,7 +63,7 @@ const fn all() -> [PerCpu; NUM_CPUS] {
 impl PerCpu {
     const fn empty() -> Self {
         PerCpu {
-            frame: UnsafeCell::new(GuestRegs { x: [0; 32], sepc: 0, sstatus: 0, hstatus: 0 }),
+            frame: UnsafeCell::new(GuestRegs::new()),
             stack_top: AtomicU64::new(0),
             index: 0,
             vcpu: None,

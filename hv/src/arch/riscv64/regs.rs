@@ -1,25 +1,26 @@
 //! The guest's registers as the trap entry saves them: x1-x31 (x0 reads as zero) and the pc.
-//! The layout is shared with the entry code in trap.rs.
+//! The layout is shared with the entry code in trap.rs. sstatus and hstatus are not in it: hv
+//! leaves the guest's values in the CSRs, and the one place that can change them (a trap taken
+//! by a guest-memory probe) puts them back itself (guest.rs).
 
-/// Saved on every exit, in the pCPU's entry (pcpu.rs).
+/// Saved on every exit, in the pCPU's entry (pcpu.rs). On a quick exit (an SBI call, an
+/// interrupt) only the registers a Rust call may clobber are written: `x8`, `x9` and
+/// `x18`-`x27` then hold stale values, and the handler must not read or write them.
 #[repr(C)]
 #[derive(Clone, Debug, Default)]
 pub struct GuestRegs {
     /// x0-x31; `x[0]` is never read or written.
     pub x: [u64; 32],
     pub sepc: u64,
-    /// The guest's sstatus and hstatus at the exit, put back on return: hv's own accesses to
-    /// guest memory (HLV) may take a trap that changes them.
-    pub sstatus: u64,
-    pub hstatus: u64,
 }
 
-/// Byte offsets the entry code uses.
+/// Byte offset of `sepc`, for the entry code.
 pub const OFF_SEPC: usize = 32 * 8;
-pub const OFF_SSTATUS: usize = 33 * 8;
-pub const OFF_HSTATUS: usize = 34 * 8;
 
 impl GuestRegs {
+    pub const fn new() -> Self {
+        GuestRegs { x: [0; 32], sepc: 0 }
+    }
     /// Register `r`; x0 is zero.
     pub fn get(&self, r: u8) -> u64 {
         if r == 0 {

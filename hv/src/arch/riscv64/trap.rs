@@ -1,9 +1,18 @@
-//! Traps into HS-mode. From a guest (`sscratch` holds its pCPU's frame): every register is
-//! saved in the frame, hv runs on its own stack, and the guest resumes through
-//! `hv_return_to_guest`. From hv itself (`sscratch` is zero): a fault of one of the guest-memory
-//! probes (guest.rs) resumes at its failure path; anything else is a hypervisor bug.
+//! Traps into HS-mode. From a guest (`sscratch` holds its pCPU's frame), hv runs on its own
+//! stack and the guest resumes through `hv_quick_return` or `hv_return_to_guest`:
+//! - an SBI call or an interrupt is a quick exit: only sp and the registers a Rust call may
+//!   clobber (ra, gp, tp, t0-t6, a0-a7) are in the frame. x8, x9 and x18-x27 stay in the hart,
+//!   kept by the handler's own callee-saved discipline; a handler that does not return (the vCPU
+//!   leaves) drops them with its Rust frames, and the next start writes a whole new frame.
+//! - every exception (a load or store to emulate, a fault to reflect) saves all 31 registers:
+//!   its handler may read or write any of them. Guest page faults, the common case (emulated
+//!   devices), go straight to their handler (mmio_exit.rs).
+//!
+//! From hv itself (`sscratch` is zero): a fault of one of the guest-memory probes (guest.rs)
+//! resumes at its failure path; anything else is a hypervisor bug.
+use super::csr::{EXC_ECALL_VS, EXC_LOAD_GUEST_PAGE, EXC_STORE_GUEST_PAGE};
 use super::pcpu::STACK_TOP;
-use super::regs::{GuestRegs, OFF_HSTATUS, OFF_SEPC, OFF_SSTATUS};
+use super::regs::{GuestRegs, OFF_SEPC};
 
 core::arch::global_asm!(
     r#"
@@ -19,8 +28,6 @@ hv_trap_vector:
     sd      x5, 40(sp)
     sd      x6, 48(sp)
     sd      x7, 56(sp)
-    sd      x8, 64(sp)
-    sd      x9, 72(sp)
     sd      x10, 80(sp)
     sd      x11, 88(sp)
     sd      x12, 96(sp)
@@ -29,16 +36,6 @@ hv_trap_vector:
     sd      x15, 120(sp)
     sd      x16, 128(sp)
     sd      x17, 136(sp)
-    sd      x18, 144(sp)
-    sd      x19, 152(sp)
-    sd      x20, 160(sp)
-    sd      x21, 168(sp)
-    sd      x22, 176(sp)
-    sd      x23, 184(sp)
-    sd      x24, 192(sp)
-    sd      x25, 200(sp)
-    sd      x26, 208(sp)
-    sd      x27, 216(sp)
     sd      x28, 224(sp)
     sd      x29, 232(sp)
     sd      x30, 240(sp)
@@ -48,41 +45,45 @@ hv_trap_vector:
     csrw    sscratch, zero
     csrr    t0, sepc
     sd      t0, {sepc}(sp)
-    csrr    t0, sstatus
-    sd      t0, {sstatus}(sp)
-    csrr    t0, 0x600
-    sd      t0, {hstatus}(sp)
     mv      tp, sp
     mv      a0, sp
+    csrr    a1, scause
     ld      sp, {stack_top}(tp)
+    bltz    a1, 1f
+    li      t0, {ecall}
+    bne     a1, t0, 2f
+    call    {ecall_handler}
+    j       hv_quick_return
+1:  call    {irq_handler}
+    j       hv_quick_return
+2:
+    sd      x8, 64(tp)
+    sd      x9, 72(tp)
+    sd      x18, 144(tp)
+    sd      x19, 152(tp)
+    sd      x20, 160(tp)
+    sd      x21, 168(tp)
+    sd      x22, 176(tp)
+    sd      x23, 184(tp)
+    sd      x24, 192(tp)
+    sd      x25, 200(tp)
+    sd      x26, 208(tp)
+    sd      x27, 216(tp)
+    li      t0, {load_fault}
+    beq     a1, t0, 3f
+    li      t0, {store_fault}
+    beq     a1, t0, 3f
     call    {handler}
     mv      a0, tp
+    j       hv_return_to_guest
+3:  call    {page_fault}
+    mv      a0, tp
+// a0: this pCPU's frame (which is where tp points).
 .global hv_return_to_guest
 hv_return_to_guest:
     mv      sp, a0
-    ld      t0, {sepc}(sp)
-    csrw    sepc, t0
-    ld      t0, {sstatus}(sp)
-    csrw    sstatus, t0
-    ld      t0, {hstatus}(sp)
-    csrw    0x600, t0
-    csrw    sscratch, sp
-    ld      x1, 8(sp)
-    ld      x3, 24(sp)
-    ld      x4, 32(sp)
-    ld      x5, 40(sp)
-    ld      x6, 48(sp)
-    ld      x7, 56(sp)
     ld      x8, 64(sp)
     ld      x9, 72(sp)
-    ld      x10, 80(sp)
-    ld      x11, 88(sp)
-    ld      x12, 96(sp)
-    ld      x13, 104(sp)
-    ld      x14, 112(sp)
-    ld      x15, 120(sp)
-    ld      x16, 128(sp)
-    ld      x17, 136(sp)
     ld      x18, 144(sp)
     ld      x19, 152(sp)
     ld      x20, 160(sp)
@@ -93,6 +94,25 @@ hv_return_to_guest:
     ld      x25, 200(sp)
     ld      x26, 208(sp)
     ld      x27, 216(sp)
+hv_quick_return:
+    mv      sp, tp
+    ld      t0, {sepc}(sp)
+    csrw    sepc, t0
+    csrw    sscratch, sp
+    ld      x1, 8(sp)
+    ld      x3, 24(sp)
+    ld      x4, 32(sp)
+    ld      x5, 40(sp)
+    ld      x6, 48(sp)
+    ld      x7, 56(sp)
+    ld      x10, 80(sp)
+    ld      x11, 88(sp)
+    ld      x12, 96(sp)
+    ld      x13, 104(sp)
+    ld      x14, 112(sp)
+    ld      x15, 120(sp)
+    ld      x16, 128(sp)
+    ld      x17, 136(sp)
     ld      x28, 224(sp)
     ld      x29, 232(sp)
     ld      x30, 240(sp)
@@ -110,6 +130,8 @@ hv_trap_self:
     beq     t0, t1, 1f
     la      t1, hv_probe_half_insn
     beq     t0, t1, 1f
+    la      t1, hv_probe_word_insn
+    beq     t0, t1, 1f
     csrr    a0, scause
     csrr    a1, sepc
     csrr    a2, stval
@@ -122,10 +144,14 @@ hv_trap_self:
     sret
 "#,
     sepc = const OFF_SEPC,
-    sstatus = const OFF_SSTATUS,
-    hstatus = const OFF_HSTATUS,
     stack_top = const STACK_TOP,
+    ecall = const EXC_ECALL_VS,
+    ecall_handler = sym super::exit::hv_guest_ecall,
+    irq_handler = sym super::exit::hv_guest_irq,
     handler = sym super::exit::hv_guest_trap,
+    load_fault = const EXC_LOAD_GUEST_PAGE,
+    store_fault = const EXC_STORE_GUEST_PAGE,
+    page_fault = sym super::mmio_exit::hv_guest_page_fault,
     fatal = sym hv_fatal,
 );
 
@@ -134,4 +160,4 @@ extern "C" fn hv_fatal(scause: u64, sepc: u64, stval: u64) -> ! {
     panic!("trap in HS-mode: scause {scause:#x} sepc {sepc:#x} stval {stval:#x}")
 }
 
-const _: () = assert!(core::mem::size_of::<GuestRegs>() == 280);
+const _: () = assert!(core::mem::size_of::<GuestRegs>() == 264);
