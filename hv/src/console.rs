@@ -4,10 +4,10 @@
 //! the other way (console_in.rs); the flag that holds it back while the focused VM is full is
 //! here, where devices reach it.
 use crate::arch::Arch;
-use crate::machine::{NUM_VMS, VMS};
+use crate::machine::NUM_VMS;
+use crate::vm::Vm;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
-use hv_types::VmId;
 
 /// The byte sink: the board's UART on target, stdout in host tests.
 use crate::arch::console_write as write_bytes;
@@ -44,34 +44,28 @@ pub fn print(args: fmt::Arguments) {
     let _ = Raw.write_fmt(args);
 }
 
-/// Longest line kept whole when VMs share the console; longer ones are split.
-const LINE: usize = 160;
-
-/// Per-VM partial lines, so that lines from different VMs never interleave mid-line.
-static PENDING: [spin::Mutex<heapless::Vec<u8, LINE>>; NUM_VMS] =
-    [const { spin::Mutex::new(heapless::Vec::new()) }; NUM_VMS];
-
 /// Print `bytes` of VM `vm`'s output line: a new line gets its `[name] ` prefix, and a line of
 /// another writer's left open is ended first.
-fn emit(c: &mut Cursor, vm: VmId, bytes: &[u8]) {
-    if c.partial != Some(vm.0) {
+fn emit<I>(c: &mut Cursor, vm: &Vm<I>, bytes: &[u8]) {
+    if c.partial != Some(vm.id.0) {
         c.break_line();
         write_bytes(b"[");
-        write_bytes(VMS[vm.0].name.as_bytes());
+        write_bytes(vm.desc.name.as_bytes());
         write_bytes(b"] ");
     }
     write_bytes(bytes);
-    c.partial = (bytes.last() != Some(&b'\n')).then_some(vm.0);
+    c.partial = (bytes.last() != Some(&b'\n')).then_some(vm.id.0);
 }
 
 /// Output of VM `vm`. With one VM bytes go straight out; with several, each VM's output is
-/// gathered into lines and printed as `[name] line`.
-pub fn vm_write(vm: VmId, bytes: &[u8]) {
+/// gathered into its line (so lines from different VMs never interleave mid-line) and printed
+/// as `[name] line`.
+pub fn vm_write<I>(vm: &Vm<I>, bytes: &[u8]) {
     if NUM_VMS == 1 {
         let _g = LOCK.lock();
         return write_bytes(bytes);
     }
-    let mut line = PENDING[vm.0].lock();
+    let mut line = vm.line.lock();
     for &b in bytes {
         // Both fit: a full buffer was flushed on the previous byte.
         let _ = line.push(b);
@@ -84,11 +78,11 @@ pub fn vm_write(vm: VmId, bytes: &[u8]) {
 
 /// Print what VM `vm` has of an unfinished line: it went idle (WFI), so the line is a prompt,
 /// or an echo of what was typed, that must show now.
-pub fn flush(vm: VmId) {
+pub fn flush<I>(vm: &Vm<I>) {
     if NUM_VMS == 1 {
         return;
     }
-    let mut line = PENDING[vm.0].lock();
+    let mut line = vm.line.lock();
     if !line.is_empty() {
         emit(&mut LOCK.lock(), vm, &line);
         line.clear();

@@ -5,10 +5,10 @@
 //! pCPU. Lock order: `FOCUS`, then the VM's devices, its interrupt controller, the vCPU queues.
 use crate::arch::Arch;
 use crate::console::INPUT_BLOCKED as BLOCKED;
+use crate::hv_println;
 use crate::input::{self, Escape, Key};
 use crate::machine::{console_input, VMS};
 use crate::mmio::DevCtx;
-use crate::{hv_println, vm};
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
@@ -59,7 +59,7 @@ pub fn pump<A: Arch>() {
             }
         };
         // A stopped VM's input is dropped, but its escapes still work.
-        let full = if vm::is_stopped(vm) {
+        let full = if A::vm(vm).is_stopped() {
             while next().is_some() {}
             false
         } else {

@@ -6,7 +6,7 @@
 //! on throughout. The calls a guest makes of its firmware reach hv through `Caller`.
 use crate::arch::Arch;
 use crate::desc::Policy;
-use crate::machine::{reset_devices, VMS};
+use crate::machine::VMS;
 use crate::services::{Services, StartError};
 use crate::vm::{self, Stop};
 use crate::{console, hv_println};
@@ -62,7 +62,7 @@ pub fn finish<A: Arch>(stop: Stop) -> ! {
 
 /// Stop `vm` with `status` and kick its other vCPUs out.
 pub fn stop<A: Arch>(vm: VmId, status: u8) -> ! {
-    let stop = vm::stop_vm(vm, status);
+    let stop = A::vm(vm).stop(status);
     A::kick_vm(vm);
     finish::<A>(stop)
 }
@@ -75,7 +75,7 @@ pub fn end<A: Arch>(vm: VmId, index: usize, cause: Cause) -> ! {
 
 /// This vCPU must leave its VM (stopped, or restarting from another vCPU).
 pub fn leave<A: Arch>(vm: VmId, index: usize) -> ! {
-    vm::release_vcpu(vm, index);
+    A::vm(vm).release_vcpu(index);
     finish::<A>(Stop::Already)
 }
 
@@ -85,17 +85,18 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
     if cause.policy(vm) == Policy::Stop {
         return;
     }
-    if !vm::begin_reset(vm) {
+    let this = A::vm(vm);
+    if !this.begin_reset() {
         // Another vCPU is restarting it (or it stopped): just leave.
-        vm::release_vcpu(vm, me);
+        this.release_vcpu(me);
         A::park();
     }
-    let v = &VMS[vm.0];
+    let v = this.desc;
     hv_println!("hv: vm {} `{}` restarts ({})", vm.0, v.name, cause.describe());
-    vm::release_vcpu(vm, me);
+    this.release_vcpu(me);
     A::kick_vm(vm);
     // The others leave at their next exit, which the kick forces.
-    while !vm::others_off(vm, me) {
+    while !this.others_off(me) {
         core::hint::spin_loop();
     }
     for w in v.ram.iter().filter(|w| !w.read_only) {
@@ -107,9 +108,10 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
     for w in v.ram {
         A::publish_ram(w);
     }
-    reset_devices(vm);
-    A::reset_irqs(vm);
-    vm::end_reset(vm);
+    // What it printed of a line before the reset shows.
+    console::flush(this);
+    this.reset();
+    this.end_reset();
     if start::<A>(vm).is_err() {
         hv_println!("hv: vm `{}` cannot restart its vCPU 0", v.name);
     }
@@ -148,7 +150,7 @@ impl<A: Arch> Services for Caller<A> {
         VMS[A::current().0 .0].vcpus.len()
     }
     fn console(&mut self, bytes: &[u8]) {
-        console::vm_write(A::current().0, bytes);
+        console::vm_write(A::vm(A::current().0), bytes);
     }
     fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
         A::read_guest(A::current().0, va, buf)
@@ -164,10 +166,10 @@ impl<A: Arch> Services for Caller<A> {
     }
     fn stop_vcpu(&mut self) {
         let (vm, index) = A::current();
-        finish::<A>(vm::stop_vcpu(vm, index))
+        finish::<A>(A::vm(vm).stop_vcpu(index))
     }
     fn vcpu_on(&self, i: usize) -> bool {
-        vm::vcpu_on(A::current().0, i)
+        A::vm(A::current().0).vcpu_on(i)
     }
     fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> Result<(), StartError> {
         A::start_vcpu(A::current().0, i, entry, context)
@@ -196,7 +198,7 @@ mod tests {
         let v = &VMS[0];
         assert_eq!(v.on_reset, Policy::Restart, "the default machine restarts its VM");
         run_as(v.vcpus[0].0, vm0(), 0);
-        assert!(vm::claim_vcpu(vm0(), 0));
+        assert!(Fake::vm(vm0()).claim_vcpu(0));
         assert_eq!(ends_in(|| Caller::<Fake>::new().reset_vm()), "park");
         let mut want = vec![Call::Kick(vm0())];
         want.extend(v.ram.iter().filter(|w| !w.read_only).map(|w| Call::Zero { pa: w.pa, len: w.size }));
@@ -205,8 +207,8 @@ mod tests {
         want.push(Call::ResetIrqs(vm0()));
         want.push(Call::Start { vm: vm0(), k: 0, entry: v.entry.0, arg: v.dtb.map_or(0, |d| d.0) });
         assert_eq!(take_log(), want);
-        assert!(!vm::must_leave(vm0()), "the restart is over");
-        assert!(vm::vcpu_on(vm0(), 0), "vCPU 0 runs again");
+        assert!(!Fake::vm(vm0()).must_leave(), "the restart is over");
+        assert!(Fake::vm(vm0()).vcpu_on(0), "vCPU 0 runs again");
     }
 
     /// A crash under `on_crash: Stop` stops the VM with the crash status; the last VM to stop
@@ -216,10 +218,10 @@ mod tests {
         let _g = serial();
         assert_eq!(VMS[0].on_crash, Policy::Stop);
         run_as(0, vm0(), 0);
-        assert!(vm::claim_vcpu(vm0(), 0));
+        assert!(Fake::vm(vm0()).claim_vcpu(0));
         let end_of = ends_in(|| end::<Fake>(vm0(), 0, Cause::Crash));
         assert_eq!(end_of, if NUM_VMS == 1 { "system_off" } else { "park" });
-        assert!(vm::is_stopped(vm0()));
+        assert!(Fake::vm(vm0()).is_stopped());
         assert_eq!(take_log(), [Call::Kick(vm0())], "nothing is restored for a stop");
         // A second stop, from another vCPU, finds it stopped and only parks.
         assert_eq!(ends_in(|| stop::<Fake>(vm0(), 1)), "park");
@@ -230,11 +232,11 @@ mod tests {
     fn one_restart_at_a_time() {
         let _g = serial();
         run_as(0, vm0(), 0);
-        assert!(vm::claim_vcpu(vm0(), 0));
-        assert!(vm::begin_reset(vm0()));
+        assert!(Fake::vm(vm0()).claim_vcpu(0));
+        assert!(Fake::vm(vm0()).begin_reset());
         assert_eq!(ends_in(|| restart_if_wanted::<Fake>(vm0(), 0, Cause::Reset)), "park");
         assert!(take_log().is_empty());
-        assert!(!vm::vcpu_on(vm0(), 0), "the vCPU left");
+        assert!(!Fake::vm(vm0()).vcpu_on(0), "the vCPU left");
     }
 
     /// Calls from the guest reach the VM's own state through `Caller`.
@@ -242,7 +244,7 @@ mod tests {
     fn the_caller_serves_the_current_vcpu() {
         let _g = serial();
         run_as(0, vm0(), 0);
-        assert!(vm::claim_vcpu(vm0(), 0));
+        assert!(Fake::vm(vm0()).claim_vcpu(0));
         let mut c = Caller::<Fake>::new();
         assert_eq!((c.vcpu_index(), c.vcpu_count()), (0, VMS[0].vcpus.len()));
         let ram = &VMS[0].ram[0];
@@ -252,6 +254,6 @@ mod tests {
         assert_eq!(services::puts(&mut c, end - 3, 8), Some(3), "stops at the end of RAM");
         // CPU_OFF of the only vCPU stops the VM.
         assert_eq!(ends_in(|| c.stop_vcpu()), if NUM_VMS == 1 { "system_off" } else { "park" });
-        assert!(vm::is_stopped(vm0()));
+        assert!(Fake::vm(vm0()).is_stopped());
     }
 }

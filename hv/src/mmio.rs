@@ -30,7 +30,7 @@ impl<A: Arch> DevCtx<A> {
 
 impl<A: Arch> MmioCtx for DevCtx<A> {
     fn console_write(&mut self, bytes: &[u8]) {
-        console::vm_write(self.vm, bytes);
+        console::vm_write(A::vm(self.vm), bytes);
     }
     fn console_rx_ready(&mut self) {
         console::rx_ready::<A>();

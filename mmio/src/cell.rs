@@ -52,3 +52,32 @@ impl<T> Shared<T> {
         self.0.lock()
     }
 }
+
+/// A VM's emulated-device state at power-on (generated for each VM's device struct).
+pub trait PowerOn {
+    fn power_on() -> Self;
+}
+
+/// A VM's emulated devices as its VM holds them, whatever their cell: routing an access goes
+/// through the generated `route_mmio`; this is the rest, putting them back to power-on.
+pub trait DeviceSet: Sync {
+    /// Every device of the VM back to its power-on state.
+    ///
+    /// # Safety
+    /// No vCPU of the VM runs, and the caller holds no reference into the state: the VM is
+    /// restarting, and every vCPU but the caller's has left it.
+    unsafe fn reset(&self);
+}
+
+impl<T: PowerOn + Send> DeviceSet for Owned<T, 1> {
+    unsafe fn reset(&self) {
+        // SAFETY: nothing else can hold the state (the caller's promise).
+        unsafe { *self.get() = T::power_on() };
+    }
+}
+
+impl<T: PowerOn + Send> DeviceSet for Shared<T> {
+    unsafe fn reset(&self) {
+        *self.lock() = T::power_on();
+    }
+}

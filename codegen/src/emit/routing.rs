@@ -1,6 +1,7 @@
 //! MMIO routing: one struct of device instances per VM and `route_mmio`, a single `match` on
-//! (VM, IPA range). No trait objects, no registration at run time. The device statics are private
-//! to this module, so `route_mmio` is the only way in.
+//! (VM, IPA range), with no trait objects or registration at run time on the access path. The
+//! device statics are private to the generated module: accesses reach them through
+//! `route_mmio`, and each VM's `Vm` holds its set (`DEVICES`) to reset it.
 use super::hex;
 use super::machine::ident;
 use crate::model::*;
@@ -13,7 +14,7 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
     let mut arms = Vec::new();
     let mut vm_spis = Vec::new();
     let mut hw_spis = Vec::new();
-    let mut resets = Vec::new();
+    let mut device_sets = Vec::new();
     let mut consoles = Vec::new();
     let mut has_console = Vec::new();
     for v in &m.vms {
@@ -81,12 +82,12 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
                 }
             });
         }
-        resets.push(quote! {
-            #id => {
-                #take
-                *d = #sname { #(#names: <#tys>::new()),* };
+        structs.push(quote! {
+            impl hv_mmio::cell::PowerOn for #sname {
+                fn power_on() -> Self { #sname { #(#names: <#tys>::new()),* } }
             }
         });
+        device_sets.push(quote!(&#sstatic));
         // The VM's console: its first PL011, which the DTB names as stdout.
         let console = v.emulated.iter().position(|e| e.kind.console);
         has_console.push(console.is_some());
@@ -131,13 +132,9 @@ pub fn emit(m: &Machine, built: &crate::tables::Built) -> TokenStream {
         /// Static memory each VM takes, for the banner and `make bench`.
         pub const VM_STATIC: [VmStatic; NUM_VMS] = [#(#sizes),*];
 
-        /// Put VM `vm`'s emulated devices back in their reset state (the VM restarts).
-        pub fn reset_devices(vm: VmId) {
-            match vm.0 {
-                #(#resets)*
-                _ => {}
-            }
-        }
+        /// Each VM's emulated devices, for its `Vm` to hold (and reset); accesses reach them
+        /// through `route_mmio`.
+        pub static DEVICES: [&'static dyn hv_mmio::cell::DeviceSet; NUM_VMS] = [#(#device_sets),*];
 
         /// Which VMs have a console device (console input can go to them).
         pub const HAS_CONSOLE: [bool; NUM_VMS] = [#(#has_console),*];

@@ -12,11 +12,17 @@
 //! controller, its stage-2 format in its codegen back end, IPIs, timers.
 use crate::desc::{RamDesc, Restore};
 use crate::services::StartError;
+use crate::vm::{IrqChip, Vm};
 use hv_types::{CpuId, VmId};
 
 /// What the core asks of an ISA. Associated functions only: an architecture is a type, chosen
 /// at build time, so every call is static and inlines.
-pub trait Arch {
+pub trait Arch: Sized + 'static {
+    /// A VM's virtual interrupt controller (a vGIC distributor, a virtual PLIC), which each
+    /// `Vm` owns.
+    type VmIrqs: IrqChip;
+    /// VM `id`: the architecture keeps the machine's VMs (`vm::all`) beside its pCPUs.
+    fn vm(id: VmId) -> &'static Vm<Self::VmIrqs>;
     /// This pCPU's index.
     fn cpu_id() -> usize;
     /// The (VM, vCPU index) this pCPU runs. Only called from a guest's exit: a pCPU that runs
@@ -33,9 +39,6 @@ pub trait Arch {
     /// Make every other pCPU running a vCPU of `vm` exit to hv soon, where it sees the VM's
     /// new state (stopped, restarting).
     fn kick_vm(vm: VmId);
-    /// Put `vm`'s virtual interrupt controller and its vCPUs' pending interrupts back in their
-    /// reset state, and release the physical interrupts it was handling.
-    fn reset_irqs(vm: VmId);
     /// Drive input `line` (a number in the description's interrupt space) of `vm`'s virtual
     /// interrupt controller.
     fn set_line(vm: VmId, line: u32, level: bool);

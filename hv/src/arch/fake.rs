@@ -5,8 +5,9 @@
 extern crate std;
 use super::Arch;
 use crate::desc::{RamDesc, Restore};
+use crate::machine::NUM_VMS;
 use crate::services::StartError;
-use crate::vm;
+use crate::vm::{self, IrqChip, Vm};
 use core::cell::RefCell;
 use hv_types::{CpuId, Pa, VmId};
 use std::collections::VecDeque;
@@ -46,7 +47,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// Serialise the tests that share the machine's run state, and start them from power-on.
 pub fn serial() -> MutexGuard<'static, ()> {
     let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    vm::power_on();
+    vm::power_on(&VMS);
     take_log();
     g
 }
@@ -70,10 +71,25 @@ fn log(c: Call) {
     LOG.with(|l| l.borrow_mut().push(c));
 }
 
+/// A VM's interrupt controller here: its reset is recorded.
+pub struct FakeIrqs;
+
+impl IrqChip for FakeIrqs {
+    fn reset(&self, vm: VmId) {
+        log(Call::ResetIrqs(vm))
+    }
+}
+
+static VMS: [Vm<FakeIrqs>; NUM_VMS] = vm::all([const { FakeIrqs }; NUM_VMS]);
+
 /// The fake ISA.
 pub struct Fake;
 
 impl Arch for Fake {
+    type VmIrqs = FakeIrqs;
+    fn vm(id: VmId) -> &'static Vm<FakeIrqs> {
+        &VMS[id.0]
+    }
     fn cpu_id() -> usize {
         CURRENT.with(|c| c.borrow().2)
     }
@@ -88,7 +104,7 @@ impl Arch for Fake {
         if k >= crate::machine::VMS[vm.0].vcpus.len() {
             return Err(StartError::NoSuchVcpu);
         }
-        if !vm::claim_vcpu(vm, k) {
+        if !VMS[vm.0].claim_vcpu(k) {
             return Err(StartError::AlreadyOn);
         }
         log(Call::Start { vm, k, entry, arg });
@@ -102,9 +118,6 @@ impl Arch for Fake {
     }
     fn kick_vm(vm: VmId) {
         log(Call::Kick(vm))
-    }
-    fn reset_irqs(vm: VmId) {
-        log(Call::ResetIrqs(vm))
     }
     fn set_line(vm: VmId, line: u32, level: bool) {
         log(Call::Line { vm, line, level })

@@ -4,8 +4,8 @@
 use super::platform::Aarch64;
 use super::{el2, firmware, gic, pcpu, run, uart};
 use crate::arch::aarch64::regs::FRAME_SIZE;
+use crate::hv_println;
 use crate::machine::{self, NUM_CPUS, STACK_SIZE, VMS};
-use crate::{hv_println, vm};
 use core::sync::atomic::Ordering;
 
 core::arch::global_asm!(
@@ -87,12 +87,12 @@ fn banner() {
     let frame = crate::arch::aarch64::regs::FRAME_SIZE;
     hv_println!("hv: static memory per pCPU/vCPU: {STACK_SIZE} B stack (its {frame} B exit frame included)");
     for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {
-        let state = core::mem::size_of::<vm::VmState>();
-        // The distributor, and each vCPU's private interrupts and queue (in its pCPU's entry).
-        let vgic = core::mem::size_of::<spin::Mutex<crate::arch::aarch64::vgic::VGicd>>()
-            + v.vcpus.len() * core::mem::size_of::<spin::Mutex<crate::arch::aarch64::vgic::VcpuIrq>>();
+        // The VM (its run state, vGIC distributor and console line), and each vCPU's private
+        // interrupts and queue (in its pCPU's entry).
+        let state = core::mem::size_of::<crate::vm::Vm<super::vms::VmIrqs>>();
+        let vcpus = v.vcpus.len() * core::mem::size_of::<spin::Mutex<crate::arch::aarch64::vgic::VcpuIrq>>();
         hv_println!(
-            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {vgic} B vGIC, {state} B run state",
+            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {state} B VM state (its vGIC included), {vcpus} B vCPU interrupt state",
             v.name,
             s.tables,
             s.devices,

@@ -8,12 +8,12 @@ use super::cpu_id;
 use super::gic::{self, Bank};
 use super::pcpu::{self, this};
 use super::vgic_config::{vcpu_irq, ARM};
-use super::vgic_host::{VmHost, REFUSED, VGIC};
+use super::vgic_host::VmHost;
+use super::vms;
 use crate::arch::aarch64::vgic::{private, vcpu};
 use crate::arch::Arch;
 use crate::console_in;
 use crate::machine::{BOARD, HW_SPIS, VMS};
-use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
@@ -43,7 +43,7 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
     let iar = gic::ack();
     let intid = iar & 0x3FF;
     if intid >= 1020 {
-        return vm::must_leave(vm);
+        return vms::vm(vm).must_leave();
     }
     gic::priority_drop(iar);
     // A HW interrupt stays active until the guest deactivates its virtual twin (or hv releases
@@ -54,7 +54,7 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
         return false;
     }
     if let Some(owner) = spi_owner(intid) {
-        VGIC[owner.0].lock().fire(&mut VmHost::of(owner), intid);
+        vms::vm(owner).irqs.dist.lock().fire(&mut VmHost::of(owner), intid);
         return false;
     }
     gic::deactivate(iar);
@@ -66,11 +66,11 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
         if intid == gic::KICK_WATCH {
             gic::watch_acks(vm, cpu_id());
         }
-        if REFUSED[vm.0].swap(false, Ordering::AcqRel) {
-            VGIC[vm.0].lock().sweep(&mut VmHost::running(vm, k));
+        if vms::vm(vm).irqs.refused.swap(false, Ordering::AcqRel) {
+            vms::vm(vm).irqs.dist.lock().sweep(&mut VmHost::running(vm, k));
         }
         // A kick is also how another vCPU tells this one to leave (its VM stopped or restarts).
-        return vm::must_leave(vm);
+        return vms::vm(vm).must_leave();
     }
     false
 }
@@ -86,7 +86,7 @@ pub fn handle_parked<A: Arch>() {
         }
         gic::priority_drop(iar);
         if let Some(owner) = spi_owner(intid) {
-            VGIC[owner.0].lock().fire(&mut VmHost::of(owner), intid);
+            vms::vm(owner).irqs.dist.lock().fire(&mut VmHost::of(owner), intid);
             continue;
         }
         gic::deactivate(iar);
@@ -113,7 +113,7 @@ pub fn reset_vm(vm: VmId) {
     for (k, c) in VMS[vm.0].vcpus.iter().enumerate() {
         *pcpu::of(c.0).irq.lock() = vcpu_irq(k, VMS[vm.0].vcpus.len());
     }
-    REFUSED[vm.0].store(false, Ordering::Release);
+    vms::vm(vm).irqs.refused.store(false, Ordering::Release);
     for &(intid, owner) in &HW_SPIS {
         if owner == vm {
             gic::release(intid, cpu_id(), cpu_id());

@@ -54,6 +54,8 @@ pub mod vectors;
 pub mod vgic_config;
 #[cfg(target_arch = "aarch64")]
 pub mod vgic_host;
+#[cfg(target_arch = "aarch64")]
+pub mod vms;
 
 /// This pCPU's index.
 #[cfg(target_arch = "aarch64")]

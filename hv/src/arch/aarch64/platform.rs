@@ -1,18 +1,32 @@
 //! AArch64's side of the arch contract (`arch/contract.rs`): the core's requests, served by
 //! this directory's pCPU, GIC, memory and console code.
 use super::el1::ArchEl1;
-use super::vgic_host::{VmHost, VGIC};
+use super::vgic_host::VmHost;
+use super::vms::{self, VmIrqs};
 use super::{firmware, gic, irq, mem, pcpu, run, uart};
 use crate::arch::Arch;
 use crate::desc::{RamDesc, Restore};
 use crate::machine::{BOARD, VMS};
 use crate::services::StartError;
+use crate::vm::{IrqChip, Vm};
 use hv_types::{CpuId, VmId};
 
 /// AArch64 at EL2 (non-VHE), with a GICv2 or GICv3.
 pub struct Aarch64;
 
+impl IrqChip for VmIrqs {
+    fn reset(&self, vm: VmId) {
+        self.dist.lock().reset();
+        irq::reset_vm(vm);
+    }
+}
+
 impl Arch for Aarch64 {
+    type VmIrqs = VmIrqs;
+    #[inline(always)]
+    fn vm(id: VmId) -> &'static Vm<VmIrqs> {
+        vms::vm(id)
+    }
     #[inline(always)]
     fn cpu_id() -> usize {
         pcpu::this().index
@@ -36,12 +50,8 @@ impl Arch for Aarch64 {
     fn kick_vm(vm: VmId) {
         irq::kick_vm(vm)
     }
-    fn reset_irqs(vm: VmId) {
-        VGIC[vm.0].lock().reset();
-        irq::reset_vm(vm);
-    }
     fn set_line(vm: VmId, line: u32, level: bool) {
-        VGIC[vm.0].lock().set_level(&mut VmHost::of(vm), line, level);
+        vms::vm(vm).irqs.dist.lock().set_level(&mut VmHost::of(vm), line, level);
     }
     fn read_guest(vm: VmId, va: u64, buf: &mut [u8]) -> usize {
         ArchEl1 { vm: &VMS[vm.0] }.read_guest(va, buf)

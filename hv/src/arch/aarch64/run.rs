@@ -3,12 +3,11 @@
 //! stopped or restarts) parks here, asleep in WFI until a kick hands it a vCPU; it stays
 //! powered, so a later CPU_ON just works. Generic over the contract type only so that console
 //! input taken while parked reaches the core without this file naming the implementation.
-use super::{el2, firmware, gic, irq, pcpu};
+use super::{el2, firmware, gic, irq, pcpu, vms};
 use crate::arch::aarch64::regs::FRAME_SIZE;
 use crate::arch::Arch;
 use crate::machine::{STACK_SIZE, VMS};
 use crate::services::StartError;
-use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
@@ -22,7 +21,7 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartE
     let Some(&pcpu) = VMS[vm.0].vcpus.get(k) else {
         return Err(StartError::NoSuchVcpu);
     };
-    if !vm::claim_vcpu(vm, k) {
+    if !vms::vm(vm).claim_vcpu(k) {
         return Err(StartError::AlreadyOn);
     }
     let target = pcpu::of(pcpu.0);
@@ -38,7 +37,7 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartE
     if firmware::cpu_on(pcpu.0, _secondary_start as *const () as u64) != 0 {
         // The pCPU never came up: the vCPU is not running, so a later CPU_ON may try again.
         mb.full.store(false, Ordering::Release);
-        vm::release_vcpu(vm, k);
+        vms::vm(vm).release_vcpu(k);
         return Err(StartError::Failed);
     }
     Ok(())
@@ -53,8 +52,8 @@ pub fn wait_for_vcpu<A: Arch>(cpu: usize) -> ! {
         if mb.full.swap(false, Ordering::AcqRel) {
             let Some((vm, k)) = me.vcpu else { break };
             // Handed over just before its VM stopped or began a restart: not started after all.
-            if vm::must_leave(vm) {
-                vm::release_vcpu(vm, k);
+            if vms::vm(vm).must_leave() {
+                vms::vm(vm).release_vcpu(k);
                 continue;
             }
             el2::enter_vcpu(&VMS[vm.0], k, mb.entry.load(Ordering::Relaxed), mb.arg.load(Ordering::Relaxed));

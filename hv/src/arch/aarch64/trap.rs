@@ -8,13 +8,13 @@ use super::inject::{self, Fault};
 use super::platform::Aarch64;
 use super::regs::{El1, GuestRegs};
 use super::vgic_host::{self, VmHost};
-use super::{gic, irq};
+use super::{gic, irq, vms};
 use crate::arch::Arch;
 use crate::lifecycle::{self, Caller, Cause};
 use crate::machine::{route_mmio, VMS};
 use crate::mmio::{Bus, DevCtx};
 use crate::services::Outcome;
-use crate::vm::{self, Stop};
+use crate::vm::Stop;
 use crate::{console, hv_println};
 use aarch64_cpu::registers::*;
 use hv_mmio::{MmioCtx, MmioFault, MmioOp, Width};
@@ -174,7 +174,7 @@ pub extern "C" fn hv_guest_sysreg(x: &mut FastFrame) -> bool {
 
 pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     let (vm, index) = current();
-    if vm::must_leave(vm) {
+    if vms::vm(vm).must_leave() {
         leave(vm, index);
     }
     let mut el1 = ArchEl1 { vm: &VMS[vm.0] };
@@ -250,7 +250,7 @@ pub extern "C" fn hv_guest_irq() {
 /// A trapped WFI (a fast path, like `hv_guest_irq`): the guest is idle until an interrupt.
 pub extern "C" fn hv_guest_wfx() {
     let (vm, index) = current();
-    if vm::must_leave(vm) {
+    if vms::vm(vm).must_leave() {
         leave(vm, index);
     }
     // A T32 WFI may be 16 bits. ELR_EL2 is live: the fast path keeps the guest's only there.
@@ -265,7 +265,7 @@ pub extern "C" fn hv_guest_wfx() {
 fn wfx(vm: VmId, index: usize, esr: u64) {
     if esr & 0b11 == 0 {
         // Idle: an unfinished line (a prompt) is all the guest will say for now.
-        console::flush(vm);
+        console::flush(vms::vm(vm));
         if irq::wait::<Aarch64>(vm, index) {
             leave(vm, index);
         }

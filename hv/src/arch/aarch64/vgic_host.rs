@@ -1,34 +1,17 @@
 //! The virtual GIC's host on this machine: each VM's distributor behind the VM's lock, each
 //! vCPU's private interrupts and queue in its pCPU's entry (pcpu.rs), and delivery through this
 //! pCPU's list registers or, for a vCPU elsewhere, its queue and a kick. Lock order (also in
-//! vgic/host.rs and docs/interrupts.md): device state, then `VGIC[vm]`, then one `VcpuIrq`.
+//! vgic/host.rs and docs/interrupts.md): device state, then the VM's distributor, then one `VcpuIrq`.
 use super::gic::{self, Bank};
-use super::vgic_config::{ARM, VERSION};
-use super::{cpu_id, pcpu, timer};
+use super::vgic_config::ARM;
+use super::{cpu_id, pcpu, timer, vms};
 use crate::arch::aarch64::vgic::host::{Delivery, Held};
-use crate::arch::aarch64::vgic::{private, DistHost, Lr, VGicd, VGicr, VcpuIrq, VgicCpu, VgicHost};
+use crate::arch::aarch64::vgic::{private, DistHost, Lr, VGicr, VcpuIrq, VgicCpu, VgicHost};
 use crate::desc::GicDesc;
-use crate::machine::{NUM_VMS, VMS, VM_HW_SPIS};
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::machine::VMS;
+use core::sync::atomic::Ordering;
 use hv_mmio::{MmioFault, MmioOp, Width};
 use hv_types::{IntId, Ipa, VmId, GICD_SIZE, GICR_STRIDE};
-
-const fn distributors() -> [spin::Mutex<VGicd>; NUM_VMS] {
-    let mut all = [const { spin::Mutex::new(VGicd::new(VERSION, 1, [0; 4])) }; NUM_VMS];
-    let mut i = 0;
-    while i < NUM_VMS {
-        all[i] = spin::Mutex::new(VGicd::new(VERSION, VMS[i].vcpus.len(), VM_HW_SPIS[i]));
-        i += 1;
-    }
-    all
-}
-
-/// Each VM's distributor: what its vCPUs share.
-pub static VGIC: [spin::Mutex<VGicd>; NUM_VMS] = distributors();
-
-/// A delivery to one of the VM's vCPUs was refused (queue full): the virtual distributor kept
-/// it pending, and the next refill sweeps the distributor again.
-pub static REFUSED: [AtomicBool; NUM_VMS] = [const { AtomicBool::new(false) }; NUM_VMS];
 
 /// The pCPU running vCPU `k` of `vm`.
 fn pcpu_of(vm: VmId, k: usize) -> Option<usize> {
@@ -154,7 +137,7 @@ impl VgicHost for Local<'_> {
             posted.is_some()
         };
         if !ok {
-            REFUSED[self.vm.0].store(true, Ordering::Release);
+            vms::vm(self.vm).irqs.refused.store(true, Ordering::Release);
         }
         ok
     }
@@ -207,7 +190,7 @@ pub fn route(ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault
     };
     let off = ipa.0.wrapping_sub(dist);
     if off < GICD_SIZE {
-        return Some(VGIC[host.vm.0].lock().access(&mut host, off as usize, width, op));
+        return Some(vms::vm(host.vm).irqs.dist.lock().access(&mut host, off as usize, width, op));
     }
     redist_route(host, ipa.0.wrapping_sub(redist?), width, op)
 }

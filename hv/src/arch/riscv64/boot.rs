@@ -5,8 +5,8 @@
 //! hart starts every VM's vCPU 0. This is the one file that picks the contract type for the core.
 use super::platform::Riscv64;
 use super::{csr, pcpu, plic, run, uart};
+use crate::hv_println;
 use crate::machine::{self, HW_SPIS, NUM_CPUS, STACK_SIZE, VMS};
-use crate::{hv_println, vm};
 use core::sync::atomic::Ordering;
 
 core::arch::global_asm!(
@@ -103,9 +103,9 @@ fn banner() {
     let frame = core::mem::size_of::<super::regs::GuestRegs>();
     hv_println!("hv: static memory per pCPU/vCPU: {STACK_SIZE} B stack, {frame} B exit frame");
     for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {
-        let state = core::mem::size_of::<vm::VmState>();
+        let state = core::mem::size_of::<crate::vm::Vm<super::vms::VmIrqs>>();
         hv_println!(
-            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {state} B run state",
+            "hv: static memory for vm `{}`: {} B stage-2 tables, {} B device state, {state} B VM state (its vPLIC included)",
             v.name,
             s.tables,
             s.devices,

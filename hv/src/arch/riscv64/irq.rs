@@ -4,11 +4,10 @@
 //! (Sstc: it owns vstimecmp). External interrupts (the PLIC) are the virtual PLIC's.
 use super::pcpu::{self, REQ_EIP, REQ_FENCE_I, REQ_FENCE_VMA, REQ_GUEST_IPI};
 use super::sbi::Fence;
-use super::vplic_host::{self, Host, VPLIC};
-use super::{csr, firmware, plic};
+use super::vplic_host::{self, Host};
+use super::{csr, firmware, plic, vms};
 use crate::arch::Arch;
 use crate::machine::{BOARD, HW_SPIS, VMS};
-use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
@@ -41,7 +40,7 @@ pub fn handle<A: Arch>(vm: VmId, _k: usize, cause: u64) -> bool {
         IRQ_S_EXT => external::<A>(),
         _ => {}
     }
-    vm::must_leave(vm)
+    vms::vm(vm).must_leave()
 }
 
 /// What is pending for a hart that is not running its guest (parked, or waiting for an
@@ -70,7 +69,7 @@ fn external<A: Arch>() {
             crate::console_in::pump::<A>();
             plic::complete(me, s);
         } else if let Some(&(_, owner)) = HW_SPIS.iter().find(|h| h.0 == s) {
-            VPLIC[owner.0].lock().set_level(&mut Host { vm: owner }, s, true);
+            vms::vm(owner).irqs.plic.lock().set_level(&mut Host { vm: owner }, s, true);
         } else {
             plic::complete(me, s);
         }
@@ -116,7 +115,7 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) -> bool {
             unsafe { core::arch::asm!("fence.i", ".insn r 0x73, 0, 0x11, x0, x0, x0", options(nostack)) };
             continue;
         }
-        if !vm::vcpu_on(vm, k) {
+        if !vms::vm(vm).vcpu_on(k) {
             continue; // a vCPU that is off starts with nothing cached
         }
         let target = pcpu::of(c.0);
@@ -124,8 +123,8 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) -> bool {
         target.requests.fetch_or(req, Ordering::AcqRel);
         firmware::send_ipi(c.0);
         while target.fences_done.load(Ordering::Acquire) == before
-            && vm::vcpu_on(vm, k)
-            && !vm::must_leave(vm)
+            && vms::vm(vm).vcpu_on(k)
+            && !vms::vm(vm).must_leave()
         {
             // The target may be waiting for this hart's fence at the same moment: serve it, or
             // the two would wait for each other with interrupts masked.
@@ -135,7 +134,7 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) -> bool {
             core::hint::spin_loop();
         }
     }
-    vm::must_leave(vm)
+    vms::vm(vm).must_leave()
 }
 
 /// A retentive suspend: sleep the hart until an interrupt is pending for it or its guest.
@@ -144,5 +143,5 @@ pub fn wait<A: Arch>(vm: VmId) -> bool {
     // SAFETY: waiting for an interrupt has no memory effects.
     unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };
     handle_parked::<A>();
-    vm::must_leave(vm)
+    vms::vm(vm).must_leave()
 }

@@ -37,4 +37,6 @@ pub mod uart;
 #[cfg(target_arch = "riscv64")]
 pub mod vcpu;
 #[cfg(target_arch = "riscv64")]
+pub mod vms;
+#[cfg(target_arch = "riscv64")]
 pub mod vplic_host;

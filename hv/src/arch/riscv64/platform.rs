@@ -1,17 +1,34 @@
 //! riscv64's side of the arch contract (`arch/contract.rs`): the core's requests, served by
 //! this directory's hart, SBI firmware, guest-memory and console code.
-use super::vplic_host::{Host, VPLIC};
+use super::vms::{self, VmIrqs};
+use super::vplic_host::Host;
 use super::{firmware, guest, pcpu, plic, run, uart};
 use crate::arch::Arch;
 use crate::desc::{RamDesc, Restore};
 use crate::machine::{BOARD, HW_SPIS, VMS};
 use crate::services::StartError;
+use crate::vm::{IrqChip, Vm};
 use hv_types::{CpuId, VmId};
 
 /// riscv64 in HS-mode (the H extension), under SBI firmware.
 pub struct Riscv64;
 
+impl IrqChip for VmIrqs {
+    fn reset(&self, vm: VmId) {
+        self.plic.lock().reset(&mut Host { vm });
+        // Passthrough sources it held are the hardware's again.
+        for &(s, owner) in HW_SPIS.iter().filter(|h| h.1 == vm) {
+            plic::complete(VMS[owner.0].vcpus[0].0, s);
+        }
+    }
+}
+
 impl Arch for Riscv64 {
+    type VmIrqs = VmIrqs;
+    #[inline(always)]
+    fn vm(id: VmId) -> &'static Vm<VmIrqs> {
+        vms::vm(id)
+    }
     #[inline(always)]
     fn cpu_id() -> usize {
         pcpu::this().index
@@ -38,15 +55,8 @@ impl Arch for Riscv64 {
             firmware::send_ipi(c.0);
         }
     }
-    fn reset_irqs(vm: VmId) {
-        VPLIC[vm.0].lock().reset(&mut Host { vm });
-        // Passthrough sources it held are the hardware's again.
-        for &(s, owner) in HW_SPIS.iter().filter(|h| h.1 == vm) {
-            plic::complete(VMS[owner.0].vcpus[0].0, s);
-        }
-    }
     fn set_line(vm: VmId, line: u32, level: bool) {
-        VPLIC[vm.0].lock().set_level(&mut Host { vm }, line, level);
+        vms::vm(vm).irqs.plic.lock().set_level(&mut Host { vm }, line, level);
     }
     fn read_guest(_vm: VmId, va: u64, buf: &mut [u8]) -> usize {
         guest::read_virt(va, buf)

@@ -2,11 +2,10 @@
 //! through SBI HSM the first time), and a hart whose vCPU leaves its VM parks here, asleep in
 //! WFI until a kick hands it a vCPU. Generic over the contract type only so that console input
 //! taken while parked reaches the core without this file naming the implementation.
-use super::{firmware, irq, pcpu, vcpu};
+use super::{firmware, irq, pcpu, vcpu, vms};
 use crate::arch::Arch;
 use crate::machine::{STACK_SIZE, VMS};
 use crate::services::StartError;
-use crate::vm;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
@@ -21,7 +20,7 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartE
     let Some(&cpu) = VMS[vm.0].vcpus.get(k) else {
         return Err(StartError::NoSuchVcpu);
     };
-    if !vm::claim_vcpu(vm, k) {
+    if !vms::vm(vm).claim_vcpu(k) {
         return Err(StartError::AlreadyOn);
     }
     let target = pcpu::of(cpu.0);
@@ -38,7 +37,7 @@ pub fn start_vcpu(vm: VmId, k: usize, entry: u64, arg: u64) -> Result<(), StartE
     }
     if firmware::hart_start(cpu.0, _secondary_start as *const () as u64, 0) != 0 {
         mb.full.store(false, Ordering::Release);
-        vm::release_vcpu(vm, k);
+        vms::vm(vm).release_vcpu(k);
         return Err(StartError::Failed);
     }
     Ok(())
@@ -50,8 +49,8 @@ pub fn wait_for_vcpu<A: Arch>(hart: usize) -> ! {
     loop {
         if me.mailbox.full.swap(false, Ordering::AcqRel) {
             let Some((vm, k)) = me.vcpu else { break };
-            if vm::must_leave(vm) {
-                vm::release_vcpu(vm, k);
+            if vms::vm(vm).must_leave() {
+                vms::vm(vm).release_vcpu(k);
                 continue;
             }
             let (entry, arg) =

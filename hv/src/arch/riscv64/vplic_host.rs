@@ -1,36 +1,14 @@
-//! The virtual PLIC's host on this machine: each VM's `VPlic` behind the VM's lock, outputs
-//! delivered as VSEIP to the vCPU's hart (directly on this hart, else through its entry and a
-//! kick), and hardware sources completed at the physical PLIC. Lock order: device state, then
-//! `VPLIC[vm]`.
+//! The virtual PLIC's host on this machine: each VM's `VPlic` (in its `Vm`, vms.rs) behind the
+//! VM's lock, outputs delivered as VSEIP to the vCPU's hart (directly on this hart, else
+//! through its entry and a kick), and hardware sources completed at the physical PLIC. Lock
+//! order: device state, then the VM's `VPlic`.
 use super::pcpu::{self, REQ_EIP};
 use super::plic::{self, RISCV};
-use super::vplic::{PlicHost, VPlic};
-use super::{csr, firmware};
-use crate::machine::{HW_SPIS, MAX_VCPUS, NUM_VMS, VMS, VM_HW_SPIS};
+use super::vplic::PlicHost;
+use super::{csr, firmware, vms};
+use crate::machine::{HW_SPIS, VMS};
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
-
-/// Contexts per VM: an M- and an S-mode one per vCPU.
-pub const CONTEXTS: usize = 2 * MAX_VCPUS;
-
-const fn plics() -> [spin::Mutex<VPlic<CONTEXTS>>; NUM_VMS] {
-    let mut all = [const { spin::Mutex::new(VPlic::new(1, 1, [0; 32])) }; NUM_VMS];
-    let mut i = 0;
-    while i < NUM_VMS {
-        let mut hw = [0u32; 32];
-        let mut w = 0;
-        while w < VM_HW_SPIS[i].len() {
-            hw[w] = VM_HW_SPIS[i][w];
-            w += 1;
-        }
-        all[i] = spin::Mutex::new(VPlic::new(RISCV.plic_sources, VMS[i].vcpus.len(), hw));
-        i += 1;
-    }
-    all
-}
-
-/// Each VM's virtual PLIC.
-pub static VPLIC: [spin::Mutex<VPlic<CONTEXTS>>; NUM_VMS] = plics();
 
 /// The host for `vm`'s virtual PLIC.
 pub struct Host {
@@ -75,5 +53,5 @@ pub fn route(
     op: hv_mmio::MmioOp,
 ) -> Option<Result<u64, hv_mmio::MmioFault>> {
     let off = gpa.checked_sub(RISCV.plic.0).filter(|&o| o < RISCV.plic_size)?;
-    Some(VPLIC[vm.0].lock().access(&mut Host { vm }, off as usize, width, op))
+    Some(vms::vm(vm).irqs.plic.lock().access(&mut Host { vm }, off as usize, width, op))
 }
