@@ -1,7 +1,8 @@
 //! riscv64 checks from inside a VM on 2 vCPUs: the SBI hv implements (errors included), faults
 //! reflected to the guest, loads and stores decoded for emulated devices (compressed forms and
-//! sign extension included), and interrupts: the timer through Sstc, the UART through the
-//! virtual PLIC, and an IPI from vCPU 1 to vCPU 0. Prints `N passed, N failed`; exits with the
+//! sign extension included, and from user mode through the guest's page tables), and
+//! interrupts: the timer through Sstc, the UART through the virtual PLIC, and an IPI from
+//! vCPU 1 to vCPU 0. Prints `N passed, N failed`; exits with the
 //! number of failures.
 #![no_std]
 #![no_main]
@@ -10,6 +11,7 @@ mod decode;
 mod faults;
 mod irq;
 mod sbi;
+mod user;
 
 use guest_rt::test;
 
@@ -23,6 +25,7 @@ fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     sbi::run();
     faults::run();
     decode::run();
+    user::run();
     irq::run();
     test::summary()
 }
