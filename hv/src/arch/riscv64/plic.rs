@@ -9,7 +9,7 @@
 use crate::desc::{PlatformDesc, RiscvDesc};
 use crate::machine::{BOARD, NUM_CPUS};
 use core::ptr::{read_volatile, write_volatile};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU16, Ordering};
 
 /// The board's PLIC and timebase. A description of another architecture does not build.
 pub const RISCV: RiscvDesc = match BOARD.platform {
@@ -39,11 +39,10 @@ fn enable_word(hart: usize, source: u32) -> usize {
     0x2000 + 0x80 * s_context(hart) + 4 * (source as usize / 32)
 }
 
-/// Sources a route can name (1..=1023).
-const SOURCES: usize = 1024;
-/// The hart each source is routed to (`NONE` for none).
-static ROUTE: [AtomicUsize; SOURCES] = [const { AtomicUsize::new(NONE) }; SOURCES];
-const NONE: usize = usize::MAX;
+/// Sources a route can name: the board's, 1 to `plic_sources`.
+const SOURCES: usize = RISCV.plic_sources as usize + 1;
+/// The hart each source is routed to, plus one (0 for none: the table starts in .bss).
+static ROUTE: [AtomicU16; SOURCES] = [const { AtomicU16::new(0) }; SOURCES];
 
 /// This hart's S-mode context, as hv starts on it: priorities above 0 pass, and exactly the
 /// sources routed here are enabled.
@@ -53,7 +52,7 @@ pub fn hart_init(hart: usize) {
         let mut bits = 0u32;
         for b in 0..32 {
             let s = w * 32 + b;
-            if s < SOURCES && ROUTE[s].load(Ordering::Acquire) == hart {
+            if s < SOURCES && ROUTE[s].load(Ordering::Acquire) as usize == hart + 1 {
                 bits |= 1 << b;
             }
         }
@@ -64,10 +63,11 @@ pub fn hart_init(hart: usize) {
 /// Deliver `source` to `hart` only, at priority 1. A hart that is not up yet takes the route
 /// when it starts (`hart_init`).
 pub fn route(source: u32, hart: usize) {
-    if source == 0 || source > RISCV.plic_sources || source as usize >= SOURCES {
+    let Ok(to) = u16::try_from(hart + 1) else { return };
+    if source == 0 || source as usize >= SOURCES {
         return;
     }
-    ROUTE[source as usize].store(hart, Ordering::Release);
+    ROUTE[source as usize].store(to, Ordering::Release);
     wr(4 * source as usize, 1);
     for h in 0..NUM_CPUS {
         let w = enable_word(h, source);
