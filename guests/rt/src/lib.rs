@@ -27,6 +27,9 @@ pub mod hvc;
 #[path = "riscv64/start.rs"]
 mod start;
 #[cfg(target_arch = "riscv64")]
+#[path = "riscv64/sv39.rs"]
+pub mod sv39;
+#[cfg(target_arch = "riscv64")]
 #[path = "riscv64/trap.rs"]
 pub mod trap;
 

@@ -1,23 +1,17 @@
 //! An emulated device reached from user mode (VU-mode) through the guest's own page tables, as
 //! Linux's `devmem` reaches one: hv must fetch the trapping instruction with the privilege the
 //! guest ran at (a supervisor fetch of a user page faults) and answer the load.
+use guest_rt::sv39::{self, entry, Table, A, D, R, U, V, W, X};
 use guest_rt::test::check_eq;
 
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
-static mut ROOT: Table = Table([0; 512]);
-
-const V: u64 = 1 << 0;
-const R: u64 = 1 << 1;
-const W: u64 = 1 << 2;
-const X: u64 = 1 << 3;
-const U: u64 = 1 << 4;
-const A: u64 = 1 << 6;
-const D: u64 = 1 << 7;
+static mut ROOT: Table = Table::EMPTY;
 /// Where user mode sees the guest's RAM (0x8000_0000): the GiB above it.
 const USER_ALIAS: u64 = 0x4000_0000;
 const SSTATUS_SIE: u64 = 1 << 1;
 const ECALL_FROM_U: u64 = 8;
+const LOAD_ACCESS: u64 = 5;
+/// A guest-physical address with nothing behind it, in the user-accessible first GiB.
+const HOLE: u64 = 0x3000_0000;
 
 core::arch::global_asm!(
     r#"
@@ -27,6 +21,12 @@ core::arch::global_asm!(
 .global rvtest_user_load
 rvtest_user_load:
     lbu     a0, 5(a0)
+    ecall
+// The same from an address with nothing behind it: hv reflects an access fault.
+.balign 4
+.global rvtest_user_load_hole
+rvtest_user_load_hole:
+    lbu     a0, 0(a0)
     ecall
 // rvtest_in_user(uart, entry) -> (a0: what the user code read, a1: scause of its way back).
 // Runs `entry` in user mode with a trap vector of its own, which comes back here.
@@ -60,6 +60,7 @@ struct Back {
 
 unsafe extern "C" {
     fn rvtest_user_load();
+    fn rvtest_user_load_hole();
     fn rvtest_in_user(uart: u64, entry: u64) -> Back;
 }
 
@@ -72,23 +73,28 @@ pub fn run() {
     let back = unsafe {
         let root = &raw mut ROOT;
         (*root).0[0] = V | R | W | U | A | D; // devices, user-accessible
-        (*root).0[2] = (0x8000_0000 >> 12) << 10 | V | R | W | X | A | D; // RAM, supervisor
-        (*root).0[3] = (0x8000_0000 >> 12) << 10 | V | R | X | U | A; // RAM's user alias
-        let satp = 8 << 60 | (root as u64 >> 12);
+        (*root).0[2] = entry(0x8000_0000, V | R | W | X | A | D); // RAM, supervisor
+        (*root).0[3] = entry(0x8000_0000, V | R | X | U | A); // RAM's user alias
+        let satp = sv39::satp(root);
         let (sie, sstatus): (u64, u64);
         core::arch::asm!("csrrw {}, sie, zero", "csrr {}, sstatus", out(reg) sie, out(reg) sstatus);
         // sstatus.SUM stays clear, as Linux runs: a supervisor-privilege read of the user page
         // would fault, so only a fetch at the user's own privilege decodes the load.
         core::arch::asm!("csrw satp, {}", "sfence.vma", in(reg) satp);
-        let back = rvtest_in_user(uart, rvtest_user_load as *const () as u64 + USER_ALIAS);
+        let load = rvtest_in_user(uart, rvtest_user_load as *const () as u64 + USER_ALIAS);
+        let hole = rvtest_in_user(HOLE, rvtest_user_load_hole as *const () as u64 + USER_ALIAS);
         core::arch::asm!("csrw satp, zero", "sfence.vma");
         // The trap back cleared sstatus.SIE; the rest of the tests find it as it was.
         core::arch::asm!("csrw sie, {}", "csrs sstatus, {}", in(reg) sie, in(reg) sstatus & SSTATUS_SIE);
-        back
+        (load, hole)
     };
+    let (load, hole) = back;
     check_eq(
         "a load from user mode through the guest's page tables reaches the UART",
-        (back.scause, back.value & 0x60),
+        (load.scause, load.value & 0x60),
         (ECALL_FROM_U, 0x60),
     );
+    // The kernel's trap vector is a supervisor page: hv must look for it as the supervisor
+    // that will run it, not as the user that faulted.
+    check_eq("a load from user mode at a hole is an access fault to the kernel", hole.scause, LOAD_ACCESS);
 }

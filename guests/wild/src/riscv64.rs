@@ -2,22 +2,13 @@
 //! `hlv`), the trap vector at nothing.
 use guest_rt::hvc::{sbi, EXT_HV, HV_PUTS};
 use guest_rt::println;
+use guest_rt::sv39::{self, entry, Table, A, D, R, V, W, X};
 
-/// A page table: 512 entries, page aligned.
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
-
-static mut ROOT: Table = Table([0; 512]);
+static mut ROOT: Table = Table::EMPTY;
 /// A guest-physical address with nothing behind it.
 const HOLE: u64 = 0x3000_0000;
 /// VAs whose next-level table the root says lies in the hole.
 const THROUGH_HOLE: u64 = 0xC000_0000;
-const V: u64 = 1;
-const R: u64 = 1 << 1;
-const W: u64 = 1 << 2;
-const X: u64 = 1 << 3;
-const A: u64 = 1 << 6;
-const D: u64 = 1 << 7;
 
 /// Identity-map the first GiB (devices) and the RAM GiB, put VAs 3-4 GiB's next level in the
 /// hole, and turn translation on (satp: Sv39).
@@ -27,9 +18,9 @@ fn translation_on_with_a_table_in_a_hole() {
     unsafe {
         let root = &raw mut ROOT;
         (*root).0[0] = V | R | W | A | D;
-        (*root).0[2] = (0x8000_0000 >> 12) << 10 | V | R | W | X | A | D;
-        (*root).0[3] = (HOLE >> 12) << 10 | V;
-        let satp = 8 << 60 | (root as u64 >> 12);
+        (*root).0[2] = entry(0x8000_0000, V | R | W | X | A | D);
+        (*root).0[3] = entry(HOLE, V);
+        let satp = sv39::satp(root);
         core::arch::asm!("csrw satp, {}", "sfence.vma", in(reg) satp);
     }
 }

@@ -112,6 +112,9 @@ pub extern "C" fn hv_guest_trap(regs: &mut GuestRegs, scause: u64) {
 /// crashed (stop or restart it).
 pub fn reflect_or_stop(regs: &mut GuestRegs, vm: VmId, index: usize, cause: u64, tval: u64) {
     let vector = guest::reflect(regs, cause, tval);
+    // The handler runs in VS-mode whatever the faulting code ran in: look for it as that
+    // supervisor would fetch it (the guest's next exit sets SPVP afresh).
+    csr::write!("csrs", "0x600", csr::HSTATUS_SPVP);
     if guest::fetch(vector).is_none() {
         hv_println!(
             "hv: vm `{}` took exception {cause} at {:#x} with no trap handler mapped: it crashed",

@@ -136,8 +136,15 @@ hv_trap_self:
     csrr    a1, sepc
     csrr    a2, stval
     call    {fatal}
+// Back to hv's probe at its failure path, in HS-mode: the trap should have left hstatus.SPV
+// clear and sstatus.SPP set, but QEMU 7.2 keeps SPV set after some HLV faults, and an sret
+// would then enter the guest. The probe's caller puts the guest's values back.
 1:  la      t1, hv_probe_fail
     csrw    sepc, t1
+    li      t1, {spv}
+    csrc    0x600, t1
+    li      t1, {spp}
+    csrs    sstatus, t1
     ld      t0, 0(sp)
     ld      t1, 8(sp)
     addi    sp, sp, 16
@@ -153,6 +160,8 @@ hv_trap_self:
     store_fault = const EXC_STORE_GUEST_PAGE,
     page_fault = sym super::mmio_exit::hv_guest_page_fault,
     fatal = sym hv_fatal,
+    spv = const super::csr::HSTATUS_SPV,
+    spp = const super::csr::SSTATUS_SPP,
 );
 
 /// A trap taken from hv itself, not from a probe: a hypervisor bug.
