@@ -96,24 +96,15 @@ impl Board {
     }
 }
 
+/// The board's console UART: which driver hv uses for it, where, and its interrupt.
 #[derive(Debug)]
-pub enum Console {
-    Pl011 { base: Pa, irq: IntId },
-    Ns16550 { base: Pa, irq: IntId },
+pub struct Console {
+    pub kind: UartKind,
+    pub base: Pa,
+    pub irq: IntId,
 }
 
-impl Console {
-    pub fn base(&self) -> Pa {
-        match self {
-            Console::Pl011 { base, .. } | Console::Ns16550 { base, .. } => *base,
-        }
-    }
-    pub fn irq(&self) -> IntId {
-        match self {
-            Console::Pl011 { irq, .. } | Console::Ns16550 { irq, .. } => *irq,
-        }
-    }
-}
+pub use hv_types::desc::UartKind;
 
 /// Bytes of a GIC distributor frame, and of one GICv3 redistributor (RD_base + SGI_base).
 pub use hv_types::{GICD_SIZE, GICR_STRIDE};

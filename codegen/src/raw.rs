@@ -85,6 +85,20 @@ pub enum Console {
     Pl011 { base: u64, irq: Irq },
     /// An NS16550A with byte-wide registers (riscv64 boards).
     Ns16550 { base: u64, irq: Irq },
+    /// Cadence's UART, as on Xilinx Zynq and ZynqMP (AArch64 boards).
+    Cadence { base: u64, irq: Irq },
+}
+
+impl Console {
+    /// Its driver in hv, its registers and its interrupt.
+    pub fn parts(&self) -> (hv_types::desc::UartKind, u64, Irq) {
+        use hv_types::desc::UartKind;
+        match *self {
+            Console::Pl011 { base, irq } => (UartKind::Pl011, base, irq),
+            Console::Ns16550 { base, irq } => (UartKind::Ns16550, base, irq),
+            Console::Cadence { base, irq } => (UartKind::Cadence, base, irq),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

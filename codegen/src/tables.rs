@@ -363,7 +363,7 @@ pub fn stage2_plan(b: &Board, v: &Vm) -> Vec<(u64, u64, u64, Attr)> {
 /// What the EL2 identity map must contain: board RAM, the console, the GIC frames.
 pub fn el2_plan(b: &Board) -> Vec<(u64, u64, u64, Attr)> {
     let mut plan: Vec<_> = b.ram.iter().map(|r| (r.base, r.base, r.size, Attr::Normal)).collect();
-    plan.push((b.console.base().0, b.console.base().0, PAGE, Attr::Device));
+    plan.push((b.console.base.0, b.console.base.0, PAGE, Attr::Device));
     for (_, r) in b.gic().map(|g| g.frames(b.cpus)).unwrap_or_default() {
         plan.push((r.base, r.base, r.size, Attr::Device));
     }

@@ -3,8 +3,8 @@
 //! Everything knowable before boot comes from the machine description through codegen
 //! (`machine`): memory maps, stage-2 tables, MMIO routing, register blocks, guest images. This
 //! crate switches contexts and emulates what the description says it must. It allocates
-//! nothing: all state is static and sized by generated constants. Modules outside `arch` are
-//! plain logic and run in host tests.
+//! nothing: all state is static and sized by generated constants. Modules outside `arch` and
+//! `uart` (the board's console drivers) are plain logic and run in host tests.
 #![cfg_attr(not(test), no_std)]
 
 pub mod console;
@@ -29,6 +29,9 @@ pub mod machine {
 }
 
 pub mod arch;
+/// The board's console UART drivers (MMIO: target only).
+#[cfg(target_os = "none")]
+pub mod uart;
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 #[panic_handler]

@@ -9,10 +9,23 @@ pub enum GicDesc {
     V3 { dist: Pa, redist: Pa },
 }
 
+/// The kinds of UART hv can print to: one driver each in hv (`hv/src/uart/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UartKind {
+    /// Arm's PL011.
+    Pl011,
+    /// An NS16550A with byte-wide registers one byte apart.
+    Ns16550,
+    /// Cadence's UART (Xilinx Zynq and ZynqMP).
+    Cadence,
+}
+
 #[derive(Debug)]
 pub struct BoardDesc {
     pub hv_base: Pa,
     pub hv_size: u64,
+    /// The console UART: its kind and registers.
+    pub console_kind: UartKind,
     pub console: Pa,
     /// The console UART's interrupt line (a GIC INTID, a PLIC source): console input.
     pub console_irq: u32,

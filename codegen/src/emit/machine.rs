@@ -27,8 +27,9 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
     let max_vcpus = m.vms.iter().map(|v| v.vcpus.len()).max().unwrap_or(1);
     let stack = b.stack as usize;
     let (hv_base, hv_size) = (hex(b.hv.base), hex(b.hv.size));
-    let console = hex(b.console.base().0);
-    let console_irq = b.console.irq().0;
+    let console = hex(b.console.base.0);
+    let console_irq = b.console.irq.0;
+    let console_kind = Ident::new(&format!("{:?}", b.console.kind), Span::call_site());
     let platform = match &b.platform {
         Platform::Aarch64 { gic, maintenance, timer } => {
             let gic = match *gic {
@@ -185,6 +186,7 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         pub const BOARD: BoardDesc = BoardDesc {
             hv_base: Pa(#hv_base),
             hv_size: #hv_size,
+            console_kind: UartKind::#console_kind,
             console: Pa(#console),
             console_irq: #console_irq,
             platform: #platform,

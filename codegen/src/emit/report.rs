@@ -33,11 +33,12 @@ pub fn emit(m: &Machine, ntables: usize) -> String {
     for r in &b.reserved {
         let _ = writeln!(s, "  reserved {:#012x}..{:#012x}  {}", r.base, r.end(), mib(r.size));
     }
-    let uart = match b.console {
-        Console::Pl011 { .. } => "PL011",
-        Console::Ns16550 { .. } => "NS16550A",
+    let uart = match b.console.kind {
+        UartKind::Pl011 => "PL011",
+        UartKind::Ns16550 => "NS16550A",
+        UartKind::Cadence => "Cadence UART",
     };
-    let _ = writeln!(s, "  console  {:#012x}  {uart}", b.console.base().0);
+    let _ = writeln!(s, "  console  {:#012x}  {uart}", b.console.base.0);
     match &b.platform {
         Platform::Aarch64 { gic, .. } => {
             for (name, r) in gic.frames(b.cpus) {

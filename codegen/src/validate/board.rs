@@ -82,24 +82,17 @@ pub(super) fn board(d: &mut Diags, b: &raw::Board) -> Board {
         raw::Arch::Aarch64 => aarch64_platform(d, b, &mut phys),
         raw::Arch::Riscv64 => riscv64_platform(d, b, &mut phys),
     };
-    let (base, kind) = match b.console {
-        raw::Console::Pl011 { base, .. } => (base, raw::Arch::Aarch64),
-        raw::Console::Ns16550 { base, .. } => (base, raw::Arch::Riscv64),
-    };
-    if kind != b.arch {
-        wrong_arch(d, b, "board.console", &format!("{} console", console_name(&b.console)));
+    let (kind, base, irq) = b.console.parts();
+    if uart_arch(kind) != b.arch {
+        wrong_arch(d, b, "board.console", &format!("{} console", console_name(kind)));
     }
-    let (raw::Console::Pl011 { irq, .. } | raw::Console::Ns16550 { irq, .. }) = b.console;
     let console_irq = line(d, "board.console.irq", irq, &platform);
     let creg = check_region(d, "board.console", "console UART", base, PAGE, PAGE);
     if b.arch == raw::Arch::Aarch64 {
         beyond_el2(d, "board.console.base", "the console UART", creg);
     }
     phys.claim(d, "board.console.base", "the console UART".into(), creg);
-    let console = match b.console {
-        raw::Console::Pl011 { .. } => Console::Pl011 { base: Pa(base), irq: console_irq },
-        raw::Console::Ns16550 { .. } => Console::Ns16550 { base: Pa(base), irq: console_irq },
-    };
+    let console = Console { kind, base: Pa(base), irq: console_irq };
     let mut spis: HashMap<IntId, String> = HashMap::from([(console_irq, "board.console.irq".to_string())]);
     let mut names: HashMap<&str, usize> = HashMap::new();
     let devices = b
@@ -404,10 +397,19 @@ fn riscv64_platform(d: &mut Diags, b: &raw::Board, phys: &mut Claims) -> Platfor
 /// The smallest PLIC hv drives: up to the first context's threshold and claim registers.
 pub const PLIC_MIN_SIZE: u64 = 0x20_1000;
 
-fn console_name(c: &raw::Console) -> &'static str {
-    match c {
-        raw::Console::Pl011 { .. } => "a PL011",
-        raw::Console::Ns16550 { .. } => "an NS16550",
+fn console_name(k: UartKind) -> &'static str {
+    match k {
+        UartKind::Pl011 => "a PL011",
+        UartKind::Ns16550 => "an NS16550",
+        UartKind::Cadence => "a Cadence",
+    }
+}
+
+/// The architecture whose boards have this kind of UART (the ones hv is tested with).
+fn uart_arch(k: UartKind) -> raw::Arch {
+    match k {
+        UartKind::Pl011 | UartKind::Cadence => raw::Arch::Aarch64,
+        UartKind::Ns16550 => raw::Arch::Riscv64,
     }
 }
 

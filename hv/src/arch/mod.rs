@@ -9,10 +9,8 @@ pub mod riscv64;
 pub use contract::Arch;
 
 /// The byte sink of hv's console: the board's UART on the target, stdout in host tests.
-#[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub use aarch64::uart::write_bytes as console_write;
-#[cfg(all(target_arch = "riscv64", target_os = "none"))]
-pub use riscv64::uart::write_bytes as console_write;
+#[cfg(target_os = "none")]
+pub use crate::uart::write_bytes as console_write;
 
 #[cfg(not(target_os = "none"))]
 pub fn console_write(b: &[u8]) {

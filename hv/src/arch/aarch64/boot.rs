@@ -2,7 +2,7 @@
 //! turn on the EL2 MMU, then wait for a vCPU to run (run.rs). The boot CPU starts every VM's
 //! vCPU 0. This is the one file that picks the architecture's contract type for the core.
 use super::platform::Aarch64;
-use super::{el2, firmware, gic, pcpu, run, uart};
+use super::{el2, firmware, gic, gic_io, pcpu, run};
 use crate::arch::aarch64::regs::FRAME_SIZE;
 use crate::hv_println;
 use crate::machine::{self, NUM_CPUS, STACK_SIZE, VMS};
@@ -59,6 +59,8 @@ _secondary_start:                   // PSCI CPU_ON from the firmware: x0 = pCPU 
 extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     el2::init_mmu();
     if primary {
+        // The console first: anything hv says from here on is printed.
+        crate::uart::init();
         if let Err(why) = gic::identify() {
             hv_println!("hv: the board's GIC is not as described in {}: {why}", machine::SOURCE);
             firmware::system_off();
@@ -83,7 +85,7 @@ fn banner() {
     for line in machine::REPORT.lines() {
         hv_println!("hv: {line}");
     }
-    hv_println!("hv: GIC distributor reports {} interrupt lines", uart::gic_lines());
+    hv_println!("hv: GIC distributor reports {} interrupt lines", gic_io::gic_lines());
     let frame = crate::arch::aarch64::regs::FRAME_SIZE;
     hv_println!("hv: static memory per pCPU/vCPU: {STACK_SIZE} B stack (its {frame} B exit frame included)");
     for (v, s) in VMS.iter().zip(&machine::VM_STATIC) {

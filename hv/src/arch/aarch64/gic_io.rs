@@ -18,3 +18,13 @@ pub fn wr8(addr: usize, v: u8) {
     // SAFETY: as for `rd32`; callers only name byte-accessible registers.
     unsafe { write_volatile(addr as *mut u8, v) }
 }
+
+/// Interrupt lines the physical distributor implements (GICD_TYPER.ITLinesNumber).
+pub fn gic_lines() -> u32 {
+    use crate::machine::regs::{GicdRegs, GICD};
+    use tock_registers::interfaces::Readable;
+    // SAFETY: GICD is the board's distributor, identity-mapped as Device memory; TYPER is
+    // read-only and reading it has no side effects.
+    let d = unsafe { &*(GICD as *const GicdRegs) };
+    32 * ((d.typer.get() & 0x1F) + 1)
+}

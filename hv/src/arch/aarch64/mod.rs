@@ -47,8 +47,6 @@ pub mod timer;
 #[cfg(target_arch = "aarch64")]
 pub mod trap;
 #[cfg(target_arch = "aarch64")]
-pub mod uart;
-#[cfg(target_arch = "aarch64")]
 pub mod vectors;
 #[cfg(target_arch = "aarch64")]
 pub mod vgic_config;

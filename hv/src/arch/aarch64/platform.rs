@@ -3,7 +3,7 @@
 use super::el1::ArchEl1;
 use super::vgic_host::VmHost;
 use super::vms::{self, VmIrqs};
-use super::{firmware, gic, irq, mem, pcpu, run, uart};
+use super::{firmware, gic, irq, mem, pcpu, run};
 use crate::arch::Arch;
 use crate::desc::{RamDesc, Restore};
 use crate::machine::{BOARD, VMS};
@@ -66,13 +66,13 @@ impl Arch for Aarch64 {
         mem::publish(w.pa.0 as usize, w.size as usize)
     }
     fn console_init_rx() {
-        uart::init_rx()
+        crate::uart::init_rx()
     }
     fn console_read() -> Option<u8> {
-        uart::read_byte()
+        crate::uart::read_byte()
     }
     fn console_rx_irq(on: bool) {
-        uart::set_rx_irq(on)
+        crate::uart::set_rx_irq(on)
     }
     fn console_route(cpu: CpuId) {
         gic::route_spi(BOARD.console_irq, cpu.0)

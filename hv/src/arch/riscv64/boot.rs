@@ -4,7 +4,7 @@
 //! `PCPUS`, takes its stack, installs the trap vector and waits for a vCPU (run.rs). The boot
 //! hart starts every VM's vCPU 0. This is the one file that picks the contract type for the core.
 use super::platform::Riscv64;
-use super::{csr, pcpu, plic, run, uart};
+use super::{csr, pcpu, plic, run};
 use crate::hv_println;
 use crate::machine::{self, HW_SPIS, NUM_CPUS, STACK_SIZE, VMS};
 use core::sync::atomic::Ordering;
@@ -66,6 +66,7 @@ extern "C" fn hv_main(hart: usize, primary: bool) -> ! {
     plic::hart_init(hart);
     me.powered.store(true, Ordering::Release);
     if primary {
+        crate::uart::init();
         banner();
         // Each passthrough source goes to the hart of its VM's vCPU 0.
         for &(s, owner) in &HW_SPIS {
@@ -111,5 +112,4 @@ fn banner() {
             s.devices,
         );
     }
-    let _ = uart::ready();
 }

@@ -33,8 +33,6 @@ pub mod run;
 #[cfg(target_arch = "riscv64")]
 pub mod trap;
 #[cfg(target_arch = "riscv64")]
-pub mod uart;
-#[cfg(target_arch = "riscv64")]
 pub mod vcpu;
 #[cfg(target_arch = "riscv64")]
 pub mod vms;

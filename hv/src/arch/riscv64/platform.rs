@@ -2,7 +2,7 @@
 //! this directory's hart, SBI firmware, guest-memory and console code.
 use super::vms::{self, VmIrqs};
 use super::vplic_host::Host;
-use super::{firmware, guest, pcpu, plic, run, uart};
+use super::{firmware, guest, pcpu, plic, run};
 use crate::arch::Arch;
 use crate::desc::{RamDesc, Restore};
 use crate::machine::{BOARD, HW_SPIS, VMS};
@@ -76,13 +76,13 @@ impl Arch for Riscv64 {
         unsafe { core::arch::asm!("fence rw, rw", options(nostack)) };
     }
     fn console_init_rx() {
-        uart::init_rx()
+        crate::uart::init_rx()
     }
     fn console_read() -> Option<u8> {
-        uart::read_byte()
+        crate::uart::read_byte()
     }
     fn console_rx_irq(on: bool) {
-        uart::set_rx_irq(on)
+        crate::uart::set_rx_irq(on)
     }
     fn console_route(cpu: CpuId) {
         plic::route(BOARD.console_irq, cpu.0)
