@@ -16,12 +16,15 @@ pub fn args(m: &Machine, kernel: &Path) -> Vec<String> {
     let b = &m.board;
     let ram: u64 = b.ram.iter().map(|r| r.size).sum();
     let machine = match &b.platform {
-        Platform::Aarch64 { gic, .. } => format!(
+        // EL2 at entry on any Arm board QEMU has; virt alone takes its GIC version and memory
+        // tagging as options (the description's, so they cannot disagree with it).
+        Platform::Aarch64 { gic, .. } if b.qemu.machine == "virt" => format!(
             "{},virtualization=on,gic-version={}{}",
             b.qemu.machine,
             gic.version(),
             if b.mte { ",mte=on" } else { "" }
         ),
+        Platform::Aarch64 { .. } => format!("{},virtualization=on", b.qemu.machine),
         // QEMU's own OpenSBI (`-bios default`) is the M-mode firmware; hv starts in HS-mode.
         Platform::Riscv64 { .. } => b.qemu.machine.clone(),
     };

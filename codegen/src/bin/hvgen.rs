@@ -78,7 +78,15 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: Option<u64>, icount:
         args.extend(["-icount".into(), "shift=0,sleep=off".into()]);
     }
     let mut child =
-        match Command::new(qemu).args(&args).stdin(Stdio::inherit()).stdout(Stdio::piped()).spawn() {
+        // No sound: a board with an audio device (the ZCU102's DisplayPort) would have QEMU
+        // look for a host sound card and complain on stderr.
+        match Command::new(qemu)
+            .args(&args)
+            .env("QEMU_AUDIO_DRV", "none")
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .spawn()
+        {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("hvgen: cannot start QEMU: {e}");
