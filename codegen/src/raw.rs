@@ -85,7 +85,7 @@ pub enum Console {
     Pl011 { base: u64, irq: Irq },
     /// An NS16550A with byte-wide registers (riscv64 boards).
     Ns16550 { base: u64, irq: Irq },
-    /// Cadence's UART, as on Xilinx Zynq and ZynqMP (AArch64 boards).
+    /// Cadence's UART, `cdns,uart-r1p12` (AArch64 boards).
     Cadence { base: u64, irq: Irq },
 }
 

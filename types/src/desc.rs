@@ -16,7 +16,7 @@ pub enum UartKind {
     Pl011,
     /// An NS16550A with byte-wide registers one byte apart.
     Ns16550,
-    /// Cadence's UART (Xilinx Zynq and ZynqMP).
+    /// Cadence's UART (`cdns,uart-r1p12`).
     Cadence,
 }
 

@@ -78,7 +78,7 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: Option<u64>, icount:
         args.extend(["-icount".into(), "shift=0,sleep=off".into()]);
     }
     let mut child =
-        // No sound: a board with an audio device (the ZCU102's DisplayPort) would have QEMU
+        // No sound: a board with an audio device (a DisplayPort controller, say) would have QEMU
         // look for a host sound card and complain on stderr.
         match Command::new(qemu)
             .args(&args)
