@@ -32,14 +32,14 @@ pub fn run() {
     } else {
         // GICv2: garbage in GICD_SGIR (every filter, list and INTID).
         for v in [u32::MAX, 0x0300_FFFF, 0x02FF_800F, 0x01FF_0000] {
-            gic::wr(gic::GICD + gic::SGIR, v);
+            gic::wr(gic::gicd() + gic::SGIR, v);
         }
     }
     // After the garbage, the SGI state is still coherent: clear every pending SGI, send one.
     if gic::is_v3() {
         gic::wr(gic::private_base() + gic::ICPENDR, 0xFFFF);
     } else {
-        (0..4).for_each(|w| gic::wr(gic::GICD + 0xF10 + 4 * w, u32::MAX)); // GICD_CPENDSGIRn
+        (0..4).for_each(|w| gic::wr(gic::gicd() + 0xF10 + 4 * w, u32::MAX)); // GICD_CPENDSGIRn
     }
     let before = gic::rd(gic::private_base() + gic::ISPENDR) & 0xFFFF;
     gic::send_sgi(3, 1);
@@ -48,7 +48,7 @@ pub fn run() {
     if gic::is_v3() {
         gic::wr(gic::private_base() + gic::ICPENDR, 1 << 3);
     } else {
-        gic::wr(gic::GICD + 0xF10, u32::MAX);
+        gic::wr(gic::gicd() + 0xF10, u32::MAX);
     }
     // IMPLEMENTATION DEFINED registers trap to hv (HCR_EL2.TIDCP), which makes them undefined.
     // QEMU 7.2 does not implement TIDCP and models a few of the A57's (L2CTLR, CPUECTLR): those

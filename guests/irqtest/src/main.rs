@@ -256,8 +256,11 @@ fn sgis(private: usize) {
         gic::set_bit(private + ICPENDR, 3);
     } else {
         // GICv2 SGIs have per-source pending bits, cleared through GICD_CPENDSGIR.
-        check("GICD_SPENDSGIR shows it pending from me", gic::rd(gic::GICD + 0xF20) >> 24 == 1 << gic::cpu());
-        gic::wr8(gic::GICD + 0xF10 + 3, 0xFF);
+        check(
+            "GICD_SPENDSGIR shows it pending from me",
+            gic::rd(gic::gicd() + 0xF20) >> 24 == 1 << gic::cpu(),
+        );
+        gic::wr8(gic::gicd() + 0xF10 + 3, 0xFF);
     }
     check("ICPENDR (GICv2: CPENDSGIR) clears it", !gic::get_bit(private + ISPENDR, 3));
     gic::set_bit(private + ISENABLER, 3);
@@ -292,7 +295,7 @@ fn priority_mask(private: usize) {
 }
 
 fn spis() {
-    let d = gic::GICD;
+    let d = gic::gicd();
     for intid in [SPI_A, SPI_B, UART_IRQ] {
         gic::wr8(d + IPRIORITYR + intid as usize, 0x80);
         if gic::is_v3() {
@@ -336,10 +339,10 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     let v = gic::version();
     guest_rt::println!("irqtest: GICv{v}, vCPU {}", gic::cpu());
     check("GICD_PIDR2 names GICv2 or GICv3", v == 2 || v == 3);
-    check_eq("GICD_TYPER.ITLinesNumber: 128 INTIDs", gic::rd(gic::GICD + 4) & 0x1F, 3);
+    check_eq("GICD_TYPER.ITLinesNumber: 128 INTIDs", gic::rd(gic::gicd() + 4) & 0x1F, 3);
     gic::init_cpu_interface();
     gic::enable_distributor();
-    let ctlr = gic::rd(gic::GICD);
+    let ctlr = gic::rd(gic::gicd());
     check(
         "GICD_CTLR enabled (GICv3: with ARE)",
         if gic::is_v3() { ctlr & 0x12 == 0x12 } else { ctlr & 1 == 1 },
@@ -348,7 +351,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     let private = gic::private_base();
     gic::wr(private + ISENABLER, 0xFFFF | (1 << VTIMER));
     check_eq("SGIs and the timer PPI enabled", gic::rd(private + ISENABLER), 0xFFFF | (1 << VTIMER));
-    check_eq("unused SPIs start disabled", gic::rd(gic::GICD + ISENABLER + 8), 0);
+    check_eq("unused SPIs start disabled", gic::rd(gic::gicd() + ISENABLER + 8), 0);
     timer_ticks();
     rearmed_in_the_past();
     physical_timer_and_stale_ticks(private);

@@ -6,7 +6,7 @@
 #![no_main]
 
 use core::sync::atomic::{AtomicU32, Ordering};
-use guest_rt::gic::{self, GICD, GICR, ICPENDR, ISENABLER, ISPENDR};
+use guest_rt::gic::{self, ICPENDR, ISENABLER, ISPENDR};
 use guest_rt::test::{check, check_eq};
 
 guest_rt::entry!(main);
@@ -27,7 +27,7 @@ fn never_ack() {
 /// Every 32-bit register of the distributor and of both redistributors (GICv3).
 fn frames() -> impl Iterator<Item = usize> {
     let redists = if gic::is_v3() { 0x4_0000 } else { 0 };
-    (GICD..GICD + 0x1_0000).step_by(4).chain((GICR..GICR + redists).step_by(4))
+    (gic::gicd()..gic::gicd() + 0x1_0000).step_by(4).chain((gic::gicr()..gic::gicr() + redists).step_by(4))
 }
 
 fn flood() {
@@ -36,7 +36,7 @@ fn flood() {
         if n % 64 == 0 {
             // Every SPI pending, all routed to vCPU 0 (IROUTER/ITARGETSR reset values).
             for w in 1..4 {
-                gic::wr(GICD + ISPENDR + 4 * w, u32::MAX);
+                gic::wr(gic::gicd() + ISPENDR + 4 * w, u32::MAX);
             }
         }
     }
@@ -53,7 +53,13 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     }
     let sum = frames().fold(0u32, |s, a| s.wrapping_add(gic::rd(a)));
     guest_rt::println!("irqwild: read back every register (sum {sum:#x})");
-    for reserved in [GICD + 0x10, GICD + 0x7C, GICD + 0xF04, GICD + 0x5000, GICD + 0xFFFC] {
+    for reserved in [
+        gic::gicd() + 0x10,
+        gic::gicd() + 0x7C,
+        gic::gicd() + 0xF04,
+        gic::gicd() + 0x5000,
+        gic::gicd() + 0xFFFC,
+    ] {
         check_eq("reserved distributor space reads as zero after garbage", gic::rd(reserved), 0);
     }
     check_eq("GICD_PIDR2 is read-only", gic::version(), version);
@@ -80,7 +86,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
 
     // A flood from vCPU 1 at vCPU 0, which has IRQs masked and never takes anything.
     for w in 1..4 {
-        gic::wr(GICD + ISENABLER + 4 * w, u32::MAX);
+        gic::wr(gic::gicd() + ISENABLER + 4 * w, u32::MAX);
     }
     // SAFETY: the stack is handed to vCPU 1 once and never touched here again.
     let stack = unsafe { &mut *core::ptr::addr_of_mut!(STACK) };
@@ -91,7 +97,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
         core::hint::spin_loop();
     }
     check("vCPU 1 finished its flood of SGIs and SPIs", FLOODED.load(Ordering::SeqCst) == 1);
-    let pending = (1..4).all(|w| gic::rd(GICD + ISPENDR + 4 * w) == u32::MAX);
+    let pending = (1..4).all(|w| gic::rd(gic::gicd() + ISPENDR + 4 * w) == u32::MAX);
     check("every flooded SPI reads as pending (more than list registers and queue hold)", pending);
     check_eq(
         "hv still answers hypercalls",
@@ -99,8 +105,8 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
         1,
     );
     for w in 1..4 {
-        gic::wr(GICD + ICPENDR + 4 * w, u32::MAX);
+        gic::wr(gic::gicd() + ICPENDR + 4 * w, u32::MAX);
     }
-    check("ICPENDR clears the whole flood", (1..4).all(|w| gic::rd(GICD + ISPENDR + 4 * w) == 0));
+    check("ICPENDR clears the whole flood", (1..4).all(|w| gic::rd(gic::gicd() + ISPENDR + 4 * w) == 0));
     guest_rt::test::summary()
 }

@@ -19,7 +19,7 @@ fn cntv_ctl() -> u64 {
 }
 
 pub fn check_devices_reset(uart: usize) {
-    check_eq("the virtual distributor is off", rd(gic::GICD) & 3, 0);
+    check_eq("the virtual distributor is off", rd(gic::gicd()) & 3, 0);
     check_eq("the virtual timer is off", cntv_ctl() & 1, 0);
     check_eq("the vPL011 has no interrupt enabled", rd(uart + UART_IMSC), 0);
 }

@@ -1,14 +1,47 @@
 //! The virtual GIC as a guest drives it, either version: the distributor and redistributors by
-//! MMIO, the CPU interface by ICC system registers (GICv3) or the GICC frame (GICv2). Addresses
-//! are QEMU virt's, which hv's machine descriptions keep for their VMs.
+//! MMIO, the CPU interface by ICC system registers (GICv3) or the gicc() frame (GICv2). Its
+//! addresses are the board's, as the VM's device tree gives them (`init`); without a device
+//! tree, QEMU virt's.
 use core::ptr::{read_volatile, write_volatile};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-pub const GICD: usize = 0x0800_0000;
+static GICD_AT: AtomicUsize = AtomicUsize::new(0x0800_0000);
+static GICC_AT: AtomicUsize = AtomicUsize::new(0x0801_0000);
+static GICR_AT: AtomicUsize = AtomicUsize::new(0x080A_0000);
+
+/// Take the GIC's frames from the device tree's interrupt controller: the distributor, then the
+/// CPU interface (GICv2) or the redistributors (GICv3).
+pub fn init(fdt: Option<&fdt::Fdt>) {
+    let Some(node) =
+        fdt.and_then(|f| f.find_compatible(&["arm,gic-v3", "arm,cortex-a15-gic", "arm,gic-400"]))
+    else {
+        return;
+    };
+    let v3 = node.compatible().is_some_and(|c| c.all().any(|c| c == "arm,gic-v3"));
+    let mut regs = node.reg().into_iter().flatten();
+    if let Some(d) = regs.next() {
+        GICD_AT.store(d.starting_address as usize, Ordering::Relaxed);
+    }
+    if let Some(r) = regs.next() {
+        let second = if v3 { &GICR_AT } else { &GICC_AT };
+        second.store(r.starting_address as usize, Ordering::Relaxed);
+    }
+}
+
+/// The distributor.
+pub fn gicd() -> usize {
+    GICD_AT.load(Ordering::Relaxed)
+}
+
 /// GICv2 CPU interface (hv maps the GICV frame here).
-pub const GICC: usize = 0x0801_0000;
+pub fn gicc() -> usize {
+    GICC_AT.load(Ordering::Relaxed)
+}
+
 /// GICv3 redistributors, 0x20000 apart.
-pub const GICR: usize = 0x080A_0000;
+pub fn gicr() -> usize {
+    GICR_AT.load(Ordering::Relaxed)
+}
 
 pub const CTLR: usize = 0x000;
 pub const ISENABLER: usize = 0x100;
@@ -24,7 +57,7 @@ pub const IROUTER: usize = 0x6000;
 pub const PIDR2: usize = 0xFFE8;
 
 pub fn rd(addr: usize) -> u32 {
-    // SAFETY: GIC frames at QEMU virt's addresses, emulated or mapped by hv; an access hv
+    // SAFETY: GIC frames at the board's addresses, emulated or mapped by hv; an access hv
     // refuses comes back as an abort the runtime reports.
     unsafe { read_volatile(addr as *const u32) }
 }
@@ -44,7 +77,7 @@ pub fn version() -> u32 {
     static VERSION: AtomicU32 = AtomicU32::new(0);
     match VERSION.load(Ordering::Relaxed) {
         0 => {
-            let v = (rd(GICD + PIDR2) >> 4) & 0xF;
+            let v = (rd(gicd() + PIDR2) >> 4) & 0xF;
             VERSION.store(v, Ordering::Relaxed);
             v
         }
@@ -68,9 +101,9 @@ pub fn cpu() -> usize {
 /// distributor's banked words (GICv2). The offsets are the same.
 pub fn private_base() -> usize {
     if is_v3() {
-        GICR + cpu() * 0x2_0000 + 0x1_0000
+        gicr() + cpu() * 0x2_0000 + 0x1_0000
     } else {
-        GICD
+        gicd()
     }
 }
 
@@ -84,14 +117,14 @@ pub fn init_cpu_interface() {
                 one = in(reg) 1u64, pmr = in(reg) 0xFFu64)
         };
     } else {
-        wr(GICC + 0x4, 0xFF);
-        wr(GICC, 1);
+        wr(gicc() + 0x4, 0xFF);
+        wr(gicc(), 1);
     }
 }
 
 /// Enable the distributor's forwarding (Group 1 on GICv3, Group 0 on GICv2).
 pub fn enable_distributor() {
-    wr(GICD + CTLR, if is_v3() { 2 } else { 1 });
+    wr(gicd() + CTLR, if is_v3() { 2 } else { 1 });
 }
 
 /// The priority mask: only interrupts of higher priority (lower value) are signalled.
@@ -100,7 +133,7 @@ pub fn set_pmr(p: u8) {
         // SAFETY: sets this vCPU's priority mask.
         unsafe { core::arch::asm!("msr icc_pmr_el1, {}", "isb", in(reg) p as u64) };
     } else {
-        wr(GICC + 0x4, p as u32);
+        wr(gicc() + 0x4, p as u32);
     }
 }
 
@@ -112,7 +145,7 @@ pub fn ack() -> u32 {
         unsafe { core::arch::asm!("mrs {}, icc_iar1_el1", out(reg) v) };
         v as u32
     } else {
-        rd(GICC + 0xC)
+        rd(gicc() + 0xC)
     }
 }
 
@@ -122,7 +155,7 @@ pub fn eoi(iar: u32) {
         // SAFETY: ends the interrupt this vCPU acknowledged.
         unsafe { core::arch::asm!("msr icc_eoir1_el1, {}", "isb", in(reg) iar as u64) };
     } else {
-        wr(GICC + 0x10, iar);
+        wr(gicc() + 0x10, iar);
     }
 }
 
@@ -133,7 +166,7 @@ pub fn send_sgi(intid: u32, targets: u16) {
         // SAFETY: generates SGIs (trapped and emulated by hv).
         unsafe { core::arch::asm!("msr icc_sgi1r_el1, {}", "isb", in(reg) v) };
     } else {
-        wr(GICD + SGIR, ((targets as u32 & 0xFF) << 16) | (intid & 0xF));
+        wr(gicd() + SGIR, ((targets as u32 & 0xFF) << 16) | (intid & 0xF));
     }
 }
 

@@ -59,6 +59,8 @@ pub fn init(dtb: usize) -> Option<fdt::Fdt<'static>> {
         unsafe { fdt::Fdt::from_ptr(dtb as *const u8).ok() }
     };
     console::init(fdt.as_ref());
+    #[cfg(target_arch = "aarch64")]
+    gic::init(fdt.as_ref());
     fdt
 }
 

@@ -115,9 +115,9 @@ fn on_vcpu1() {
     gic::init_cpu_interface();
     guest_rt::exception::set_irq_handler(on_irq);
     if gic::is_v3() {
-        gic::wr(gic::GICD + gic::IROUTER + 8 * RTC_IRQ as usize, 1);
+        gic::wr(gic::gicd() + gic::IROUTER + 8 * RTC_IRQ as usize, 1);
     } else {
-        gic::wr8(gic::GICD + gic::ITARGETSR + RTC_IRQ as usize, 1 << 1);
+        gic::wr8(gic::gicd() + gic::ITARGETSR + RTC_IRQ as usize, 1 << 1);
     }
     let before = TAKEN.load(Ordering::SeqCst);
     EOI_FIRST.store(1, Ordering::SeqCst);
@@ -162,13 +162,13 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     gic::init_cpu_interface();
     gic::enable_distributor();
     guest_rt::exception::set_irq_handler(on_irq);
-    gic::wr8(gic::GICD + IPRIORITYR + RTC_IRQ as usize, 0x80);
+    gic::wr8(gic::gicd() + IPRIORITYR + RTC_IRQ as usize, 0x80);
     if gic::is_v3() {
-        gic::wr(gic::GICD + gic::IROUTER + 8 * RTC_IRQ as usize, gic::cpu() as u32);
+        gic::wr(gic::gicd() + gic::IROUTER + 8 * RTC_IRQ as usize, gic::cpu() as u32);
     } else {
-        gic::wr8(gic::GICD + gic::ITARGETSR + RTC_IRQ as usize, 1 << gic::cpu());
+        gic::wr8(gic::gicd() + gic::ITARGETSR + RTC_IRQ as usize, 1 << gic::cpu());
     }
-    gic::set_bit(gic::GICD + ISENABLER, RTC_IRQ);
+    gic::set_bit(gic::gicd() + ISENABLER, RTC_IRQ);
     set_rtc(RTCICR, 1);
     set_rtc(RTCIMSC, 1);
 
@@ -190,11 +190,11 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     // 3. Raised while the guest has IRQs masked, cleared before it unmasks: never delivered.
     alarm_now();
     spin(20_000); // the hypervisor takes the physical interrupt meanwhile
-    check("an alarm not yet taken reads as pending", gic::get_bit(gic::GICD + ISPENDR, RTC_IRQ));
+    check("an alarm not yet taken reads as pending", gic::get_bit(gic::gicd() + ISPENDR, RTC_IRQ));
     set_rtc(RTCICR, 1);
     check(
         "cleared at the device, it no longer reads as pending",
-        !gic::get_bit(gic::GICD + ISPENDR, RTC_IRQ),
+        !gic::get_bit(gic::gicd() + ISPENDR, RTC_IRQ),
     );
     open_for(20);
     check_eq("and it never arrives", TAKEN.load(Ordering::SeqCst), 2);
@@ -223,7 +223,7 @@ fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
         }
         check("vCPU 1 finished its alarms", DONE.load(Ordering::SeqCst) != 0);
     }
-    gic::set_bit(gic::GICD + ICENABLER, RTC_IRQ);
+    gic::set_bit(gic::gicd() + ICENABLER, RTC_IRQ);
     check_eq("no other interrupt arrived", OTHER.load(Ordering::SeqCst), 0);
     guest_rt::test::summary()
 }
