@@ -8,7 +8,7 @@ HV_ELF = target/$(HV_TARGET)/release/hv
 HVGEN := target/$(HOST)/release/hvgen
 HOST_CRATES := -p codegen -p hv-macros -p hv-mmio -p hv-types -p hv-devices -p hv-fuzz
 
-.PHONY: setup guests build hvgen run run-qemu-virt run-qemu-virt-riscv64 run-linux run-linux-riscv64 check test test-host test-qemu bench fuzz lint fmt clean
+.PHONY: setup guests build hvgen run debug run-qemu-virt run-qemu-virt-riscv64 run-linux run-linux-riscv64 check test test-host test-qemu bench fuzz lint fmt clean
 
 setup:
 	@scripts/setup
@@ -27,6 +27,11 @@ hvgen:
 ## Boot MACHINE (a .ron) on QEMU; exits with the status the hypervisor reports.
 run: build hvgen
 	$(HVGEN) run $(MACHINE) $(HV_ELF)
+
+## Boot MACHINE halted under QEMU's gdb stub, with gdb-multiarch knowing hv's and every guest
+## crate's symbols; GDB_ARGS go to gdb (-batch -ex ... for a script). See docs/debugging.md.
+debug: build hvgen
+	@scripts/debug $(MACHINE) $(HV_ELF) $(GDB_ARGS)
 
 run-qemu-virt:
 	@$(MAKE) --no-print-directory run MACHINE=machines/qemu-virt.ron

@@ -23,11 +23,18 @@ pub struct CargoGuests {
     pub out_dir: PathBuf,
     /// Files and directories the result depends on (for `rerun-if-changed`).
     pub inputs: Vec<PathBuf>,
+    /// The guest ELFs built, with their symbols (for a debugger: `hvgen gdb`).
+    pub elfs: Vec<PathBuf>,
 }
 
 impl CargoGuests {
     pub fn new(root: &Path, out_dir: &Path) -> Self {
-        CargoGuests { root: root.to_path_buf(), out_dir: out_dir.to_path_buf(), inputs: Vec::new() }
+        CargoGuests {
+            root: root.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
+            inputs: Vec::new(),
+            elfs: Vec::new(),
+        }
     }
 
     fn available(&self) -> Vec<String> {
@@ -88,7 +95,11 @@ impl ImageSource for CargoGuests {
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             ));
         }
-        Ok(target_dir.join(target).join("release").join(name))
+        let elf = target_dir.join(target).join("release").join(name);
+        if !self.elfs.contains(&elf) {
+            self.elfs.push(elf.clone());
+        }
+        Ok(elf)
     }
 
     fn file(&mut self, path: &str) -> PathBuf {

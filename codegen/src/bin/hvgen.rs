@@ -42,10 +42,26 @@ enum Cmd {
         /// Count instructions as time (-icount shift=0,sleep=off) for deterministic figures.
         #[arg(long)]
         icount: bool,
+        /// Start halted, with QEMU's gdb stub on this TCP port (`hvgen gdb` connects to it).
+        #[arg(long)]
+        gdb: Option<u16>,
+    },
+    /// Print gdb commands that load hv's symbols and every guest crate's, and attach to a
+    /// machine started with `run --gdb <port>` (see docs/debugging.md).
+    Gdb {
+        ron: String,
+        kernel: PathBuf,
+        #[arg(long, default_value_t = 1234)]
+        port: u16,
     },
 }
 
 fn load(root: &Path, ron: &str) -> Result<codegen::Generated, ExitCode> {
+    load_with_guests(root, ron).map(|(g, _)| g)
+}
+
+/// The machine, and the guest ELFs it was built with.
+fn load_with_guests(root: &Path, ron: &str) -> Result<(codegen::Generated, Vec<PathBuf>), ExitCode> {
     let out_dir = root.join("target/hvgen");
     let _ = std::fs::create_dir_all(&out_dir);
     let mut images = CargoGuests::new(root, &out_dir);
@@ -56,10 +72,11 @@ fn load(root: &Path, ron: &str) -> Result<codegen::Generated, ExitCode> {
         out_dir: out_dir.clone(),
         images: &mut images,
     };
-    codegen::generate(&mut req).map_err(|f| {
+    let g = codegen::generate(&mut req).map_err(|f| {
         eprint!("{}", f.rendered);
         ExitCode::FAILURE
-    })
+    })?;
+    Ok((g, images.elfs))
 }
 
 /// The line hv prints last: `hv: all VMs stopped, exit status N`.
@@ -67,7 +84,13 @@ pub fn final_status(line: &str) -> Option<u8> {
     line.trim().strip_prefix("hv: all VMs stopped, exit status ")?.parse().ok()
 }
 
-fn run(m: &codegen::model::Machine, kernel: &Path, timeout: Option<u64>, icount: bool) -> ExitCode {
+fn run(
+    m: &codegen::model::Machine,
+    kernel: &Path,
+    timeout: Option<u64>,
+    icount: bool,
+    gdb: Option<u16>,
+) -> ExitCode {
     let (qemu, package) = codegen::qemu::qemu(&m.board);
     if which(qemu).is_none() {
         eprintln!("hvgen: {qemu} not found: install Debian's {package} (apt-get install {package})");
@@ -76,6 +99,9 @@ fn run(m: &codegen::model::Machine, kernel: &Path, timeout: Option<u64>, icount:
     let mut args = codegen::qemu::args(m, kernel);
     if icount {
         args.extend(["-icount".into(), "shift=0,sleep=off".into()]);
+    }
+    if let Some(port) = gdb {
+        args.extend(["-gdb".into(), format!("tcp:127.0.0.1:{port}"), "-S".into()]);
     }
     let mut child =
         // No sound: a board with an audio device (a DisplayPort controller, say) would have QEMU
@@ -195,8 +221,22 @@ fn main() -> ExitCode {
             }
             Err(c) => c,
         },
-        Cmd::Run { ron, kernel, timeout, icount } => match load(root, &ron) {
-            Ok(g) => run(&g.machine, &kernel, timeout, icount),
+        Cmd::Run { ron, kernel, timeout, icount, gdb } => match load(root, &ron) {
+            Ok(g) => run(&g.machine, &kernel, timeout, icount, gdb),
+            Err(c) => c,
+        },
+        Cmd::Gdb { ron, kernel, port } => match load_with_guests(root, &ron) {
+            Ok((_, elfs)) => {
+                println!("set pagination off\nset confirm off");
+                println!("file {}", kernel.display());
+                // Guests run with their MMU off at first, at the addresses they were linked
+                // for, so their symbols are where gdb's ELF sections say.
+                for elf in elfs {
+                    println!("add-symbol-file {}", elf.display());
+                }
+                println!("target remote 127.0.0.1:{port}");
+                ExitCode::SUCCESS
+            }
             Err(c) => c,
         },
         Cmd::Initramfs { dir, out } => {
