@@ -24,6 +24,9 @@ mod start;
 #[path = "riscv64/hvc.rs"]
 pub mod hvc;
 #[cfg(target_arch = "riscv64")]
+#[path = "riscv64/smp.rs"]
+pub mod smp;
+#[cfg(target_arch = "riscv64")]
 #[path = "riscv64/start.rs"]
 mod start;
 #[cfg(target_arch = "riscv64")]

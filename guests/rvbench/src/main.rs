@@ -14,7 +14,6 @@ const N: u64 = 100_000;
 const N_IRQ: u64 = 1000;
 const PLIC: usize = 0x0C00_0000;
 const IPI: u64 = 0x0073_5049;
-const HSM: u64 = 0x0048_534D;
 const BASE: u64 = 0x10;
 const IRQ_S_SOFT: u64 = 1;
 const IRQ_S_TIMER: u64 = 5;
@@ -113,8 +112,9 @@ static PONG: AtomicU64 = AtomicU64::new(0);
 /// vCPU 0 -> vCPU 1 -> vCPU 0 with SBI IPIs, instructions per round trip.
 fn ipi_roundtrip(n: u64) -> Option<u64> {
     enable(1 << IRQ_S_SOFT);
-    let stack = &raw const STACK as u64 + STACK_SIZE as u64;
-    if sbi(HSM, 0, 1, responder as *const () as u64, stack).0 != 0 {
+    // SAFETY: the stack is handed to vCPU 1 once and never touched here again.
+    let stack = unsafe { &mut *core::ptr::addr_of_mut!(STACK) };
+    if guest_rt::smp::start(1, stack, responder) != 0 {
         return None;
     }
     // Not a bare spin: under -icount QEMU runs the harts in turn, and a hart that spins with no
@@ -133,34 +133,11 @@ fn ipi_roundtrip(n: u64) -> Option<u64> {
     Some((cycles() - t0) / n)
 }
 
-const STACK_SIZE: usize = 0x4000;
 /// vCPU 1's stack: only its own code uses it.
-static mut STACK: [u8; STACK_SIZE] = [0; STACK_SIZE];
-
-core::arch::global_asm!(
-    r#"
-.section .text, "ax"
-.balign 4
-.global rvbench_responder
-rvbench_responder:
-    csrw    sscratch, a0
-    mv      sp, a1
-    la      t0, guest_trap_vector
-    csrw    stvec, t0
-    call    rvbench_responder_main
-1:  wfi
-    j       1b
-"#
-);
-
-unsafe extern "C" {
-    #[link_name = "rvbench_responder"]
-    fn responder();
-}
+static mut STACK: [u8; 0x4000] = [0; 0x4000];
 
 /// vCPU 1: answer every IPI with one back.
-#[unsafe(no_mangle)]
-extern "C" fn rvbench_responder_main() -> ! {
+fn responder() {
     enable(1 << IRQ_S_SOFT);
     PONG.store(1, Ordering::SeqCst);
     sbi(IPI, 0, 1, 0, 0);

@@ -115,9 +115,9 @@ fn hypervisor_insns() -> u32 {
 static ROUNDS_DONE: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
 static SECOND_UP: AtomicBool = AtomicBool::new(false);
 
-/// vCPU 1: the same storm with its own seed, fences aimed at vCPU 0 between, then it stops.
-#[unsafe(no_mangle)]
-extern "C" fn rvhostile_secondary_main() -> ! {
+/// vCPU 1: the same storm with its own seed, fences aimed at vCPU 0 between; the runtime stops
+/// it after.
+fn secondary() {
     SECOND_UP.store(true, Ordering::SeqCst);
     let mut r = Rng(0xB0B);
     for i in 0..ROUNDS {
@@ -126,45 +126,19 @@ extern "C" fn rvhostile_secondary_main() -> ! {
         let _ = sbi(RFENCE, 1, 0b11, 0, 0);
         ROUNDS_DONE[1].store(i + 1, Ordering::SeqCst);
     }
-    let _ = sbi(HSM, 1, 0, 0, 0);
-    loop {
-        // SAFETY: never reached.
-        unsafe { core::arch::asm!("wfi") };
-    }
 }
 
-core::arch::global_asm!(
-    r#"
-.section .text, "ax"
-.balign 4
-.global rvhostile_secondary
-rvhostile_secondary:
-    csrw    sscratch, a0
-    mv      sp, a1
-    la      t0, guest_trap_vector
-    csrw    stvec, t0
-    li      t0, (1 << 13)
-    csrs    sstatus, t0
-    call    rvhostile_secondary_main
-"#
-);
-
-unsafe extern "C" {
-    #[link_name = "rvhostile_secondary"]
-    fn secondary();
-}
-
-const STACK_SIZE: usize = 0x4000;
 /// vCPU 1's stack: only its own code uses it.
-static mut STACK: [u8; STACK_SIZE] = [0; STACK_SIZE];
+static mut STACK: [u8; 0x4000] = [0; 0x4000];
 
 fn main(_fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     // HSM starts that must be refused, then the real one.
     for entry in [0, 0x10, HOLE, u64::MAX, PLIC] {
         check("a start at a wild entry is refused", sbi(HSM, 0, 1, entry, 0).0 != 0);
     }
-    let stack = &raw const STACK as u64 + STACK_SIZE as u64;
-    check_eq("vCPU 1 starts", sbi(HSM, 0, 1, secondary as *const () as u64, stack).0, 0);
+    // SAFETY: the stack is handed to vCPU 1 once and never touched here again.
+    let stack = unsafe { &mut *core::ptr::addr_of_mut!(STACK) };
+    check_eq("vCPU 1 starts", guest_rt::smp::start(1, stack, secondary), 0);
     check_eq("hypervisor instructions are illegal to the guest", hypervisor_insns(), 5);
     let mut r = Rng(0xA11CE);
     for i in 0..ROUNDS {

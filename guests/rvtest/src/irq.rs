@@ -113,8 +113,9 @@ pub fn run() {
 
     // vCPU 1 sends vCPU 0 a software interrupt, then stops itself.
     enable(1 << IRQ_S_SOFT);
-    let stack = &raw const SECONDARY_STACK as u64 + SECONDARY_STACK_SIZE as u64;
-    check_eq("HSM starts vCPU 1", sbi(HSM, 0, 1, secondary as *const () as u64, stack).0, 0);
+    // SAFETY: the stack is handed to vCPU 1 once and never touched here again.
+    let stack = unsafe { &mut *core::ptr::addr_of_mut!(SECONDARY_STACK) };
+    check_eq("HSM starts vCPU 1", guest_rt::smp::start(1, stack, secondary), 0);
     check("vCPU 1's IPI arrives", wait_for(&IPIS, 1));
     let mut stopped = false;
     for _ in 0..100_000 {
@@ -127,36 +128,9 @@ pub fn run() {
     check_eq("no spurious interrupts", SPURIOUS.load(Ordering::SeqCst), 0);
 }
 
-const SECONDARY_STACK_SIZE: usize = 0x4000;
-static mut SECONDARY_STACK: [u8; SECONDARY_STACK_SIZE] = [0; SECONDARY_STACK_SIZE];
+static mut SECONDARY_STACK: [u8; 0x4000] = [0; 0x4000];
 
-core::arch::global_asm!(
-    r#"
-.section .text, "ax"
-.balign 4
-.global rvtest_secondary
-rvtest_secondary:
-    csrw    sscratch, a0
-    mv      sp, a1
-    call    rvtest_secondary_main
-1:  wfi
-    j       1b
-"#
-);
-
-unsafe extern "C" {
-    #[link_name = "rvtest_secondary"]
-    fn secondary();
-}
-
-/// vCPU 1: a0 = its hart ID, a1 = its stack. Sends vCPU 0 an IPI and stops.
-#[unsafe(no_mangle)]
-extern "C" fn rvtest_secondary_main(hart: u64) -> ! {
+/// vCPU 1: sends vCPU 0 an IPI; the runtime stops it after.
+fn secondary() {
     let _ = sbi(IPI, 0, 1, 0, 0);
-    let _ = hart;
-    let _ = sbi(HSM, 1, 0, 0, 0);
-    loop {
-        // SAFETY: never reached: HSM stop does not return.
-        unsafe { core::arch::asm!("wfi") };
-    }
 }
