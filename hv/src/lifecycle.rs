@@ -118,6 +118,16 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
     A::park()
 }
 
+/// The machine is up (the boot CPU, once): console input starts, and every VM powers on.
+pub fn boot<A: Arch>() {
+    crate::console_in::init::<A>();
+    for v in &VMS {
+        if start::<A>(v.id).is_err() {
+            hv_println!("hv: cannot start vm `{}`", v.name);
+        }
+    }
+}
+
 /// Power `vm` on: its vCPU 0 at its entry point, with its DTB's address as the first argument
 /// (at boot, and after a restart).
 pub fn start<A: Arch>(vm: VmId) -> Result<(), StartError> {

@@ -13,20 +13,17 @@ enum A {
     Rw,
 }
 
-/// (offset, name, access) of registers `width` bytes wide (1 or 4), sorted by offset; `size`
-/// is the block length.
+/// (offset, name, access) of 32-bit registers, sorted by offset; `size` is the block length.
 struct Layout {
     name: &'static str,
     regs: &'static [(usize, &'static str, A)],
     size: usize,
-    width: usize,
 }
 
 const GICD: Layout = Layout {
     name: "GicdRegs",
     regs: &[(0x000, "ctlr", A::Rw), (0x004, "typer", A::R), (0x008, "iidr", A::R)],
     size: 0x0C,
-    width: 4,
 };
 
 fn layout(l: &Layout) -> TokenStream {
@@ -40,13 +37,12 @@ fn layout(l: &Layout) -> TokenStream {
             rows.push(quote!((#o => #pad)));
         }
         let (o, r) = (hex(off as u64), ident(reg));
-        let int = if l.width == 1 { quote!(u8) } else { quote!(u32) };
         let ty = match a {
-            A::R => quote!(ReadOnly<#int>),
-            A::Rw => quote!(ReadWrite<#int>),
+            A::R => quote!(ReadOnly<u32>),
+            A::Rw => quote!(ReadWrite<u32>),
         };
         rows.push(quote!((#o => pub #r: #ty)));
-        at = off + l.width;
+        at = off + 4;
     }
     let end = hex(l.size as u64);
     quote! {

@@ -70,12 +70,7 @@ extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     pcpu::this().powered.store(true, Ordering::Release);
     if primary {
         banner();
-        crate::console_in::init::<Aarch64>();
-        for v in &VMS {
-            if crate::lifecycle::start::<Aarch64>(v.id).is_err() {
-                hv_println!("hv: cannot start vm `{}`", v.name);
-            }
-        }
+        crate::lifecycle::boot::<Aarch64>();
     }
     run::wait_for_vcpu::<Aarch64>(cpu)
 }

@@ -72,12 +72,7 @@ extern "C" fn hv_main(hart: usize, primary: bool) -> ! {
         for &(s, owner) in &HW_SPIS {
             plic::route(s, VMS[owner.0].vcpus[0].0);
         }
-        crate::console_in::init::<Riscv64>();
-        for v in &VMS {
-            if crate::lifecycle::start::<Riscv64>(v.id).is_err() {
-                hv_println!("hv: cannot start vm `{}`", v.name);
-            }
-        }
+        crate::lifecycle::boot::<Riscv64>();
     }
     run::wait_for_vcpu::<Riscv64>(hart)
 }
