@@ -111,12 +111,61 @@ pub fn place_ram(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
     }
 }
 
+/// Give every channel not pinned a home in board RAM that no VM's RAM uses; check pinned ones.
+/// Reports at `channels.N`.
+pub fn place_channels(d: &mut Diags, b: &Board, vms: &[Vm], channels: &mut [Channel]) {
+    let mut free = free_ram(b);
+    for w in vms.iter().flat_map(|v| &v.ram).filter(|w| w.pa.0 != u64::MAX) {
+        free = subtract(&free, &Region { base: w.pa.0, size: w.size });
+    }
+    // Pinned first, so automatic placement goes around them.
+    let mut order: Vec<usize> = (0..channels.len()).collect();
+    order.sort_by_key(|&i| channels[i].pa.0 == u64::MAX);
+    for i in order {
+        let c = &mut channels[i];
+        let size = c.size();
+        if c.pa.0 != u64::MAX {
+            let r = Region { base: c.pa.0, size };
+            if !free.iter().any(|f| f.contains(&r)) {
+                d.clash(
+                    &format!("channels.{i}.pa"),
+                    format!(
+                        "channel `{}` pinned at {:#x}..{:#x} is not in free board RAM (outside RAM, or over the hypervisor, a reserved range, a VM's RAM or another channel)",
+                        c.name,
+                        r.base,
+                        r.end()
+                    ),
+                    "board.ram",
+                    "board RAM is declared here",
+                );
+            }
+            free = subtract(&free, &r);
+            continue;
+        }
+        match free.iter().find_map(|f| fit(f, size, PAGE)) {
+            Some(pa) => {
+                c.pa = Pa(pa);
+                free = subtract(&free, &Region { base: pa, size });
+            }
+            None => d.clash(
+                &format!("channels.{i}.name"),
+                format!("no room in board RAM for channel `{}` ({size:#x} bytes)", c.name),
+                "board.ram",
+                "board RAM is declared here",
+            ),
+        }
+    }
+}
+
 /// Give each VM that restarts a read-only home for pristine copies of its image, initrd and
 /// DTB, in board RAM that nothing else uses (hv copies them back on a restart).
-pub fn place_pristine(d: &mut Diags, b: &Board, vms: &mut [Vm]) {
+pub fn place_pristine(d: &mut Diags, b: &Board, vms: &mut [Vm], channels: &[Channel]) {
     let mut free = free_ram(b);
     for w in vms.iter().flat_map(|v| &v.ram) {
         free = subtract(&free, &Region { base: w.pa.0, size: w.size });
+    }
+    for c in channels {
+        free = subtract(&free, &Region { base: c.pa.0, size: c.size() });
     }
     for v in vms.iter_mut() {
         let size = v.pristine_size();

@@ -92,7 +92,7 @@ pub fn generate(req: &mut Request) -> Result<Generated, Failure> {
     let built = tables::build(&machine.board, &machine.vms, machine.tables_pa.0).map_err(internal)?;
     let mut dtbs = Vec::new();
     for v in machine.vms.iter().filter(|v| v.dtb.is_some()) {
-        let t = emit::dtb::tree(&machine.board, v);
+        let t = emit::dtb::tree(&machine.board, v, &machine.channels, &machine.vms);
         let bytes = emit::dtb::to_dtb(&t).map_err(internal)?;
         let reserve = v.dtb.as_ref().map_or(0, |x| x.reserve);
         if bytes.len() as u64 > reserve {

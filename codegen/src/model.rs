@@ -32,6 +32,7 @@ pub struct Machine {
     pub source: String,
     pub board: Board,
     pub vms: Vec<Vm>,
+    pub channels: Vec<Channel>,
     /// Physical address of the page-table arena (stage-2 for every VM, then EL2 stage-1).
     pub tables_pa: Pa,
 }
@@ -248,6 +249,96 @@ pub struct Vm {
     /// Where the read-only pristine copies of the image, initrd and DTB live, for a VM that
     /// restarts (see `blobs`).
     pub pristine: Option<Pa>,
+    /// The VMs it manages, and its management page.
+    pub manages: Vec<VmId>,
+    pub manager_page: Option<Ipa>,
+    /// Its views of the channels it is a peer of, section by section (`Channel::views`).
+    pub shared: Vec<RamMap>,
+}
+
+/// The state table's bytes (read-only to every peer, kept by hv), and most peers a channel has.
+pub use hv_types::{CHANNEL_PEERS, CHANNEL_STATE};
+/// Bytes of a doorbell or management register page.
+pub const REG_PAGE: u64 = PAGE;
+
+/// A shared-memory channel between VMs, placed.
+#[derive(Debug)]
+pub struct Channel {
+    pub name: String,
+    pub pa: Pa,
+    /// Bytes of the section every peer writes.
+    pub shared: u64,
+    /// Bytes of each peer's output section.
+    pub output: u64,
+    pub peers: Vec<Peer>,
+}
+
+/// One VM's end of a channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub vm: VmId,
+    pub ipa: Ipa,
+    pub doorbell: DoorbellKind,
+    pub doorbell_ipa: Ipa,
+    pub irq: IntId,
+}
+
+/// The device a peer rings and is rung through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoorbellKind {
+    Page,
+    Pl061,
+    SifiveGpio,
+}
+
+impl DoorbellKind {
+    pub fn compatible(self) -> &'static [&'static str] {
+        match self {
+            DoorbellKind::Page => &["hv,doorbell"],
+            DoorbellKind::Pl061 => &["arm,pl061", "arm,primecell"],
+            DoorbellKind::SifiveGpio => &["sifive,gpio0"],
+        }
+    }
+}
+
+impl Channel {
+    /// Bytes of the region: state table, shared section, one output section per peer.
+    pub fn size(&self) -> u64 {
+        channel_size(self.shared, self.output, self.peers.len())
+    }
+    /// Offset of peer `k`'s output section.
+    pub fn output_offset(&self, k: usize) -> u64 {
+        CHANNEL_STATE + self.shared + self.output * k as u64
+    }
+    /// What peer `k` sees, section by section: the state table and the other peers' outputs
+    /// read-only, the shared section and its own output writable.
+    pub fn views(&self, k: usize) -> Vec<RamMap> {
+        let p = &self.peers[k];
+        let mut v = Vec::new();
+        let mut push = |off: u64, size: u64, read_only: bool| {
+            if size != 0 {
+                v.push(RamMap {
+                    ipa: Ipa(p.ipa.0 + off),
+                    pa: Pa(self.pa.0 + off),
+                    size,
+                    read_only,
+                    flash: false,
+                });
+            }
+        };
+        push(0, CHANNEL_STATE, true);
+        push(CHANNEL_STATE, self.shared, false);
+        for j in 0..self.peers.len() {
+            push(self.output_offset(j), self.output, j != k);
+        }
+        v
+    }
+}
+
+/// Bytes of a channel region (saturating: a size the description got wrong is reported, and
+/// must not overflow here).
+pub fn channel_size(shared: u64, output: u64, peers: usize) -> u64 {
+    CHANNEL_STATE.saturating_add(shared).saturating_add(output.saturating_mul(peers as u64))
 }
 
 /// One file placed in guest RAM at boot: its bytes, where it lives, and where its pristine copy

@@ -8,6 +8,56 @@ use serde::Deserialize;
 pub struct Machine {
     pub board: Board,
     pub vms: Vec<Vm>,
+    /// Shared-memory channels between VMs, each with a doorbell per peer (docs/channels.md).
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+}
+
+/// A named shared region between two or more VMs: a state table hv keeps, an optional section
+/// every peer writes, and one output section per peer that only its owner writes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    pub name: String,
+    /// Bytes of the section every peer reads and writes (a multiple of 0x1000; 0 for none).
+    #[serde(default)]
+    pub shared: u64,
+    /// Bytes of each peer's output section (a multiple of 0x1000).
+    #[serde(default = "default_output")]
+    pub output: u64,
+    /// Where the region lives in board RAM.
+    #[serde(default)]
+    pub pa: Placement,
+    pub peers: Vec<Peer>,
+}
+
+fn default_output() -> u64 {
+    0x1000
+}
+
+/// One VM's end of a channel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    pub vm: String,
+    /// Where the region appears in the VM.
+    pub ipa: u64,
+    /// The device it rings its peers with and is rung through.
+    pub doorbell: Doorbell,
+    /// The interrupt it is rung with.
+    pub irq: Irq,
+}
+
+/// A peer's doorbell device, at an IPA of the VM.
+#[derive(Debug, Deserialize, Clone, Copy)]
+pub enum Doorbell {
+    /// hv's own register page (`hv,doorbell`), for bare-metal guests.
+    Page(u64),
+    /// An Arm PL061 GPIO controller: Linux's built-in driver, so userspace rings and waits
+    /// through the GPIO character device (AArch64).
+    Pl061(u64),
+    /// A SiFive GPIO controller (`sifive,gpio0`), the same role on riscv64.
+    SifiveGpio(u64),
 }
 
 /// The instruction set of the board's CPUs: which board fields apply, and which back end
@@ -187,6 +237,18 @@ pub struct Vm {
     /// What a crash does (an exception hv cannot deliver, an SError).
     #[serde(default = "Policy::stop")]
     pub on_crash: Policy,
+    /// Other VMs this one may query, stop, pause, resume and restart.
+    #[serde(default)]
+    pub manages: Option<Manages>,
+}
+
+/// The VMs a VM manages, and where its management register page appears.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manages {
+    pub vms: Vec<String>,
+    /// IPA of the management page (`hv,vm-manager`).
+    pub ipa: u64,
 }
 
 /// What happens to a VM that resets or crashes.

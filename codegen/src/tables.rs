@@ -17,6 +17,12 @@ pub enum Attr {
     ReadOnly,
     /// Device-nGnRE, read/write, never executable.
     Device,
+    /// A channel section the VM writes: Normal non-cacheable, never executable. Non-cacheable
+    /// because Linux maps `/dev/mem` outside its RAM as Device memory, and the combined type
+    /// must then agree on every peer (stage 2 makes a cacheable peer non-cacheable too).
+    Shared,
+    /// A channel section the VM only reads: as `Shared`, read-only.
+    SharedRo,
 }
 
 /// Which descriptor format.
@@ -59,6 +65,7 @@ const ADDR_MASK: u64 = 0x0000_FFFF_FFFF_F000;
 // Stage 2: MemAttr[5:2], S2AP[7:6].
 const S2_NORMAL_WB: u64 = 0xF << 2;
 const S2_DEVICE_NGNRE: u64 = 0x1 << 2;
+const S2_NORMAL_NC: u64 = 0x5 << 2;
 const S2AP_RO: u64 = 1 << 6;
 const S2AP_RW: u64 = 3 << 6;
 // EL2 stage 1: AttrIndx[4:2]; AP[2:1] with AP[1] RES1 in a single-EL regime.
@@ -76,6 +83,7 @@ const RV_X: u64 = 1 << 3;
 const RV_U: u64 = 1 << 4;
 const RV_A: u64 = 1 << 6;
 const RV_D: u64 = 1 << 7;
+const RV_RSW_CHANNEL: u64 = 1 << 8;
 const RV_PPN_MASK: u64 = ((1 << 44) - 1) << 10;
 
 /// The leaf descriptor bits for `attr` (without address and type bits).
@@ -89,12 +97,20 @@ pub fn leaf_bits(regime: Regime, attr: Attr) -> u64 {
                 Attr::Normal => RV_R | RV_W | RV_X | RV_D,
                 Attr::ReadOnly => RV_R | RV_X,
                 Attr::Device => RV_R | RV_W | RV_D,
+                // RISC-V has no memory types here; the RSW bit, which harts ignore, marks a
+                // channel so its tables read back as what they map.
+                Attr::Shared => RV_R | RV_W | RV_D | RV_RSW_CHANNEL,
+                Attr::SharedRo => RV_R | RV_RSW_CHANNEL,
             };
     }
     AF | match (regime, attr) {
         (Regime::Stage2, Attr::Normal) => S2_NORMAL_WB | S2AP_RW | SH_INNER,
         (Regime::Stage2, Attr::ReadOnly) => S2_NORMAL_WB | S2AP_RO | SH_INNER,
         (Regime::Stage2, Attr::Device) => S2_DEVICE_NGNRE | S2AP_RW | XN,
+        (Regime::Stage2, Attr::Shared) => S2_NORMAL_NC | S2AP_RW | SH_INNER | XN,
+        (Regime::Stage2, Attr::SharedRo) => S2_NORMAL_NC | S2AP_RO | SH_INNER | XN,
+        // hv maps no channel on its own: it reaches them through its map of board RAM.
+        (Regime::El2, Attr::Shared | Attr::SharedRo) => S1_IDX_NORMAL | S1_AP_RO | SH_INNER | XN,
         (Regime::El2, Attr::Normal) => S1_IDX_NORMAL | S1_AP_RW | SH_INNER,
         (Regime::El2, Attr::ReadOnly) => S1_IDX_NORMAL | S1_AP_RO | SH_INNER,
         (Regime::El2, Attr::Device) => S1_IDX_DEVICE | S1_AP_RW | XN,
@@ -140,7 +156,9 @@ fn leaf_desc(regime: Regime, level: u32, pa: u64, attr: Attr) -> u64 {
 /// Decode a leaf back to its attribute, if it is one we generate.
 pub fn decode_attr(regime: Regime, desc: u64) -> Option<Attr> {
     let bits = if regime.riscv() { desc & !(RV_PPN_MASK | RV_V) } else { desc & !(ADDR_MASK | 0b11) };
-    [Attr::Normal, Attr::ReadOnly, Attr::Device].into_iter().find(|&a| leaf_bits(regime, a) == bits)
+    [Attr::Normal, Attr::ReadOnly, Attr::Device, Attr::Shared, Attr::SharedRo]
+        .into_iter()
+        .find(|&a| leaf_bits(regime, a) == bits)
 }
 
 fn shift(level: u32) -> u32 {
@@ -346,6 +364,11 @@ pub fn stage2_plan(b: &Board, v: &Vm) -> Vec<(u64, u64, u64, Attr)> {
         .ram
         .iter()
         .map(|w| (w.ipa.0, w.pa.0, w.size, if w.read_only { Attr::ReadOnly } else { Attr::Normal }))
+        .chain(
+            v.shared
+                .iter()
+                .map(|w| (w.ipa.0, w.pa.0, w.size, if w.read_only { Attr::SharedRo } else { Attr::Shared })),
+        )
         .chain(v.passthrough.iter().map(|&bi| {
             let r = crate::validate::page_round(b.devices[bi].region);
             (r.base, r.base, r.size, Attr::Device)

@@ -9,6 +9,7 @@ use crate::hv_println;
 use crate::input::{self, Escape, Key};
 use crate::machine::{console_input, VMS};
 use crate::mmio::DevCtx;
+use crate::vm::Control as Op;
 use core::sync::atomic::Ordering;
 use hv_types::VmId;
 
@@ -31,15 +32,24 @@ pub fn init<A: Arch>() {
     }
 }
 
-/// The UART's receive interrupt: move what it holds to the focused VM while it has room.
+/// The UART's receive interrupt: move what it holds to the focused VM while it has room, and
+/// carry out a management command typed meanwhile (once the focus is released: a restart of
+/// this pCPU's own VM does not come back).
 pub fn pump<A: Arch>() {
-    let mut f = FOCUS.lock();
+    let command = pump_locked::<A>(&mut FOCUS.lock());
+    if let Some((op, n)) = command {
+        crate::manage::console::<A>(op, n);
+    }
+}
+
+fn pump_locked<A: Arch>(f: &mut Focus) -> Option<(Op, usize)> {
+    let mut command = None;
     loop {
         let vm = VmId(f.vm);
         // Taken here just before the focus moved: the UART's line is still high and now routed
         // to the new focus's pCPU, the only one that may touch its devices.
         if A::cpu_id() != VMS[vm.0].vcpus[0].0 {
-            return;
+            return command;
         }
         let mut switch = None;
         let mut next = || loop {
@@ -55,6 +65,11 @@ pub fn pump<A: Arch>() {
                     A::system_off();
                 }
                 Key::Help => hv_println!("{}", input::HELP),
+                Key::Status => crate::manage::print_status::<A>(),
+                Key::Manage(op, n) => {
+                    command = Some((op, n));
+                    return None;
+                }
                 Key::Nothing => {}
             }
         };
@@ -68,17 +83,18 @@ pub fn pump<A: Arch>() {
         if let Some(n) = switch {
             // The rest of the input waits for the new focus's pCPU: only it may touch that VM's
             // devices.
-            return refocus::<A>(&mut f, n);
+            refocus::<A>(f, n);
+            return command;
         }
-        if !full {
-            return;
+        if !full || command.is_some() {
+            return command;
         }
         // Full: mask, then look again, so a drain in between is never missed (the device
         // unmasks through `rx_ready` only once it sees BLOCKED).
         BLOCKED.store(true, Ordering::SeqCst);
         A::console_rx_irq(false);
         if console_input(vm, &mut DevCtx::<A>::new(vm, 0), &mut || None) == Some(false) {
-            return;
+            return command;
         }
         BLOCKED.store(false, Ordering::SeqCst);
         A::console_rx_irq(true);

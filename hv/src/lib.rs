@@ -7,10 +7,14 @@
 //! `uart` (the board's console drivers) are plain logic and run in host tests.
 #![cfg_attr(not(test), no_std)]
 
+pub mod boot;
+pub mod caller;
+pub mod channel;
 pub mod console;
 pub mod console_in;
 pub mod input;
 pub mod lifecycle;
+pub mod manage;
 pub mod mmio;
 pub mod services;
 pub mod vm;

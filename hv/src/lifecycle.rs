@@ -3,14 +3,13 @@
 //! or stops it as its description says. The restart puts the VM back to its power-on state
 //! (RAM zeroed, the image, initrd and DTB copied back from their pristine copies, its interrupt
 //! controller and emulated devices reset) and hands vCPU 0 its entry point again; other VMs run
-//! on throughout. The calls a guest makes of its firmware reach hv through `Caller`.
+//! on throughout.
 use crate::arch::Arch;
 use crate::desc::Policy;
 use crate::machine::VMS;
-use crate::services::{Services, StartError};
+use crate::services::StartError;
 use crate::vm::{self, Stop};
 use crate::{console, hv_println};
-use core::marker::PhantomData;
 use hv_types::VmId;
 
 /// Why a VM ends or restarts.
@@ -64,6 +63,9 @@ pub fn finish<A: Arch>(stop: Stop) -> ! {
 pub fn stop<A: Arch>(vm: VmId, status: u8) -> ! {
     let stop = A::vm(vm).stop(status);
     A::kick_vm(vm);
+    if stop != Stop::Already {
+        crate::channel::changed::<A>(vm);
+    }
     finish::<A>(stop)
 }
 
@@ -79,6 +81,19 @@ pub fn leave<A: Arch>(vm: VmId, index: usize) -> ! {
     finish::<A>(Stop::Already)
 }
 
+/// vCPU `index` of `vm` was told to stop running its guest (`Vm::must_exit`): it leaves for
+/// good if the VM stopped or restarts; if the VM is paused it waits here, its state kept,
+/// and returns to the guest once the VM resumes.
+pub fn interrupted<A: Arch>(vm: VmId, index: usize) {
+    let this = A::vm(vm);
+    while this.is_paused() && !this.must_leave() {
+        A::idle(vm, index);
+    }
+    if this.must_leave() {
+        leave::<A>(vm, index);
+    }
+}
+
 /// Restart `vm` from vCPU `me` if its policy for `cause` says `Restart`; then this never
 /// returns. It returns when the policy says `Stop`: the caller stops the VM.
 pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
@@ -91,12 +106,40 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
         this.release_vcpu(me);
         A::park();
     }
-    let v = this.desc;
-    hv_println!("hv: vm {} `{}` restarts ({})", vm.0, v.name, cause.describe());
+    hv_println!("hv: vm {} `{}` restarts ({})", vm.0, this.desc.name, cause.describe());
     this.release_vcpu(me);
+    restore_and_start::<A>(vm);
+    A::park()
+}
+
+/// Restart `vm` from outside it (its manager, the console), whatever its state; `why` is
+/// printed. False if a restart is already under way. The vCPU or pCPU asking waits until
+/// the VM's vCPUs have left it and it is back at power-on. `here`: the asker's pCPU runs
+/// vCPU `here` of `vm` itself, which leaves it, and the pCPU parks after the restart.
+pub fn restart_from_outside<A: Arch>(vm: VmId, why: &str, here: Option<usize>) -> bool {
+    let this = A::vm(vm);
+    if !this.begin_outside_reset() {
+        return false;
+    }
+    hv_println!("hv: vm {} `{}` restarts ({why})", vm.0, this.desc.name);
+    if let Some(k) = here {
+        this.release_vcpu(k);
+    }
+    restore_and_start::<A>(vm);
+    if here.is_some() {
+        A::park();
+    }
+    true
+}
+
+/// A restart begun (`begin_reset`), with the caller's own vCPU of the VM, if any, released:
+/// the others leave, everything of the VM goes back to power-on, and vCPU 0 starts again.
+fn restore_and_start<A: Arch>(vm: VmId) {
+    let this = A::vm(vm);
+    let v = this.desc;
     A::kick_vm(vm);
     // The others leave at their next exit, which the kick forces.
-    while !this.others_off(me) {
+    while !this.others_off(usize::MAX) {
         core::hint::spin_loop();
     }
     for w in v.ram.iter().filter(|w| !w.read_only) {
@@ -108,6 +151,7 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
     for w in v.ram {
         A::publish_ram(w);
     }
+    crate::channel::reset_side::<A>(vm);
     // What it printed of a line before the reset shows.
     console::flush(this);
     this.reset();
@@ -115,17 +159,7 @@ pub fn restart_if_wanted<A: Arch>(vm: VmId, me: usize, cause: Cause) {
     if start::<A>(vm).is_err() {
         hv_println!("hv: vm `{}` cannot restart its vCPU 0", v.name);
     }
-    A::park()
-}
-
-/// The machine is up (the boot CPU, once): console input starts, and every VM powers on.
-pub fn boot<A: Arch>() {
-    crate::console_in::init::<A>();
-    for v in &VMS {
-        if start::<A>(v.id).is_err() {
-            hv_println!("hv: cannot start vm `{}`", v.name);
-        }
-    }
+    crate::channel::changed::<A>(vm);
 }
 
 /// Power `vm` on: its vCPU 0 at its entry point, with its DTB's address as the first argument
@@ -135,66 +169,28 @@ pub fn start<A: Arch>(vm: VmId) -> Result<(), StartError> {
     A::start_vcpu(vm, 0, v.entry.0, v.dtb.map_or(0, |d| d.0))
 }
 
-/// The vCPU on this pCPU calling its firmware: what PSCI, SBI and hv's own calls may do.
-/// Zero-sized: the calls that need to know which vCPU it is look it up, so the hot ones
-/// (hv's console and no-op calls) never do.
-pub struct Caller<A>(PhantomData<A>);
-
-impl<A: Arch> Caller<A> {
-    pub const fn new() -> Self {
-        Caller(PhantomData)
-    }
-}
-
-impl<A: Arch> Default for Caller<A> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<A: Arch> Services for Caller<A> {
-    fn vcpu_index(&self) -> usize {
-        A::current().1
-    }
-    fn vcpu_count(&self) -> usize {
-        VMS[A::current().0 .0].vcpus.len()
-    }
-    fn console(&mut self, bytes: &[u8]) {
-        console::vm_write(A::vm(A::current().0), bytes);
-    }
-    fn read_guest(&mut self, va: u64, buf: &mut [u8]) -> usize {
-        A::read_guest(A::current().0, va, buf)
-    }
-    /// Never returns: the stopped vCPU's pCPU parks (or the machine powers off), and the
-    /// VM's other pCPUs are kicked out of it.
-    fn stop_vm(&mut self, status: u8) {
-        stop::<A>(A::current().0, status)
-    }
-    fn reset_vm(&mut self) {
-        let (vm, index) = A::current();
-        end::<A>(vm, index, Cause::Reset)
-    }
-    fn stop_vcpu(&mut self) {
-        let (vm, index) = A::current();
-        finish::<A>(A::vm(vm).stop_vcpu(index))
-    }
-    fn vcpu_on(&self, i: usize) -> bool {
-        A::vm(A::current().0).vcpu_on(i)
-    }
-    fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> Result<(), StartError> {
-        A::start_vcpu(A::current().0, i, entry, context)
-    }
-    fn is_ram(&self, ipa: u64) -> bool {
-        VMS[A::current().0 .0].ram.iter().any(|w| ipa.wrapping_sub(w.ipa.0) < w.size)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::fake::{ends_in, run_as, serial, take_log, Call, Fake};
+    use crate::arch::fake::{ends_in, run_as, serial, Call, Fake};
+
+    /// What hv asked of the architecture, without its channels' part (channel/tests.rs).
+    fn take_log() -> Vec<Call> {
+        let in_channel = |pa: hv_types::Pa| {
+            crate::machine::CHANNELS.iter().any(|c| pa.0.wrapping_sub(c.region.pa.0) < c.region.size)
+        };
+        crate::arch::fake::take_log()
+            .into_iter()
+            .filter(|c| match c {
+                Call::Word { .. } | Call::Line { .. } => false,
+                Call::Zero { pa, .. } | Call::Publish { pa, .. } => !in_channel(*pa),
+                _ => true,
+            })
+            .collect()
+    }
+    use crate::caller::Caller;
     use crate::machine::NUM_VMS;
-    use crate::services;
+    use crate::services::{self, Services};
 
     fn vm0() -> VmId {
         VmId(0)

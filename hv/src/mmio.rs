@@ -44,3 +44,9 @@ impl<A: Arch> MmioCtx for DevCtx<A> {
         A::set_line(self.vm, intid, level);
     }
 }
+
+/// hv's own register pages in `vm`: its channels' doorbells and its management page (after
+/// the generated devices and the interrupt controller, whose accesses are the frequent ones).
+pub fn hv_pages<A: Arch>(vm: VmId, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
+    crate::channel::route::<A>(vm, ipa, width, op).or_else(|| crate::manage::route::<A>(vm, ipa, width, op))
+}

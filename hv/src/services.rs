@@ -25,7 +25,13 @@ pub trait Services {
     fn start_vcpu(&mut self, i: usize, entry: u64, context: u64) -> Result<(), StartError>;
     /// Is `ipa` inside one of the VM's RAM windows?
     fn is_ram(&self, ipa: u64) -> bool;
+    /// Ring peer `peer` of channel `channel` (its number in the description) with `vector`.
+    fn ring(&mut self, channel: u64, peer: u64, vector: u64) -> Result<(), CallError>;
+    /// Manage VM number `vm`: `op` is a `manage::Op` code. Its state afterwards.
+    fn manage(&mut self, vm: u64, op: u64) -> Result<u64, CallError>;
 }
+
+pub use crate::channel::CallError;
 
 /// After a call: resume the guest, or not (the vCPU or VM stopped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +119,7 @@ pub mod fake {
         pub vcpus: Vec<bool>,
         pub started: Vec<(usize, u64, u64)>,
         pub resets: usize,
+        pub rings: Vec<(u64, u64)>,
     }
 
     impl Services for FakeSvc {
@@ -154,6 +161,23 @@ pub mod fake {
         /// RAM is 0x4000_0000..0x8000_0000 in these tests.
         fn is_ram(&self, ipa: u64) -> bool {
             (0x4000_0000..0x8000_0000).contains(&ipa)
+        }
+        /// Channel 0 has two peers, this VM peer 0.
+        fn ring(&mut self, channel: u64, peer: u64, vector: u64) -> Result<(), CallError> {
+            match (channel, peer, vector) {
+                (0, 1, 0..32) => Ok(self.rings.push((peer, vector))),
+                (0, _, _) => Err(CallError::Invalid),
+                _ => Err(CallError::Denied),
+            }
+        }
+        /// This VM manages VM 1, which runs.
+        fn manage(&mut self, vm: u64, op: u64) -> Result<u64, CallError> {
+            match (vm, op) {
+                (1, 0) => Ok(1),
+                (1, 1..=4) => Err(CallError::BadState),
+                (1, _) => Err(CallError::Invalid),
+                _ => Err(CallError::Denied),
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Vm<I> {
     stopped: AtomicU32,
     /// A vCPU is restarting the VM: the others leave it, and none may be started.
     resetting: AtomicBool,
+    /// Its manager paused it: its vCPUs wait in hv, their state kept, until it resumes.
+    paused: AtomicBool,
     /// Its emulated devices (generated); accesses reach them through `machine::route_mmio`.
     devices: &'static dyn DeviceSet,
     /// Its virtual interrupt controller.
@@ -66,6 +68,7 @@ pub const fn all<I>(irqs: [I; NUM_VMS]) -> [Vm<I>; NUM_VMS] {
             vcpu_on: [const { AtomicBool::new(false) }; MAX_VCPUS],
             stopped: AtomicU32::new(0),
             resetting: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
             devices: DEVICES[i],
             irqs: irq,
             line: spin::Mutex::new(Line::new()),
@@ -81,6 +84,41 @@ pub const fn all<I>(irqs: [I; NUM_VMS]) -> [Vm<I>; NUM_VMS] {
 static RUNNING_VMS: AtomicUsize = AtomicUsize::new(NUM_VMS);
 /// First non-zero VM exit status, the machine's exit status.
 static FIRST_FAILURE: AtomicU32 = AtomicU32::new(0);
+
+/// What a VM is doing, as its manager and its channel peers see it (docs/channels.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum RunState {
+    /// Stopped (it exited, crashed under `Stop`, or its manager stopped it).
+    Off = 0,
+    Running = 1,
+    Paused = 2,
+    Restarting = 3,
+}
+
+/// What a VM's manager (or the console) asks of it (manage.rs): hv's call numbers them, the
+/// management page's COMMAND register takes 1 to 4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Query = 0,
+    Stop = 1,
+    Pause = 2,
+    Resume = 3,
+    Restart = 4,
+}
+
+impl Control {
+    pub fn from_code(code: u64) -> Option<Control> {
+        Some(match code {
+            0 => Control::Query,
+            1 => Control::Stop,
+            2 => Control::Pause,
+            3 => Control::Resume,
+            4 => Control::Restart,
+            _ => return None,
+        })
+    }
+}
 
 /// What happened when a VM stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -120,6 +158,49 @@ impl<I: IrqChip> Vm<I> {
         self.is_stopped() || self.resetting.load(Ordering::Acquire)
     }
 
+    /// Must a vCPU of the VM stop running its guest, for good or (paused) for a while?
+    pub fn must_exit(&self) -> bool {
+        self.must_leave() || self.paused.load(Ordering::Acquire)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    pub fn state(&self) -> RunState {
+        if self.is_stopped() {
+            RunState::Off
+        } else if self.resetting.load(Ordering::Acquire) {
+            RunState::Restarting
+        } else if self.is_paused() {
+            RunState::Paused
+        } else {
+            RunState::Running
+        }
+    }
+
+    /// Pause a running VM; false if it is not running.
+    pub fn pause(&self) -> bool {
+        self.state() == RunState::Running && !self.paused.swap(true, Ordering::AcqRel)
+    }
+
+    /// Resume a paused VM; false if it is not paused.
+    pub fn resume(&self) -> bool {
+        self.paused.swap(false, Ordering::AcqRel)
+    }
+
+    /// Start restarting the VM from outside it (its manager): as `begin_reset`, and a stopped
+    /// VM runs again, so it counts among the running ones. False if a restart is under way.
+    pub fn begin_outside_reset(&self) -> bool {
+        if self.resetting.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        if self.stopped.swap(0, Ordering::AcqRel) != 0 {
+            RUNNING_VMS.fetch_add(1, Ordering::AcqRel);
+        }
+        true
+    }
+
     /// Start restarting the VM; false if it is stopped or another vCPU is already restarting it.
     pub fn begin_reset(&self) -> bool {
         !self.is_stopped() && !self.resetting.swap(true, Ordering::AcqRel)
@@ -145,8 +226,9 @@ impl<I: IrqChip> Vm<I> {
         self.line.lock().clear();
     }
 
-    /// The restart is done: vCPUs may be started again.
+    /// The restart is done: vCPUs may be started again, and it runs (a paused VM too).
     pub fn end_reset(&self) {
+        self.paused.store(false, Ordering::Release);
         self.resetting.store(false, Ordering::Release);
     }
 
@@ -195,6 +277,7 @@ pub fn power_on<I: IrqChip>(vms: &[Vm<I>]) {
         }
         v.stopped.store(0, Ordering::Release);
         v.resetting.store(false, Ordering::Release);
+        v.paused.store(false, Ordering::Release);
         v.line.lock().clear();
     }
     RUNNING_VMS.store(NUM_VMS, Ordering::Release);

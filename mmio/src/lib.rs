@@ -60,6 +60,8 @@ pub enum MmioFault {
     BadWidth,
     /// A write to a read-only register and the device's policy is `Abort`.
     ReadOnly,
+    /// A value the register does not take (a doorbell rung for a peer that does not exist).
+    Refused,
 }
 
 /// How a register reacts to accesses, for the `REGISTERS` table.

@@ -117,6 +117,46 @@ pub struct VmDesc {
     pub on_crash: Policy,
     /// What a restart copies back (empty when the VM never restarts).
     pub restore: &'static [Restore],
+    /// The VMs it may query, stop, pause, resume and restart, in the order its management
+    /// page lists them.
+    pub manages: &'static [VmId],
+    /// Where its management page appears, if it manages any.
+    pub manager_page: Option<Ipa>,
+}
+
+/// A shared-memory channel between VMs (docs/channels.md): a state table hv keeps, a section
+/// every peer writes, and one output section per peer.
+#[derive(Debug)]
+pub struct ChannelDesc {
+    pub name: &'static str,
+    /// The whole region in board RAM (its `ipa` is where peer 0 sees it).
+    pub region: RamDesc,
+    pub peers: &'static [PeerDesc],
+}
+
+/// One VM's end of a channel.
+#[derive(Debug)]
+pub struct PeerDesc {
+    pub vm: VmId,
+    /// Where the region appears in the VM.
+    pub ipa: Ipa,
+    pub doorbell: DoorbellKind,
+    pub doorbell_ipa: Ipa,
+    /// The interrupt line it is rung with (in the board's interrupt controller's numbering).
+    pub irq: u32,
+    /// Its output section, which a restart of its VM zeroes.
+    pub output: RamDesc,
+}
+
+/// The device a peer rings its peers and is rung through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoorbellKind {
+    /// hv's own register page (`hv,doorbell`).
+    Page,
+    /// An emulated Arm PL061 GPIO controller.
+    Pl061,
+    /// An emulated SiFive GPIO controller.
+    SifiveGpio,
 }
 
 impl VmDesc {
@@ -146,6 +186,8 @@ mod tests {
             on_reset: Policy::Stop,
             on_crash: Policy::Stop,
             restore: &[],
+            manages: &[],
+            manager_page: None,
         };
         assert!(vm.owns_pa(Pa(0x4060_0000), 0x1000));
         assert!(!vm.owns_pa(Pa(0x4060_0001), 0x1000));

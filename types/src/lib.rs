@@ -27,6 +27,11 @@ pub const VGIC_INTIDS: u32 = 128;
 pub const GICD_SIZE: u64 = 0x1_0000;
 pub const GICR_STRIDE: u64 = 0x2_0000;
 
+/// Most peers a channel has (its GPIO doorbells have one line each way per peer).
+pub const CHANNEL_PEERS: usize = 4;
+/// Bytes of a channel's state table, its first section (docs/channels.md).
+pub const CHANNEL_STATE: u64 = 0x1000;
+
 /// A GIC interrupt ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IntId(pub u32);

@@ -181,7 +181,7 @@ fn riscv_nodes(plic: &Plic, timebase: u64, v: &Vm) -> Vec<Node> {
 }
 
 /// The device tree of `v`.
-pub fn tree(b: &Board, v: &Vm) -> Node {
+pub fn tree(b: &Board, v: &Vm, channels: &[Channel], vms: &[Vm]) -> Node {
     let mem = v.ram.iter().filter(|w| !w.flash).flat_map(|w| [w.ipa.0, w.size]).collect();
     let first = v.ram.iter().find(|w| !w.flash).map(|w| w.ipa.0).unwrap_or(0);
     let compatible = match b.arch {
@@ -248,6 +248,18 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
         }
         root = root.child(n);
     }
+    for n in channel_nodes(b, v, channels) {
+        root = root.child(n);
+    }
+    if let Some(at) = v.manager_page {
+        let names = v.manages.iter().map(|m| vms[m.0].name.clone()).collect();
+        root = root.child(
+            Node::new(format!("vm-manager@{:x}", at.0))
+                .prop("compatible", s("hv,vm-manager"))
+                .prop("reg", Prop::U64s(vec![at.0, REG_PAGE]))
+                .prop("hv,vms", Prop::Strs(names)),
+        );
+    }
     let mut chosen = Node::new("chosen");
     if let Some(d) = &v.dtb {
         chosen = chosen.prop("bootargs", Prop::Str(d.bootargs.clone()));
@@ -261,6 +273,59 @@ pub fn tree(b: &Board, v: &Vm) -> Node {
             .prop("linux,initrd-end", Prop::U64s(vec![ipa.0 + size]));
     }
     root.child(chosen)
+}
+
+/// GPIO line names of a channel's PL061 doorbell (docs/channels.md): lines 0 to 3 fire when
+/// peer 0 to 3 rings, lines 4 to 7 ring peer 0 to 3.
+fn gpio_line_names(c: &Channel) -> Vec<String> {
+    let n = c.peers.len();
+    let name = |dir: &str, k: usize| if k < n { format!("{}-{dir}-{k}", c.name) } else { String::new() };
+    (0..CHANNEL_PEERS)
+        .map(|k| name("rung-by", k))
+        .chain((0..CHANNEL_PEERS).map(|k| name("ring", k)))
+        .collect()
+}
+
+/// The VM's ends of its channels: each region (outside the memory node, so Linux reaches it
+/// through `/dev/mem`) and its doorbell.
+fn channel_nodes(b: &Board, v: &Vm, channels: &[Channel]) -> Vec<Node> {
+    let mut out = Vec::new();
+    for (id, c) in channels.iter().enumerate() {
+        let Some((k, p)) = c.peers.iter().enumerate().find(|(_, p)| p.vm == v.id) else { continue };
+        out.push(
+            Node::new(format!("channel@{:x}", p.ipa.0))
+                .prop("compatible", s("hv,channel"))
+                .prop("hv,id", Prop::U32(id as u32))
+                .prop("reg", Prop::U64s(vec![p.ipa.0, c.size()]))
+                .prop("hv,name", s(&c.name))
+                .prop("hv,peer", Prop::U32(k as u32))
+                .prop("hv,peers", Prop::U32(c.peers.len() as u32))
+                .prop("hv,shared", Prop::U64s(vec![CHANNEL_STATE, c.shared]))
+                .prop("hv,output", Prop::U64s(vec![c.output_offset(0), c.output])),
+        );
+        let at = p.doorbell_ipa.0;
+        let n = match p.doorbell {
+            DoorbellKind::Page => Node::new(format!("doorbell@{at:x}")).prop("compatible", s("hv,doorbell")),
+            DoorbellKind::Pl061 => Node::new(format!("gpio@{at:x}"))
+                .prop("compatible", Prop::Strs(vec!["arm,pl061".into(), "arm,primecell".into()]))
+                .prop("gpio-controller", Prop::Empty)
+                .prop("#gpio-cells", Prop::U32(2))
+                .prop("interrupt-controller", Prop::Empty)
+                .prop("#interrupt-cells", Prop::U32(2))
+                .prop("gpio-line-names", Prop::Strs(gpio_line_names(c)))
+                .prop("clocks", Prop::U32s(vec![CLOCK_PHANDLE]))
+                .prop("clock-names", Prop::Strs(vec!["apb_pclk".into()])),
+            DoorbellKind::SifiveGpio => Node::new(format!("gpio@{at:x}"))
+                .prop("compatible", s("sifive,gpio0"))
+                .prop("gpio-controller", Prop::Empty)
+                .prop("#gpio-cells", Prop::U32(2))
+                .prop("interrupt-controller", Prop::Empty)
+                .prop("#interrupt-cells", Prop::U32(2)),
+        };
+        let n = n.prop("reg", Prop::U64s(vec![at, REG_PAGE])).prop("hv,channel", s(&c.name));
+        out.push(with_irqs(b, n, &[p.irq]));
+    }
+    out
 }
 
 /// The input clock an emulated NS16550A reports (QEMU's, 3.6864 MHz): drivers derive the

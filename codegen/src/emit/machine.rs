@@ -105,6 +105,14 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             crate::raw::Policy::Stop => quote!(Policy::Stop),
         };
         let (on_reset, on_crash) = (policy(v.on_reset), policy(v.on_crash));
+        let manages = v.manages.iter().map(|m| m.0);
+        let manager_page = match v.manager_page {
+            Some(a) => {
+                let a = hex(a.0);
+                quote!(Some(Ipa(#a)))
+            }
+            None => quote!(None),
+        };
         quote!(VmDesc {
             id: VmId(#id),
             name: #vname,
@@ -116,6 +124,32 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
             on_reset: #on_reset,
             on_crash: #on_crash,
             restore: &[#(#restore),*],
+            manages: &[#(VmId(#manages)),*],
+            manager_page: #manager_page,
+        })
+    });
+    let nchannels = m.channels.len();
+    let channels = m.channels.iter().map(|c| {
+        let (cname, pa, size) = (&c.name, hex(c.pa.0), hex(c.size()));
+        let ipa0 = hex(c.peers.first().map_or(0, |p| p.ipa.0));
+        let peers = c.peers.iter().enumerate().map(|(k, p)| {
+            let (vm, ipa, bell, irq) = (p.vm.0, hex(p.ipa.0), hex(p.doorbell_ipa.0), p.irq.0);
+            let kind = ident(&format!("{:?}", p.doorbell));
+            let off = c.output_offset(k);
+            let (oipa, opa, osize) = (hex(p.ipa.0 + off), hex(c.pa.0 + off), hex(c.output));
+            quote!(PeerDesc {
+                vm: VmId(#vm),
+                ipa: Ipa(#ipa),
+                doorbell: DoorbellKind::#kind,
+                doorbell_ipa: Ipa(#bell),
+                irq: #irq,
+                output: RamDesc { ipa: Ipa(#oipa), pa: Pa(#opa), size: #osize, read_only: false },
+            })
+        });
+        quote!(ChannelDesc {
+            name: #cname,
+            region: RamDesc { ipa: Ipa(#ipa0), pa: Pa(#pa), size: #size, read_only: false },
+            peers: &[#(#peers),*],
         })
     });
 
@@ -193,6 +227,10 @@ pub fn emit(m: &Machine, built: &tables::Built, out_dir: &std::path::Path) -> To
         };
 
         pub static VMS: [VmDesc; NUM_VMS] = [#(#vms),*];
+
+        /// Shared-memory channels between VMs.
+        pub const NUM_CHANNELS: usize = #nchannels;
+        pub static CHANNELS: [ChannelDesc; NUM_CHANNELS] = [#(#channels),*];
 
         /// The (VM, vCPU index) each pCPU runs, if any.
         pub static CPU_VCPU: [Option<(VmId, usize)>; NUM_CPUS] = [#(#per_cpu),*];

@@ -9,6 +9,7 @@ use hv_types::{CpuId, IntId, Ipa, IrqClass, Pa, VmId, VGIC_INTIDS};
 use std::collections::HashMap;
 
 mod board;
+mod channels;
 use board::board;
 pub use board::HV_CODE_MIN;
 
@@ -122,6 +123,10 @@ struct Claims {
 impl Claims {
     fn new() -> Self {
         Claims { list: vec![] }
+    }
+    /// Record a place already checked.
+    fn add(&mut self, path: &str, what: String, r: Region) {
+        self.list.push((path.to_string(), r, what));
     }
     fn claim(&mut self, d: &mut Diags, path: &str, what: String, r: Region) {
         if r.size == 0 {
@@ -437,6 +442,9 @@ fn vm(
         on_reset: v.on_reset,
         on_crash: v.on_crash,
         pristine: None,
+        manages: Vec::new(),
+        manager_page: None,
+        shared: Vec::new(),
     }
 }
 
@@ -525,12 +533,20 @@ pub fn validate(
             }
         }
     }
+    channels::manages(d, m, &board, &mut vms);
+    let mut chans = channels::channels(d, m, &board, &vms);
     layout::place_ram(d, &board, &mut vms);
+    layout::place_channels(d, &board, &vms, &mut chans);
+    for c in &chans {
+        for (k, p) in c.peers.iter().enumerate() {
+            vms[p.vm.0].shared.extend(c.views(k));
+        }
+    }
     for (v, rv) in vms.iter_mut().zip(&m.vms) {
         images::resolve(d, board.arch, v, rv, images);
     }
     if d.list.is_empty() {
-        layout::place_pristine(d, &board, &mut vms);
+        layout::place_pristine(d, &board, &mut vms, &chans);
     }
     if !d.list.is_empty() {
         return None;
@@ -551,7 +567,7 @@ pub fn validate(
         );
         return None;
     }
-    Some(Machine { source: source.to_string(), board, vms, tables_pa })
+    Some(Machine { source: source.to_string(), board, vms, channels: chans, tables_pa })
 }
 
 fn passthrough_path(v: &raw::Vm, i: usize, dev: &str) -> String {

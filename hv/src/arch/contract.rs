@@ -50,6 +50,12 @@ pub trait Arch: Sized + 'static {
     fn zero_ram(w: &'static RamDesc);
     /// Copy a pristine image back (a restart), as `zero_ram`.
     fn copy_back(r: &'static Restore);
+    /// Write `value` at byte `offset` (4-aligned, inside) of window `w` of board RAM that hv
+    /// keeps for guests (a channel's state table), so that a guest reading it uncached sees it.
+    fn write_word(w: &'static RamDesc, offset: u64, value: u32);
+    /// Sleep this pCPU until an interrupt arrives, and take it as for its running vCPU `k` of
+    /// `vm` (which is paused: hv holds it here).
+    fn idle(vm: VmId, k: usize);
     /// Make what hv wrote to window `w` visible to a guest that starts with its caches and MMU
     /// off, and to its instruction fetches.
     fn publish_ram(w: &'static RamDesc);

@@ -24,6 +24,8 @@ pub enum Call {
     Zero { pa: Pa, len: u64 },
     CopyBack { from: Pa, to: Pa, len: u64 },
     Publish { pa: Pa, len: u64 },
+    Word { pa: Pa, value: u32 },
+    Idle { vm: VmId, k: usize },
     InitRx,
     RxIrq(bool),
     Route(CpuId),
@@ -141,6 +143,15 @@ impl Arch for Fake {
     }
     fn copy_back(r: &'static Restore) {
         log(Call::CopyBack { from: r.from, to: r.to, len: r.len })
+    }
+    fn write_word(w: &'static RamDesc, offset: u64, value: u32) {
+        assert!(offset % 4 == 0 && offset < w.size);
+        log(Call::Word { pa: Pa(w.pa.0 + offset), value })
+    }
+    /// A paused vCPU waits: the fake's next interrupt is its manager resuming it.
+    fn idle(vm: VmId, k: usize) {
+        log(Call::Idle { vm, k });
+        VMS[vm.0].resume();
     }
     fn publish_ram(w: &'static RamDesc) {
         log(Call::Publish { pa: w.pa, len: w.size })

@@ -70,7 +70,7 @@ extern "C" fn hv_main(cpu: usize, primary: bool) -> ! {
     pcpu::this().powered.store(true, Ordering::Release);
     if primary {
         banner();
-        crate::lifecycle::boot::<Aarch64>();
+        crate::boot::boot::<Aarch64>();
     }
     run::wait_for_vcpu::<Aarch64>(cpu)
 }

@@ -2,7 +2,7 @@
 //! hv's own calls, PSCI, and the SMCCC architecture queries. ABI in docs/hypercalls.md. SMCCC:
 //! function ID in w0, arguments in x1-x3, results in x0-x3; unknown IDs answer NOT_SUPPORTED.
 use super::psci;
-pub use crate::services::{Outcome, Services};
+pub use crate::services::{CallError, Outcome, Services};
 use smccc::arch::{SMCCC_ARCH_FEATURES, SMCCC_VERSION};
 // SMCCC's NOT_SUPPORTED is -1 for every service; smccc exports it with the PSCI errors.
 use smccc::psci::error::{INVALID_PARAMETERS, NOT_SUPPORTED};
@@ -18,10 +18,26 @@ pub const HV_PUTC: u32 = 0xC600_0001;
 pub const HV_PUTS: u32 = 0xC600_0002;
 pub const HV_EXIT: u32 = 0xC600_0003;
 pub const HV_NOP: u32 = 0xC600_0004;
+/// Ring a channel peer: x1 channel, x2 peer, x3 vector (docs/channels.md).
+pub const HV_RING: u32 = 0xC600_0005;
+/// Manage a VM: x1 its number, x2 the operation (0 query, 1 stop, 2 pause, 3 resume, 4
+/// restart); x0 returns its state.
+pub const HV_VM_CONTROL: u32 = 0xC600_0006;
 
-/// ABI version 1.0 and its feature bits: putc, puts, exit, nop.
-pub const ABI_VERSION: u64 = 0x1_0000;
-pub const FEATURES: u64 = 0b1111;
+/// ABI version 1.1 and its feature bits: putc, puts, exit, nop, ring, VM control.
+pub const ABI_VERSION: u64 = 0x1_0001;
+pub const FEATURES: u64 = 0b11_1111;
+/// hv's call errors beyond SMCCC's NOT_SUPPORTED (-1) and INVALID_PARAMETERS (-2).
+pub const DENIED: i64 = -3;
+pub const BAD_STATE: i64 = -4;
+
+fn error(e: CallError) -> i64 {
+    match e {
+        CallError::Invalid => INVALID_PARAMETERS as i64,
+        CallError::Denied => DENIED,
+        CallError::BadState => BAD_STATE,
+    }
+}
 pub use crate::services::PUTS_MAX;
 
 fn ret(regs: &mut SmcccRegs, v: i64) -> Outcome {
@@ -77,6 +93,8 @@ fn hv_call(num: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
     const PUTC: u32 = HV_PUTC & 0xFF_FFFF;
     const PUTS: u32 = HV_PUTS & 0xFF_FFFF;
     const EXIT: u32 = HV_EXIT & 0xFF_FFFF;
+    const RING: u32 = HV_RING & 0xFF_FFFF;
+    const VM_CONTROL: u32 = HV_VM_CONTROL & 0xFF_FFFF;
     match num {
         NOP => ret(regs, 0),
         VERSION => {
@@ -93,6 +111,14 @@ fn hv_call(num: u32, regs: &mut SmcccRegs, svc: &mut impl Services) -> Outcome {
         EXIT => {
             svc.stop_vm(regs[1] as u8);
             Outcome::Stopped
+        }
+        RING => {
+            let r = svc.ring(regs[1], regs[2], regs[3]);
+            ret(regs, r.map_or_else(error, |()| 0))
+        }
+        VM_CONTROL => {
+            let r = svc.manage(regs[1], regs[2]);
+            ret(regs, r.map_or_else(error, |s| s as i64))
         }
         _ => ret(regs, NOT_SUPPORTED as i64),
     }

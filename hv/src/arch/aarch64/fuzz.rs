@@ -129,6 +129,13 @@ impl Services for Svc {
     fn is_ram(&self, ipa: u64) -> bool {
         (0x4000_0000..0x4001_0000).contains(&ipa)
     }
+    /// Garbage channels and VMs: refused, as hv refuses what a VM was not given.
+    fn ring(&mut self, _: u64, _: u64, _: u64) -> Result<(), crate::services::CallError> {
+        Err(crate::services::CallError::Denied)
+    }
+    fn manage(&mut self, _: u64, _: u64) -> Result<u64, crate::services::CallError> {
+        Err(crate::services::CallError::Denied)
+    }
 }
 
 /// Garbage in every function-ID range hv serves (its own, PSCI 32/64, SMCCC arch) and outside

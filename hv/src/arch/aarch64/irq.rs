@@ -43,7 +43,7 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
     let iar = gic::ack();
     let intid = iar & 0x3FF;
     if intid >= 1020 {
-        return vms::vm(vm).must_leave();
+        return vms::vm(vm).must_exit();
     }
     gic::priority_drop(iar);
     // A HW interrupt stays active until the guest deactivates its virtual twin (or hv releases
@@ -69,10 +69,12 @@ pub fn handle<A: Arch>(vm: VmId, k: usize) -> bool {
         if vms::vm(vm).irqs.refused.swap(false, Ordering::AcqRel) {
             vms::vm(vm).irqs.dist.lock().sweep(&mut VmHost::running(vm, k));
         }
-        // A kick is also how another vCPU tells this one to leave (its VM stopped or restarts).
-        return vms::vm(vm).must_leave();
+        // A kick is also how another vCPU tells this one to leave (its VM stopped or restarts)
+        // or to wait (paused).
+        return vms::vm(vm).must_exit();
     }
-    false
+    // Console input may have been a command for this VM (console_in.rs).
+    intid == BOARD.console_irq && vms::vm(vm).must_exit()
 }
 
 /// The same for a pCPU with no vCPU to run (parked): only console input and passthrough SPIs

@@ -62,6 +62,18 @@ impl Arch for Aarch64 {
     fn copy_back(r: &'static Restore) {
         mem::copy(r.from.0 as usize, r.to.0 as usize, r.len as usize)
     }
+    fn write_word(w: &'static RamDesc, offset: u64, value: u32) {
+        assert!(offset % 4 == 0 && offset < w.size, "a word inside the window");
+        let pa = (w.pa.0 + offset) as usize;
+        // SAFETY: an aligned word of board RAM the description gave hv to keep (checked inside
+        // the window above), mapped writable at EL2; guests only read it.
+        unsafe { (pa as *mut u32).write_volatile(value) };
+        mem::publish(pa, 4)
+    }
+    fn idle(vm: VmId, k: usize) {
+        aarch64_cpu::asm::wfi();
+        irq::handle::<Self>(vm, k);
+    }
     fn publish_ram(w: &'static RamDesc) {
         mem::publish(w.pa.0 as usize, w.size as usize)
     }

@@ -10,7 +10,8 @@ use super::regs::{El1, GuestRegs};
 use super::vgic_host::{self, VmHost};
 use super::{gic, irq, vms};
 use crate::arch::Arch;
-use crate::lifecycle::{self, Caller, Cause};
+use crate::caller::Caller;
+use crate::lifecycle::{self, Cause};
 use crate::machine::{route_mmio, VMS};
 use crate::mmio::{Bus, DevCtx};
 use crate::services::Outcome;
@@ -54,7 +55,9 @@ struct VmBus {
 impl Bus for VmBus {
     #[inline(always)]
     fn access(&mut self, ipa: Ipa, width: Width, op: MmioOp) -> Option<Result<u64, MmioFault>> {
-        route_mmio(self.vm, &mut ExitCtx, ipa, width, op).or_else(|| vgic_host::route(ipa, width, op))
+        route_mmio(self.vm, &mut ExitCtx, ipa, width, op)
+            .or_else(|| vgic_host::route(ipa, width, op))
+            .or_else(|| crate::mmio::hv_pages::<Aarch64>(self.vm, ipa, width, op))
     }
 }
 
@@ -68,8 +71,9 @@ fn end(vm: VmId, index: usize, cause: Cause) -> ! {
     lifecycle::end::<Aarch64>(vm, index, cause)
 }
 
-fn leave(vm: VmId, index: usize) -> ! {
-    lifecycle::leave::<Aarch64>(vm, index)
+/// Told to stop running the guest: leave the VM, or wait while it is paused.
+fn interrupted(vm: VmId, index: usize) {
+    lifecycle::interrupted::<Aarch64>(vm, index)
 }
 
 fn inject_or_stop(regs: &mut GuestRegs, el1: &mut ArchEl1, vm: VmId, index: usize, fault: Fault) {
@@ -174,8 +178,8 @@ pub extern "C" fn hv_guest_sysreg(x: &mut FastFrame) -> bool {
 
 pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
     let (vm, index) = current();
-    if vms::vm(vm).must_leave() {
-        leave(vm, index);
+    if vms::vm(vm).must_exit() {
+        interrupted(vm, index);
     }
     let mut el1 = ArchEl1 { vm: &VMS[vm.0] };
     let fault = match exit::decode(ESR_EL2.get()) {
@@ -243,15 +247,15 @@ pub extern "C" fn hv_guest_sync(regs: &mut GuestRegs) {
 pub extern "C" fn hv_guest_irq() {
     let (vm, vcpu) = current();
     if irq::handle::<Aarch64>(vm, vcpu) {
-        leave(vm, vcpu);
+        interrupted(vm, vcpu);
     }
 }
 
 /// A trapped WFI (a fast path, like `hv_guest_irq`): the guest is idle until an interrupt.
 pub extern "C" fn hv_guest_wfx() {
     let (vm, index) = current();
-    if vms::vm(vm).must_leave() {
-        leave(vm, index);
+    if vms::vm(vm).must_exit() {
+        interrupted(vm, index);
     }
     // A T32 WFI may be 16 bits. ELR_EL2 is live: the fast path keeps the guest's only there.
     let esr = ESR_EL2.get();
@@ -267,7 +271,7 @@ fn wfx(vm: VmId, index: usize, esr: u64) {
         // Idle: an unfinished line (a prompt) is all the guest will say for now.
         console::flush(vms::vm(vm));
         if irq::wait::<Aarch64>(vm, index) {
-            leave(vm, index);
+            interrupted(vm, index);
         }
     }
 }

@@ -72,7 +72,7 @@ extern "C" fn hv_main(hart: usize, primary: bool) -> ! {
         for &(s, owner) in &HW_SPIS {
             plic::route(s, VMS[owner.0].vcpus[0].0);
         }
-        crate::lifecycle::boot::<Riscv64>();
+        crate::boot::boot::<Riscv64>();
     }
     run::wait_for_vcpu::<Riscv64>(hart)
 }

@@ -6,7 +6,8 @@ use super::regs::GuestRegs;
 use super::sbi::{self, Fence, Hart};
 use super::{csr, guest, irq};
 use crate::arch::Arch;
-use crate::lifecycle::{self, Caller, Cause};
+use crate::caller::Caller;
+use crate::lifecycle::{self, Cause};
 use crate::machine::VMS;
 use crate::services::Outcome;
 use crate::{hv_println, vm};
@@ -27,7 +28,7 @@ impl Hart for ThisHart {
         let (vm, k) = Riscv64::current();
         // The wait serves kicks that reach this hart meanwhile: one may ask it to leave.
         if irq::remote_fence(vm, targets, fence) {
-            lifecycle::leave::<Riscv64>(vm, k);
+            lifecycle::interrupted::<Riscv64>(vm, k);
         }
     }
     fn read_phys(&mut self, gpa: u64, buf: &mut [u8]) -> usize {
@@ -36,7 +37,7 @@ impl Hart for ThisHart {
     fn suspend(&mut self) {
         let (vm, k) = Riscv64::current();
         if irq::wait::<Riscv64>(vm) {
-            lifecycle::leave::<Riscv64>(vm, k);
+            lifecycle::interrupted::<Riscv64>(vm, k);
         }
     }
 }
@@ -76,7 +77,7 @@ pub extern "C" fn hv_guest_ecall(regs: &mut GuestRegs) {
 pub extern "C" fn hv_guest_irq(_regs: &mut GuestRegs, scause: u64) {
     let (vm, index) = Riscv64::current();
     if irq::handle::<Riscv64>(vm, index, scause & 0xFF) {
-        lifecycle::leave::<Riscv64>(vm, index);
+        lifecycle::interrupted::<Riscv64>(vm, index);
     }
 }
 

@@ -33,14 +33,15 @@ fn take_requests() {
     }
 }
 
-/// An interrupt while the guest ran. True when this hart's vCPU must leave its VM.
+/// An interrupt while the guest ran. True when this hart's vCPU must stop running its guest
+/// (`Vm::must_exit`).
 pub fn handle<A: Arch>(vm: VmId, _k: usize, cause: u64) -> bool {
     match cause {
         IRQ_S_SOFT => take_requests(),
         IRQ_S_EXT => external::<A>(),
         _ => {}
     }
-    vms::vm(vm).must_leave()
+    vms::vm(vm).must_exit()
 }
 
 /// What is pending for a hart that is not running its guest (parked, or waiting for an
@@ -134,7 +135,7 @@ pub fn remote_fence(vm: VmId, targets: u64, fence: Fence) -> bool {
             core::hint::spin_loop();
         }
     }
-    vms::vm(vm).must_leave()
+    vms::vm(vm).must_exit()
 }
 
 /// A retentive suspend: sleep the hart until an interrupt is pending for it or its guest.
@@ -143,5 +144,5 @@ pub fn wait<A: Arch>(vm: VmId) -> bool {
     // SAFETY: waiting for an interrupt has no memory effects.
     unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };
     handle_parked::<A>();
-    vms::vm(vm).must_leave()
+    vms::vm(vm).must_exit()
 }

@@ -37,7 +37,8 @@ fn emulate(regs: &mut GuestRegs, vm: VmId, index: usize, gpa: u64, access: MemAc
     let op = if load { MmioOp::Read } else { MmioOp::Write(regs.get(reg) & width.mask()) };
     let mut ctx = DevCtx::<Riscv64>::new(vm, index);
     let v = route_mmio(vm, &mut ctx, Ipa(gpa), width, op)
-        .or_else(|| vplic_host::route(vm, gpa, width, op))?
+        .or_else(|| vplic_host::route(vm, gpa, width, op))
+        .or_else(|| crate::mmio::hv_pages::<Riscv64>(vm, Ipa(gpa), width, op))?
         .ok()?;
     if load {
         regs.set(reg, extend(v, width, signed));

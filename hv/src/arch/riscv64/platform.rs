@@ -2,7 +2,7 @@
 //! this directory's hart, SBI firmware, guest-memory and console code.
 use super::vms::{self, VmIrqs};
 use super::vplic_host::Host;
-use super::{firmware, guest, pcpu, plic, run};
+use super::{firmware, guest, irq, pcpu, plic, run};
 use crate::arch::Arch;
 use crate::desc::{RamDesc, Restore};
 use crate::machine::{BOARD, HW_SPIS, VMS};
@@ -71,6 +71,17 @@ impl Arch for Riscv64 {
         unsafe { core::ptr::copy_nonoverlapping(r.from.0 as *const u8, r.to.0 as *mut u8, r.len as usize) }
     }
     /// RISC-V keeps data coherent; instruction fetch is made to see it at vCPU entry (fence.i).
+    fn write_word(w: &'static RamDesc, offset: u64, value: u32) {
+        assert!(offset % 4 == 0 && offset < w.size, "a word inside the window");
+        // SAFETY: an aligned word of board RAM the description gave hv to keep (checked inside
+        // the window above), which hv reaches untranslated; guests only read it.
+        unsafe { ((w.pa.0 + offset) as *mut u32).write_volatile(value) };
+        // SAFETY: a memory fence has no other effect.
+        unsafe { core::arch::asm!("fence rw, rw", options(nostack)) };
+    }
+    fn idle(vm: VmId, _k: usize) {
+        irq::wait::<Self>(vm);
+    }
     fn publish_ram(_w: &'static RamDesc) {
         // SAFETY: a memory fence has no other effect.
         unsafe { core::arch::asm!("fence rw, rw", options(nostack)) };

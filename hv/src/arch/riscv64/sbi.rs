@@ -15,8 +15,10 @@ pub mod error {
     pub const FAILED: i64 = -1;
     pub const NOT_SUPPORTED: i64 = -2;
     pub const INVALID_PARAM: i64 = -3;
+    pub const DENIED: i64 = -4;
     pub const INVALID_ADDRESS: i64 = -5;
     pub const ALREADY_AVAILABLE: i64 = -6;
+    pub const INVALID_STATE: i64 = -10;
 }
 use error::*;
 
@@ -307,10 +309,10 @@ fn dbcn(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services, hart: &mut impl H
 }
 
 /// hv's own calls, as on AArch64 (docs/hypercalls.md): 0 version, 1 putc, 2 puts (guest-virtual
-/// string), 3 exit, 4 nop.
+/// string), 3 exit, 4 nop, 5 ring a channel peer, 6 manage a VM.
 fn hv_call(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services) -> Outcome {
     match fid {
-        0 => ret(regs, SUCCESS, 0x1_0000),
+        0 => ret(regs, SUCCESS, 0x1_0001),
         1 => {
             svc.console(&[regs[0] as u8]);
             ret(regs, SUCCESS, 0)
@@ -324,7 +326,24 @@ fn hv_call(fid: u64, regs: &mut SbiRegs, svc: &mut impl Services) -> Outcome {
             Outcome::Stopped
         }
         4 => ret(regs, SUCCESS, 0),
+        5 => match svc.ring(regs[0], regs[1], regs[2]) {
+            Ok(()) => ret(regs, SUCCESS, 0),
+            Err(e) => ret(regs, call_error(e), 0),
+        },
+        6 => match svc.manage(regs[0], regs[1]) {
+            Ok(state) => ret(regs, SUCCESS, state),
+            Err(e) => ret(regs, call_error(e), 0),
+        },
         _ => ret(regs, NOT_SUPPORTED, 0),
+    }
+}
+
+/// SBI's codes for a refused ring or management call.
+fn call_error(e: services::CallError) -> i64 {
+    match e {
+        services::CallError::Invalid => INVALID_PARAM,
+        services::CallError::Denied => DENIED,
+        services::CallError::BadState => INVALID_STATE,
     }
 }
 

@@ -1,0 +1,1 @@
+include!("../rt/build_guest.rs");

@@ -1,0 +1,45 @@
+//! Channels and VM management from bare-metal guests (docs/channels.md), in three roles the
+//! kernel command line picks (`role=…`, machines/test-channels.ron and
+//! machines/qemu-virt-channels.ron):
+//! - `manager`: messages to its peer and back, before and after pausing, resuming and
+//!   restarting it through its management page and hv's call, then stops it; and everything a
+//!   peer must not do with its channel.
+//! - `echo`: answers each ring from peer 0 with `echo(boot N): <its message>` in its own output
+//!   section, N being how many times it restarted; a message `bye` ends it with its summary.
+//! - `hostile`: a peer of another channel that tries to reach what it was not given.
+#![no_std]
+#![no_main]
+
+mod channel;
+mod roles;
+
+use guest_rt::fdt::Fdt;
+
+guest_rt::entry!(main);
+
+fn main(fdt: Option<Fdt<'static>>) -> u8 {
+    let Some(fdt) = fdt else {
+        guest_rt::println!("chan: no device tree");
+        return 1;
+    };
+    let chans = channel::find(&fdt);
+    guest_rt::gic::init_cpu_interface();
+    guest_rt::gic::enable_distributor();
+    guest_rt::exception::set_irq_handler(channel::on_irq);
+    guest_rt::gic::irqs(true);
+    let role = fdt.chosen().bootargs().unwrap_or("");
+    let manager = fdt
+        .all_nodes()
+        .find(|n| n.compatible().is_some_and(|c| c.all().any(|s| s == "hv,vm-manager")))
+        .and_then(|n| n.reg().and_then(|mut r| r.next()))
+        .map(|r| r.starting_address as usize);
+    match role {
+        "role=manager" => roles::manager(&chans, manager),
+        "role=echo" => roles::echo(&chans),
+        "role=hostile" => roles::hostile(&chans),
+        _ => {
+            guest_rt::println!("chan: unknown role `{role}`");
+            1
+        }
+    }
+}
