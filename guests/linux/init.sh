@@ -1,7 +1,8 @@
 #!/bin/sh
 # /init of the test initramfs (guests/linux/fetch packs it with Debian's busybox-static).
 # The kernel command line picks the mode: hv.mode=test reports and powers off, hv.mode=panic
-# lets init die (a kernel panic), anything else gives a shell on the console.
+# lets init die (a kernel panic), hv.mode=channel runs the channel demo (channel.sh) and powers
+# off, anything else gives a shell on the console.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp
@@ -27,6 +28,16 @@ test)
     cat /proc/interrupts
     echo "hv-linux: powering off"
     poweroff -f
+    ;;
+channel)
+    # A failure resets the VM, which the demo's description stops with a status of its own.
+    if /channel.sh; then
+        echo "hv-channel: done"
+        poweroff -f
+    fi
+    echo "hv-channel: FAILED"
+    sleep 1
+    reboot -f
     ;;
 panic)
     echo "hv-linux: init exits, the kernel panics"

@@ -40,6 +40,12 @@ impl Node {
 
 const CLOCK_PHANDLE: u32 = 1;
 const GIC_PHANDLE: u32 = 2;
+/// Phandle of channel c's GPIO doorbell: `GPIO_PHANDLE + c`.
+const GPIO_PHANDLE: u32 = 0x40;
+/// Interrupt specifier flag: rising edge.
+const EDGE_RISING: u32 = 1;
+/// `linux,code` of the key that stands for peer k's rings: BTN_0 + k.
+const BTN_0: u32 = 0x100;
 /// Interrupt specifier: SPI or PPI, number, flags (level-high; GICv2 PPIs add a CPU mask).
 const GIC_SPI: u32 = 0;
 const GIC_PPI: u32 = 1;
@@ -308,6 +314,7 @@ fn channel_nodes(b: &Board, v: &Vm, channels: &[Channel]) -> Vec<Node> {
             DoorbellKind::Page => Node::new(format!("doorbell@{at:x}")).prop("compatible", s("hv,doorbell")),
             DoorbellKind::Pl061 => Node::new(format!("gpio@{at:x}"))
                 .prop("compatible", Prop::Strs(vec!["arm,pl061".into(), "arm,primecell".into()]))
+                .prop("phandle", Prop::U32(GPIO_PHANDLE + id as u32))
                 .prop("gpio-controller", Prop::Empty)
                 .prop("#gpio-cells", Prop::U32(2))
                 .prop("interrupt-controller", Prop::Empty)
@@ -324,8 +331,29 @@ fn channel_nodes(b: &Board, v: &Vm, channels: &[Channel]) -> Vec<Node> {
         };
         let n = n.prop("reg", Prop::U64s(vec![at, REG_PAGE])).prop("hv,channel", s(&c.name));
         out.push(with_irqs(b, n, &[p.irq]));
+        if p.doorbell == DoorbellKind::Pl061 {
+            out.push(gpio_keys(c, id, k));
+        }
     }
     out
+}
+
+/// For a GPIO doorbell, a `gpio-keys` device with one key per other peer, wired to its input
+/// line: Linux's gpio_keys driver holds the lines' interrupts from the moment it loads, so no
+/// ring is missed while nobody waits (the GPIO character device only sees edges after a
+/// request, and the PL061 driver clears what was latched before). Each ring is a press of
+/// BTN_0 + k on the input device (docs/channels.md).
+fn gpio_keys(c: &Channel, id: usize, me: usize) -> Node {
+    let mut n = Node::new(format!("gpio-keys-{}", c.name)).prop("compatible", s("gpio-keys"));
+    for k in (0..c.peers.len()).filter(|&k| k != me) {
+        n = n.child(
+            Node::new(format!("rung-by-{k}"))
+                .prop("label", Prop::Str(format!("{} rung by peer {k}", c.name)))
+                .prop("linux,code", Prop::U32(BTN_0 + k as u32))
+                .prop("interrupts-extended", Prop::U32s(vec![GPIO_PHANDLE + id as u32, k as u32, EDGE_RISING])),
+        );
+    }
+    n
 }
 
 /// The input clock an emulated NS16550A reports (QEMU's, 3.6864 MHz): drivers derive the

@@ -182,11 +182,16 @@ pub fn echo(chans: &[Option<Channel>]) -> u8 {
     let boot = c.restarts(1);
     println!("chan: echo up on `{}`, boot {boot}", c.name);
     check_eq("a fresh output section reads zero", rd(c.mine()), 0);
+    check_eq("doorbell ID: peer 1 of 2, layout 1", rd(c.bell + ID), 0x1_0201);
+    check_eq("the state table says it runs", c.state(1), RUNNING);
+    check("peer 0's output section is read-only here", aborts(|| wr(c.output_of(0), 0)));
+    check("the state table is read-only", aborts(|| wr(c.base + RECORD, OFF)));
     let mut buf = [0u8; 64];
     let mut out = [0u8; 64];
     loop {
         c.wait(slot, 1 << 0);
         let msg = message(c, 0, &mut buf);
+        check("a ring from peer 0 comes with a message", !msg.is_empty());
         if msg == b"bye" {
             return summary();
         }
