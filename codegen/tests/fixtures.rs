@@ -201,3 +201,47 @@ fn riscv64_tables_and_device_tree() {
     assert_eq!(cells(&rtc), [11]);
     assert_eq!(fdt.memory().regions().next().unwrap().starting_address as usize, 0x8000_0000);
 }
+
+/// A channel's sections walk back from each peer's stage 2 with the peer's rights: the state
+/// table and the other peers' output sections read-only, the shared section and its own output
+/// writable, none executable; a VM that is no peer maps none of it.
+#[test]
+fn channel_sections_map_with_each_peers_rights() {
+    let g = common::generate("machines/test-channels.ron").unwrap_or_else(|f| panic!("{}", f.rendered));
+    let m = &g.machine;
+    let arena = &g.tables.arena;
+    let link = &m.channels[0];
+    let leaves = |vm: usize| {
+        let l =
+            tables::walk(&arena.tables, arena.base, tables::stage2(&m.board), g.tables.vm_roots[vm]).unwrap();
+        tables::coalesce(l)
+    };
+    let attr_at = |vm: usize, pa: u64| {
+        leaves(vm).iter().find(|l| l.pa <= pa && pa < l.pa + l.size).map(|l| l.attr.unwrap())
+    };
+    for (k, p) in link.peers.iter().enumerate() {
+        let vm = p.vm.0;
+        assert_eq!(attr_at(vm, link.pa.0), Some(Attr::SharedRo), "state table, peer {k}");
+        assert_eq!(attr_at(vm, link.pa.0 + 0x1000), Some(Attr::Shared), "shared section, peer {k}");
+        for j in 0..link.peers.len() {
+            let want = if j == k { Attr::Shared } else { Attr::SharedRo };
+            assert_eq!(
+                attr_at(vm, link.pa.0 + link.output_offset(j)),
+                Some(want),
+                "output {j} seen by peer {k}"
+            );
+        }
+    }
+    let gamma = m.vms.iter().position(|v| v.name == "gamma").unwrap();
+    assert_eq!(attr_at(gamma, link.pa.0), None, "gamma is no peer of `link`");
+    // Both channels' regions are in board RAM, apart from every VM's RAM.
+    for c in &m.channels {
+        let r = codegen::model::Region { base: c.pa.0, size: c.size() };
+        assert!(m.board.ram.iter().any(|b| b.contains(&r)));
+        assert!(m.vms.iter().flat_map(|v| &v.ram).all(|w| !codegen::model::Region {
+            base: w.pa.0,
+            size: w.size
+        }
+        .overlaps(&r)));
+    }
+}

@@ -350,7 +350,10 @@ fn gpio_keys(c: &Channel, id: usize, me: usize) -> Node {
             Node::new(format!("rung-by-{k}"))
                 .prop("label", Prop::Str(format!("{} rung by peer {k}", c.name)))
                 .prop("linux,code", Prop::U32(BTN_0 + k as u32))
-                .prop("interrupts-extended", Prop::U32s(vec![GPIO_PHANDLE + id as u32, k as u32, EDGE_RISING])),
+                .prop(
+                    "interrupts-extended",
+                    Prop::U32s(vec![GPIO_PHANDLE + id as u32, k as u32, EDGE_RISING]),
+                ),
         );
     }
     n

@@ -103,6 +103,24 @@ pub fn emit(m: &Machine, ntables: usize) -> String {
                 d.name
             );
         }
+        for c in &m.channels {
+            let Some((k, p)) = c.peers.iter().enumerate().find(|(_, p)| p.vm == v.id) else { continue };
+            let _ = writeln!(
+                s,
+                "  channel  ipa {:#012x}..{:#012x} -> pa {:#012x}  `{}`, peer {k} of {}, doorbell {:?} at {:#x}",
+                p.ipa.0,
+                p.ipa.0 + c.size(),
+                c.pa.0,
+                c.name,
+                c.peers.len(),
+                p.doorbell,
+                p.doorbell_ipa.0
+            );
+        }
+        if let Some(at) = v.manager_page {
+            let names: Vec<_> = v.manages.iter().map(|t| format!("`{}`", m.vms[t.0].name)).collect();
+            let _ = writeln!(s, "  manages  {} (page at ipa {:#x})", names.join(", "), at.0);
+        }
     }
     s
 }
