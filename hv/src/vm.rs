@@ -5,8 +5,8 @@
 //! architecture keeps the machine's VMs in a static of its own, as it keeps its pCPUs, and hands
 //! them to the core through `Arch::vm`.
 //!
-//! Lock order, outermost first: a VM's device state (the generated cells), its interrupt
-//! controller, one vCPU's interrupt state (the architecture's), the VM's console line, the
+//! Lock order, outermost first: a channel peer's doorbell (channel.rs), a VM's device state
+//! (the generated cells), its interrupt controller, one vCPU's interrupt state (the architecture's), the VM's console line, the
 //! console. Run state is atomics and takes no lock.
 use crate::desc::VmDesc;
 use crate::machine::{DEVICES, MAX_VCPUS, NUM_VMS, VMS};
@@ -40,12 +40,9 @@ pub struct Vm<I> {
     pub id: VmId,
     pub desc: &'static VmDesc,
     vcpu_on: [AtomicBool; MAX_VCPUS],
-    /// 0 while running; 0x100 | status once stopped.
-    stopped: AtomicU32,
-    /// A vCPU is restarting the VM: the others leave it, and none may be started.
-    resetting: AtomicBool,
-    /// Its manager paused it: its vCPUs wait in hv, their state kept, until it resumes.
-    paused: AtomicBool,
+    /// Its run state in one word, so an exit path asks "must I stop running the guest?" with
+    /// one load: 0 while running; `STOPPED | status`, `RESETTING`, `PAUSED` otherwise.
+    run: AtomicU32,
     /// Its emulated devices (generated); accesses reach them through `machine::route_mmio`.
     devices: &'static dyn DeviceSet,
     /// Its virtual interrupt controller.
@@ -66,9 +63,7 @@ pub const fn all<I>(irqs: [I; NUM_VMS]) -> [Vm<I>; NUM_VMS] {
             id: VmId(i),
             desc: &VMS[i],
             vcpu_on: [const { AtomicBool::new(false) }; MAX_VCPUS],
-            stopped: AtomicU32::new(0),
-            resetting: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
+            run: AtomicU32::new(0),
             devices: DEVICES[i],
             irqs: irq,
             line: spin::Mutex::new(Line::new()),
@@ -79,6 +74,13 @@ pub const fn all<I>(irqs: [I; NUM_VMS]) -> [Vm<I>; NUM_VMS] {
     // SAFETY: every element was written above; `MaybeUninit<T>` has `T`'s layout.
     unsafe { core::ptr::read((&raw const out).cast::<[Vm<I>; NUM_VMS]>()) }
 }
+
+/// `Vm::run` bits. Stopped, with the exit status in the low byte.
+const STOPPED: u32 = 0x100;
+/// A vCPU (or the VM's manager) is restarting it: its vCPUs leave, and none may be started.
+const RESETTING: u32 = 0x200;
+/// Its manager paused it: its vCPUs wait in hv, their state kept, until it resumes.
+const PAUSED: u32 = 0x400;
 
 /// VMs still running (not stopped), machine-wide.
 static RUNNING_VMS: AtomicUsize = AtomicUsize::new(NUM_VMS);
@@ -149,30 +151,40 @@ impl<I: IrqChip> Vm<I> {
         }
     }
 
+    fn run(&self) -> u32 {
+        self.run.load(Ordering::Acquire)
+    }
+
+    /// Change the run state if `f` allows it (`None`: not in this state); the word before.
+    fn change(&self, f: impl FnMut(u32) -> Option<u32>) -> Option<u32> {
+        self.run.fetch_update(Ordering::AcqRel, Ordering::Acquire, f).ok()
+    }
+
     pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Acquire) != 0
+        self.run() & STOPPED != 0
     }
 
     /// Must the VM's vCPUs leave it (it stopped, or one of them is restarting it)?
     pub fn must_leave(&self) -> bool {
-        self.is_stopped() || self.resetting.load(Ordering::Acquire)
+        self.run() & (STOPPED | RESETTING) != 0
     }
 
     /// Must a vCPU of the VM stop running its guest, for good or (paused) for a while?
     pub fn must_exit(&self) -> bool {
-        self.must_leave() || self.paused.load(Ordering::Acquire)
+        self.run() != 0
     }
 
     pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::Acquire)
+        self.run() & PAUSED != 0
     }
 
     pub fn state(&self) -> RunState {
-        if self.is_stopped() {
+        let r = self.run();
+        if r & STOPPED != 0 {
             RunState::Off
-        } else if self.resetting.load(Ordering::Acquire) {
+        } else if r & RESETTING != 0 {
             RunState::Restarting
-        } else if self.is_paused() {
+        } else if r & PAUSED != 0 {
             RunState::Paused
         } else {
             RunState::Running
@@ -181,21 +193,21 @@ impl<I: IrqChip> Vm<I> {
 
     /// Pause a running VM; false if it is not running.
     pub fn pause(&self) -> bool {
-        self.state() == RunState::Running && !self.paused.swap(true, Ordering::AcqRel)
+        self.change(|r| (r == 0).then_some(PAUSED)).is_some()
     }
 
     /// Resume a paused VM; false if it is not paused.
     pub fn resume(&self) -> bool {
-        self.paused.swap(false, Ordering::AcqRel)
+        self.change(|r| (r & PAUSED != 0).then_some(r & !PAUSED)).is_some()
     }
 
     /// Start restarting the VM from outside it (its manager): as `begin_reset`, and a stopped
     /// VM runs again, so it counts among the running ones. False if a restart is under way.
     pub fn begin_outside_reset(&self) -> bool {
-        if self.resetting.swap(true, Ordering::AcqRel) {
+        let Some(before) = self.change(|r| (r & RESETTING == 0).then_some(RESETTING | (r & PAUSED))) else {
             return false;
-        }
-        if self.stopped.swap(0, Ordering::AcqRel) != 0 {
+        };
+        if before & STOPPED != 0 {
             RUNNING_VMS.fetch_add(1, Ordering::AcqRel);
         }
         true
@@ -203,7 +215,7 @@ impl<I: IrqChip> Vm<I> {
 
     /// Start restarting the VM; false if it is stopped or another vCPU is already restarting it.
     pub fn begin_reset(&self) -> bool {
-        !self.is_stopped() && !self.resetting.swap(true, Ordering::AcqRel)
+        self.change(|r| (r & (STOPPED | RESETTING) == 0).then_some(r | RESETTING)).is_some()
     }
 
     /// Have all vCPUs but `me` left the VM?
@@ -216,7 +228,7 @@ impl<I: IrqChip> Vm<I> {
     /// lifecycle.rs.)
     pub fn reset(&self) {
         assert!(
-            self.resetting.load(Ordering::Acquire) && self.others_off(usize::MAX),
+            self.run() & RESETTING != 0 && self.others_off(usize::MAX),
             "a VM resets only while restarting, with every vCPU out of it"
         );
         // SAFETY: no vCPU of the VM runs (checked above), and none can start until `end_reset`;
@@ -228,17 +240,13 @@ impl<I: IrqChip> Vm<I> {
 
     /// The restart is done: vCPUs may be started again, and it runs (a paused VM too).
     pub fn end_reset(&self) {
-        self.paused.store(false, Ordering::Release);
-        self.resetting.store(false, Ordering::Release);
+        self.run.fetch_and(!(RESETTING | PAUSED), Ordering::AcqRel);
     }
 
     /// Stop the VM with `status`.
     pub fn stop(&self, status: u8) -> Stop {
-        if self
-            .stopped
-            .compare_exchange(0, 0x100 | status as u32, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        // A stop ends a pause; a restart under way (its manager's) is left to see the stop.
+        if self.change(|r| (r & STOPPED == 0).then_some((r & RESETTING) | STOPPED | status as u32)).is_none() {
             return Stop::Already;
         }
         for v in &self.vcpu_on {
@@ -275,9 +283,7 @@ pub fn power_on<I: IrqChip>(vms: &[Vm<I>]) {
         for b in &v.vcpu_on {
             b.store(false, Ordering::Release);
         }
-        v.stopped.store(0, Ordering::Release);
-        v.resetting.store(false, Ordering::Release);
-        v.paused.store(false, Ordering::Release);
+        v.run.store(0, Ordering::Release);
         v.line.lock().clear();
     }
     RUNNING_VMS.store(NUM_VMS, Ordering::Release);

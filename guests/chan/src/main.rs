@@ -7,9 +7,11 @@
 //! - `echo`: answers each ring from peer 0 with `echo(boot N): <its message>` in its own output
 //!   section, N being how many times it restarted; a message `bye` ends it with its summary.
 //! - `hostile`: a peer of another channel that tries to reach what it was not given.
+//! - `bench-ping`, `bench-pong`: `make bench`'s doorbell round trip and copy (bench.rs).
 #![no_std]
 #![no_main]
 
+mod bench;
 mod channel;
 mod roles;
 
@@ -37,6 +39,8 @@ fn main(fdt: Option<Fdt<'static>>) -> u8 {
         "role=manager" => roles::manager(&chans, manager),
         "role=echo" => roles::echo(&chans),
         "role=hostile" => roles::hostile(&chans),
+        "role=bench-ping" => chans[0].as_ref().map_or(1, bench::ping),
+        "role=bench-pong" => chans[0].as_ref().map_or(1, bench::pong),
         _ => {
             guest_rt::println!("chan: unknown role `{role}`");
             1
