@@ -99,7 +99,7 @@ pub fn route<A: Arch>(vm: VmId, ipa: Ipa, width: Width, op: MmioOp) -> Option<Re
 }
 
 fn page<A: Arch>(vm: VmId, off: usize, width: Width, op: MmioOp) -> Result<u64, MmioFault> {
-    if width != Width::B32 || off % 4 != 0 {
+    if width != Width::B32 || !off.is_multiple_of(4) {
         return Err(MmioFault::BadWidth);
     }
     let managed = VMS[vm.0].manages;

@@ -165,7 +165,10 @@ pub mod fake {
         /// Channel 0 has two peers, this VM peer 0.
         fn ring(&mut self, channel: u64, peer: u64, vector: u64) -> Result<(), CallError> {
             match (channel, peer, vector) {
-                (0, 1, 0..32) => Ok(self.rings.push((peer, vector))),
+                (0, 1, 0..32) => {
+                    self.rings.push((peer, vector));
+                    Ok(())
+                }
                 (0, _, _) => Err(CallError::Invalid),
                 _ => Err(CallError::Denied),
             }

@@ -246,7 +246,8 @@ impl<I: IrqChip> Vm<I> {
     /// Stop the VM with `status`.
     pub fn stop(&self, status: u8) -> Stop {
         // A stop ends a pause; a restart under way (its manager's) is left to see the stop.
-        if self.change(|r| (r & STOPPED == 0).then_some((r & RESETTING) | STOPPED | status as u32)).is_none() {
+        if self.change(|r| (r & STOPPED == 0).then_some((r & RESETTING) | STOPPED | status as u32)).is_none()
+        {
             return Stop::Already;
         }
         for v in &self.vcpu_on {

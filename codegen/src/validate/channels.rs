@@ -70,7 +70,7 @@ fn find_vm(d: &mut Diags, path: &str, name: &str, m: &raw::Machine) -> Option<Vm
 }
 
 fn page_aligned(d: &mut Diags, path: &str, what: &str, ipa: u64) {
-    if ipa % PAGE != 0 {
+    if !ipa.is_multiple_of(PAGE) {
         d.err(path, format!("{what} IPA {ipa:#x} is not aligned to 0x1000"));
     }
 }
@@ -137,7 +137,7 @@ pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -
             );
         }
         for (what, size) in [("shared", rc.shared), ("output", rc.output)] {
-            if size % PAGE != 0 {
+            if !size.is_multiple_of(PAGE) {
                 d.err(
                     &format!("{p}.{what}"),
                     format!("the {what} section's size {size:#x} is not a multiple of 0x1000"),
@@ -161,7 +161,7 @@ pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -
         }
         let size = channel_size(rc.shared, rc.output, rc.peers.len());
         if let raw::Placement::At(pa) = rc.pa {
-            if pa % PAGE != 0 {
+            if !pa.is_multiple_of(PAGE) {
                 d.err(&format!("{p}.pa"), format!("pinned PA {pa:#x} is not aligned to 0x1000"));
             }
         }

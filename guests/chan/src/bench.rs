@@ -57,9 +57,11 @@ pub fn ping(c: &Channel) -> u8 {
     println!("BENCH doorbell_roundtrip n={ROUND_TRIPS} instr_per_op={rt}.00");
     let len = c.output.1.min(64 * 1024);
     let src = (&raw const SOURCE) as usize;
-    for (i, w) in (0..8192u64).zip(0..) {
-        // SAFETY: our own static, written before any copy reads it.
-        unsafe { (*(&raw mut SOURCE))[w] = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) };
+    for i in 0..8192usize {
+        // SAFETY: inside our own static, written before any copy reads it.
+        unsafe {
+            (&raw mut SOURCE).cast::<u64>().add(i).write((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        };
     }
     let want = copy(src, 0, len);
     let start = counter();
@@ -73,7 +75,11 @@ pub fn ping(c: &Channel) -> u8 {
     }
     let per = ns(counter() - start) / COPIES;
     println!("BENCH channel_copy_{}k n={COPIES} instr_per_op={per}.00", len / 1024);
-    println!("chan: {} KiB through the channel and answered in {per} instructions: {} bytes per 1000", len / 1024, len as u64 * 1000 / per.max(1));
+    println!(
+        "chan: {} KiB through the channel and answered in {per} instructions: {} bytes per 1000",
+        len / 1024,
+        len as u64 * 1000 / per.max(1)
+    );
     guest_rt::test::check("every copy arrived whole", ok);
     c.ring(1, 2);
     guest_rt::test::summary()

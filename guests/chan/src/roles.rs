@@ -245,7 +245,7 @@ pub fn hostile(chans: &[Option<Channel>]) -> u8 {
     for vm in 0..3 {
         for op in 0..5 {
             if control(vm, op) != DENIED {
-                check(&"VM control is denied to a VM that manages none", false);
+                check("VM control is denied to a VM that manages none", false);
             }
         }
     }

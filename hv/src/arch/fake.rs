@@ -145,7 +145,7 @@ impl Arch for Fake {
         log(Call::CopyBack { from: r.from, to: r.to, len: r.len })
     }
     fn write_word(w: &'static RamDesc, offset: u64, value: u32) {
-        assert!(offset % 4 == 0 && offset < w.size);
+        assert!(offset.is_multiple_of(4) && offset < w.size);
         log(Call::Word { pa: Pa(w.pa.0 + offset), value })
     }
     /// A paused vCPU waits: the fake's next interrupt is its manager resuming it.

@@ -24,7 +24,7 @@ pub(super) fn access<A: Arch>(
     width: Width,
     op: MmioOp,
 ) -> Result<u64, MmioFault> {
-    if width != Width::B32 || off % 4 != 0 {
+    if width != Width::B32 || !off.is_multiple_of(4) {
         return Err(MmioFault::BadWidth);
     }
     let ch = &CHANNELS[c];

@@ -76,7 +76,7 @@ pub(super) fn access<A: Arch>(
 impl Regs {
     /// One access: its result, and the output lines it raised (each a ring).
     pub fn access(&mut self, off: usize, width: Width, op: MmioOp) -> (Result<u64, MmioFault>, u8) {
-        if width == Width::B64 || off % width.bytes() != 0 {
+        if width == Width::B64 || !off.is_multiple_of(width.bytes()) {
             return (Err(MmioFault::BadWidth), 0);
         }
         // Registers are 8 bits wide in 32-bit words: only the word's low byte counts.

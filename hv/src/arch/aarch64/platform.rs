@@ -63,7 +63,7 @@ impl Arch for Aarch64 {
         mem::copy(r.from.0 as usize, r.to.0 as usize, r.len as usize)
     }
     fn write_word(w: &'static RamDesc, offset: u64, value: u32) {
-        assert!(offset % 4 == 0 && offset < w.size, "a word inside the window");
+        assert!(offset.is_multiple_of(4) && offset < w.size, "a word inside the window");
         let pa = (w.pa.0 + offset) as usize;
         // SAFETY: an aligned word of board RAM the description gave hv to keep (checked inside
         // the window above), mapped writable at EL2; guests only read it.

@@ -72,7 +72,7 @@ impl Arch for Riscv64 {
     }
     /// RISC-V keeps data coherent; instruction fetch is made to see it at vCPU entry (fence.i).
     fn write_word(w: &'static RamDesc, offset: u64, value: u32) {
-        assert!(offset % 4 == 0 && offset < w.size, "a word inside the window");
+        assert!(offset.is_multiple_of(4) && offset < w.size, "a word inside the window");
         // SAFETY: an aligned word of board RAM the description gave hv to keep (checked inside
         // the window above), which hv reaches untranslated; guests only read it.
         unsafe { ((w.pa.0 + offset) as *mut u32).write_volatile(value) };
