@@ -258,6 +258,8 @@ pub struct Vm {
 
 /// The state table's bytes (read-only to every peer, kept by hv), and most peers a channel has.
 pub use hv_types::{CHANNEL_PEERS, CHANNEL_STATE};
+/// Lines (and so interrupts) of a SiFive GPIO doorbell.
+pub const SIFIVE_LINES: u32 = 8;
 /// Bytes of a doorbell or management register page.
 pub const REG_PAGE: u64 = PAGE;
 

@@ -1,4 +1,5 @@
-//! Channels between VMs at run time (docs/channels.md): each peer's doorbell, ringing a peer,
+//! Channels between VMs at run time (docs/channels.md): each peer's doorbell (hv's page, an
+//! emulated PL061 or SiFive GPIO controller), ringing a peer,
 //! and the state table hv keeps at the start of each region. A channel owns its peers'
 //! doorbells, one lock each; ringing takes only the rung peer's lock, then (inside it) the
 //! peer VM's interrupt controller, so a doorbell's line always follows its state.
@@ -16,6 +17,7 @@ use hv_types::{Ipa, VmId, CHANNEL_PEERS};
 
 mod page;
 mod pl061;
+mod sifive;
 
 /// Bytes of a doorbell's register window.
 const WINDOW: u64 = 0x1000;
@@ -33,25 +35,34 @@ pub struct Bell {
     /// Vectors that raise the interrupt (the page's ENABLE).
     enable: u32,
     gpio: pl061::Regs,
-    /// The level its interrupt line was last driven to.
-    level: bool,
+    sifive: sifive::Regs,
+    /// The levels its interrupt lines were last driven to (bit i: the peer's `irq` + i; only
+    /// the SiFive GPIO has more than one).
+    levels: u32,
 }
 
 impl Bell {
-    const POWER_ON: Bell = Bell { pending: 0, enable: 0, gpio: pl061::Regs::POWER_ON, level: false };
+    const POWER_ON: Bell = Bell {
+        pending: 0,
+        enable: 0,
+        gpio: pl061::Regs::POWER_ON,
+        sifive: sifive::Regs::POWER_ON,
+        levels: 0,
+    };
 
     /// Vector `v` arrived.
     fn ring(&mut self, v: u32) {
         self.pending |= 1 << v;
         self.gpio.ring(v);
+        self.sifive.ring(v);
     }
 
-    /// The level of its interrupt line.
-    fn line(&self, kind: DoorbellKind) -> bool {
+    /// The levels of its interrupt lines.
+    fn lines(&self, kind: DoorbellKind) -> u32 {
         match kind {
-            DoorbellKind::Page => self.pending & self.enable != 0,
-            DoorbellKind::Pl061 => self.gpio.line(),
-            DoorbellKind::SifiveGpio => false,
+            DoorbellKind::Page => (self.pending & self.enable != 0) as u32,
+            DoorbellKind::Pl061 => self.gpio.line() as u32,
+            DoorbellKind::SifiveGpio => self.sifive.lines(),
         }
     }
 }
@@ -83,10 +94,11 @@ fn with_bell<A: Arch, R>(c: usize, k: usize, f: impl FnOnce(&mut Bell) -> R) -> 
     let p = &CHANNELS[c].peers[k];
     let mut b = PEERS[c][k].bell.lock();
     let r = f(&mut b);
-    let level = b.line(p.doorbell);
-    if level != b.level {
-        b.level = level;
-        A::set_line(p.vm, p.irq, level);
+    let levels = b.lines(p.doorbell);
+    let changed = levels ^ b.levels;
+    b.levels = levels;
+    for i in (0..32).filter(|i| changed & (1 << i) != 0) {
+        A::set_line(p.vm, p.irq + i, levels & (1 << i) != 0);
     }
     r
 }
@@ -138,7 +150,7 @@ pub fn route<A: Arch>(vm: VmId, ipa: Ipa, width: Width, op: MmioOp) -> Option<Re
             return Some(match p.doorbell {
                 DoorbellKind::Page => page::access::<A>(c, k, off, width, op),
                 DoorbellKind::Pl061 => pl061::access::<A>(c, k, off, width, op),
-                DoorbellKind::SifiveGpio => Err(MmioFault::Unmapped),
+                DoorbellKind::SifiveGpio => sifive::access::<A>(c, k, off, width, op),
             });
         }
     }

@@ -327,10 +327,16 @@ fn channel_nodes(b: &Board, v: &Vm, channels: &[Channel]) -> Vec<Node> {
                 .prop("gpio-controller", Prop::Empty)
                 .prop("#gpio-cells", Prop::U32(2))
                 .prop("interrupt-controller", Prop::Empty)
-                .prop("#interrupt-cells", Prop::U32(2)),
+                .prop("#interrupt-cells", Prop::U32(2))
+                .prop("gpio-line-names", Prop::Strs(gpio_line_names(c))),
         };
         let n = n.prop("reg", Prop::U64s(vec![at, REG_PAGE])).prop("hv,channel", s(&c.name));
-        out.push(with_irqs(b, n, &[p.irq]));
+        // The SiFive controller has one interrupt per line, and Linux counts its lines by them.
+        let lines: Vec<IntId> = match p.doorbell {
+            DoorbellKind::SifiveGpio => (0..SIFIVE_LINES).map(|i| IntId(p.irq.0 + i)).collect(),
+            _ => vec![p.irq],
+        };
+        out.push(with_irqs(b, n, &lines));
         if p.doorbell == DoorbellKind::Pl061 {
             out.push(gpio_keys(c, id, k));
         }

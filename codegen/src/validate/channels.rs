@@ -208,15 +208,30 @@ pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -
             let ip = format!("{pp}.irq");
             let irq = line(d, &ip, rp.irq, &b.platform);
             super::check_virq_range(d, &ip, irq, &b.platform);
-            if native(rp.irq, &b.platform) {
-                if let Some(o) = used[id.0].insert(irq.0, ip.clone()) {
+            // A SiFive GPIO controller has an interrupt per line: `irq` and the ones after it.
+            let lines = if kind == DoorbellKind::SifiveGpio { SIFIVE_LINES } else { 1 };
+            if let (Platform::Riscv64 { plic, .. }, true) = (&b.platform, lines > 1) {
+                if irq.0.saturating_add(lines - 1) > plic.sources {
+                    d.err(
+                        &ip,
+                        format!(
+                            "a SiFive GPIO doorbell takes {lines} sources from {:?}: {} to {}, beyond this PLIC's {}",
+                            rp.irq,
+                            irq.0,
+                            irq.0 + lines - 1,
+                            plic.sources
+                        ),
+                    );
+                }
+            }
+            for n in (0..lines).map(|i| irq.0.saturating_add(i)).filter(|_| native(rp.irq, &b.platform)) {
+                if let Some(o) = used[id.0].insert(n, ip.clone()) {
                     d.clash(
                         &ip,
                         format!(
-                            "{:?} ({} {}) is already used in VM `{}`",
-                            rp.irq,
+                            "{} {n} (of {:?}) is already used in VM `{}`",
                             line_name(&b.platform),
-                            irq.0,
+                            rp.irq,
                             rp.vm
                         ),
                         &o,

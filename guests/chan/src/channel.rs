@@ -1,9 +1,9 @@
 //! A VM's end of a channel, found in its device tree (docs/channels.md): the region (state
 //! table, shared section, one output section per peer) and hv's doorbell page, whose interrupt
-//! this guest takes through its virtual GIC.
+//! this guest takes through its virtual interrupt controller (arch/).
+use crate::arch;
 use core::sync::atomic::{AtomicU32, Ordering};
 use guest_rt::fdt::Fdt;
-use guest_rt::gic;
 
 /// The doorbell page's registers.
 pub const ID: usize = 0x00;
@@ -16,11 +16,6 @@ pub const RECORD: usize = 0x10;
 pub const OFF: u32 = 0;
 pub const RUNNING: u32 = 1;
 pub const PAUSED: u32 = 2;
-
-pub const HV_RING: u64 = 0xC600_0005;
-pub const HV_VM_CONTROL: u64 = 0xC600_0006;
-pub const DENIED: i64 = -3;
-pub const BAD_STATE: i64 = -4;
 
 #[derive(Clone, Copy)]
 pub struct Channel {
@@ -75,6 +70,7 @@ pub fn find(fdt: &Fdt<'static>) -> [Option<Channel>; 4] {
             let mut it = cells(bell.property("interrupts").map(|p| p.value).unwrap_or(&[]));
             [it.next().unwrap_or(0), it.next().unwrap_or(0), it.next().unwrap_or(0)]
         };
+        let intid = arch::intid(&irq);
         if n < out.len() {
             out[n] = Some(Channel {
                 name,
@@ -86,7 +82,7 @@ pub fn find(fdt: &Fdt<'static>) -> [Option<Channel>; 4] {
                 shared: (shared.0 as usize, shared.1 as usize),
                 output: (output.0 as usize, output.1 as usize),
                 bell: bell_reg.0 as usize,
-                intid: irq[1] as u32 + 32,
+                intid,
             });
             n += 1;
         }
@@ -131,30 +127,29 @@ impl Channel {
         CHANNELS[2 * slot].store(self.bell as u32, Ordering::SeqCst);
         CHANNELS[2 * slot + 1].store(self.intid, Ordering::SeqCst);
         wr(self.bell + ENABLE, u32::MAX);
-        gic::set_bit(gic::gicd() + gic::ISENABLER, self.intid);
+        arch::enable(self.intid);
     }
     /// Wait (WFI, no polling of the page) until a vector in `mask` arrives; returns and clears
     /// what arrived.
     pub fn wait(&self, slot: usize, mask: u32) -> u32 {
         loop {
-            gic::irqs(false);
+            arch::irqs(false);
             let got = TAKEN[slot].load(Ordering::SeqCst) & mask;
             if got != 0 {
                 TAKEN[slot].fetch_and(!got, Ordering::SeqCst);
-                gic::irqs(true);
+                arch::irqs(true);
                 return got;
             }
-            // SAFETY: waits for an interrupt, which IRQs masked at PSTATE still end.
-            unsafe { core::arch::asm!("wfi") };
-            gic::irqs(true);
+            // An interrupt ends the wait even while masked; it is taken once unmasked.
+            arch::wfi();
+            arch::irqs(true);
         }
     }
 }
 
-/// The GIC handler: a doorbell's vectors are moved to `TAKEN` and cleared in the page.
+/// The interrupt handler: a doorbell's vectors are moved to `TAKEN` and cleared in the page.
 pub fn on_irq() {
-    let iar = gic::ack();
-    let intid = iar & 0xFF_FFFF;
+    let (intid, ack) = arch::take();
     for slot in 0..4 {
         if CHANNELS[2 * slot + 1].load(Ordering::SeqCst) == intid && intid != 0 {
             let bell = CHANNELS[2 * slot].load(Ordering::SeqCst) as usize;
@@ -163,9 +158,7 @@ pub fn on_irq() {
             TAKEN[slot].fetch_or(v, Ordering::SeqCst);
         }
     }
-    if intid < 1020 {
-        gic::eoi(iar);
-    }
+    arch::done(ack);
 }
 
 /// Put a short message in a section: its length, then its bytes.

@@ -11,6 +11,10 @@
 #![no_std]
 #![no_main]
 
+#[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]
+#[cfg_attr(target_arch = "riscv64", path = "arch/riscv64.rs")]
+mod arch;
+#[cfg(target_arch = "aarch64")]
 mod bench;
 mod channel;
 mod roles;
@@ -25,10 +29,7 @@ fn main(fdt: Option<Fdt<'static>>) -> u8 {
         return 1;
     };
     let chans = channel::find(&fdt);
-    guest_rt::gic::init_cpu_interface();
-    guest_rt::gic::enable_distributor();
-    guest_rt::exception::set_irq_handler(channel::on_irq);
-    guest_rt::gic::irqs(true);
+    arch::init(channel::on_irq);
     let role = fdt.chosen().bootargs().unwrap_or("");
     let manager = fdt
         .all_nodes()
@@ -39,7 +40,9 @@ fn main(fdt: Option<Fdt<'static>>) -> u8 {
         "role=manager" => roles::manager(&chans, manager),
         "role=echo" => roles::echo(&chans),
         "role=hostile" => roles::hostile(&chans),
+        #[cfg(target_arch = "aarch64")]
         "role=bench-ping" => chans[0].as_ref().map_or(1, bench::ping),
+        #[cfg(target_arch = "aarch64")]
         "role=bench-pong" => chans[0].as_ref().map_or(1, bench::pong),
         _ => {
             guest_rt::println!("chan: unknown role `{role}`");

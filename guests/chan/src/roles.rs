@@ -1,22 +1,8 @@
 //! The three roles (main.rs says what each does).
+use crate::arch::{aborts, control, ring_call, BAD_STATE, DENIED, INVALID};
 use crate::channel::*;
-use guest_rt::exception::{catch, Resume};
-use guest_rt::hvc::hvc;
 use guest_rt::println;
 use guest_rt::test::{check, check_eq, summary};
-
-/// Does this access take an injected data abort?
-fn aborts(f: impl FnOnce()) -> bool {
-    catch(Resume::Next, f).is_some_and(|c| c.ec() == 0x25)
-}
-
-fn ring_call(ch: u64, to: u64, vector: u64) -> i64 {
-    hvc(HV_RING, ch, to, vector)[0] as i64
-}
-
-fn control(vm: u64, op: u64) -> i64 {
-    hvc(HV_VM_CONTROL, vm, op, 0)[0] as i64
-}
 
 fn named<'a>(chans: &'a [Option<Channel>], name: &str) -> Option<&'a Channel> {
     chans.iter().flatten().find(|c| c.name == name)
@@ -109,9 +95,15 @@ pub fn manager(chans: &[Option<Channel>], page: Option<usize>) -> u8 {
             unsafe { core::ptr::read_volatile(c.bell as *const u8) };
         }),
     );
+    check(
+        "accesses beyond the doorbell's registers abort",
+        aborts(|| {
+            rd(c.bell + 0x14);
+        }),
+    );
     check_eq("the ring call refuses a channel it is not a peer of", ring_call(c.id + 1, 0, 0), DENIED);
-    check_eq("the ring call refuses a peer that does not exist", ring_call(c.id, 5, 0), -2);
-    check_eq("the ring call refuses vector 32", ring_call(c.id, 1, 32), -2);
+    check_eq("the ring call refuses a peer that does not exist", ring_call(c.id, 5, 0), INVALID);
+    check_eq("the ring call refuses vector 32", ring_call(c.id, 1, 32), INVALID);
     // Management: the page lists beta, and only beta.
     check_eq("the management page lists one VM", rd(page + COUNT), 1);
     let beta = rd(page + SLOT + VMID) as u64;
@@ -240,8 +232,8 @@ pub fn hostile(chans: &[Option<Channel>]) -> u8 {
     check("ringing with stray bits aborts", aborts(|| wr(c.bell + RING, 1 << 20 | other as u32)));
     check("writing ID aborts", aborts(|| wr(c.bell + ID, 0)));
     check_eq("the ring call for another channel is denied", ring_call(c.id ^ 1, 0, 0), DENIED);
-    check_eq("the ring call for channel 99 is refused", ring_call(99, 0, 0), -2);
-    check_eq("the ring call for peer 2 is refused", ring_call(c.id, 2, 0), -2);
+    check_eq("the ring call for channel 99 is refused", ring_call(99, 0, 0), INVALID);
+    check_eq("the ring call for peer 2 is refused", ring_call(c.id, 2, 0), INVALID);
     for vm in 0..3 {
         for op in 0..5 {
             if control(vm, op) != DENIED {

@@ -103,7 +103,7 @@ fn main(fdt: Option<guest_rt::fdt::Fdt<'static>>) -> u8 {
     check_eq(
         "hv still answers HV_VERSION",
         guest_rt::hvc::hvc(guest_rt::hvc::HV_VERSION, 0, 0, 0)[0],
-        0x1_0000,
+        0x1_0001,
     );
     guest_rt::test::summary()
 }

@@ -128,7 +128,7 @@ fn pmu_overflow() {
     check_eq(
         "a PMU overflow interrupt nobody routes neither storms hv nor stalls me",
         hvc_version(),
-        0x1_0000,
+        0x1_0001,
     );
 }
 

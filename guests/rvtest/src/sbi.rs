@@ -43,7 +43,7 @@ pub fn run() {
     check_eq("DBCN write outside RAM", sbi(DBCN, 0, 4, 0x1000, 0).0, INVALID_PARAM);
     check_eq("DBCN write with base_hi set", sbi(DBCN, 0, 4, msg.as_ptr() as u64, 1).0, INVALID_PARAM);
     check_eq("hv puts of a wild pointer", sbi(EXT_HV, 2, 0x3000_0000, 8, 0).0, INVALID_PARAM);
-    check_eq("hv's version call", sbi(EXT_HV, 0, 0, 0, 0), (0, 0x1_0000));
+    check_eq("hv's version call: 1.1", sbi(EXT_HV, 0, 0, 0, 0), (0, 0x1_0001));
 }
 
 fn name_probe(name: &str) -> heapless_name::Name {

@@ -4,8 +4,8 @@ use guest_rt::test::check_eq;
 
 pub fn run() {
     let v = hvc(HV_VERSION, 0, 0, 0);
-    check_eq("HV_VERSION reports 1.0", v[0], 0x1_0000);
-    check_eq("HV_VERSION features: putc, puts, exit, nop", v[1] & 0xF, 0xF);
+    check_eq("HV_VERSION reports 1.1", v[0], 0x1_0001);
+    check_eq("HV_VERSION features: putc, puts, exit, nop, ring, VM control", v[1], 0x3F);
     check_eq("HV_VERSION reports vCPU 0", v[3], 0);
     check_eq("HV_NOP returns 0", hvc(HV_NOP, 1, 2, 3)[0], 0);
     check_eq("HV_PUTC returns 0", hvc(HV_PUTC, b'*' as u64, 0, 0)[0], 0);

@@ -1,0 +1,237 @@
+//! A peer's doorbell as a SiFive GPIO controller (`sifive,gpio0`, as on the FU540), which
+//! Debian's riscv64 kernel drives built in (`GPIO_SIFIVE=y`): userspace rings with `gpioset`
+//! and waits with `gpiomon`. Eight lines, each with its own interrupt (the peer's `irq` and
+//! the seven sources after it). Lines 4 to 7, set as outputs, are wires to peers 0 to 3: a
+//! rising edge on one rings that peer with this peer's index. Lines 0 to 3 are inputs: vector
+//! k raises line k, which falls again once its rising edge is latched in RISE_IP. A ring that
+//! arrives while rising-edge detection is off on that line keeps the line raised until the
+//! guest turns detection on, and is latched then: Linux's driver clears what was latched before
+//! it enables a line's interrupt, so a doorbell that only pulsed would lose every ring sent
+//! before `gpiomon` started. The pending registers are write-1-to-clear. Offsets no register
+//! covers read as zero and ignore writes; only 32-bit accesses are taken.
+use super::{ring_from, with_bell, CHANNELS};
+use crate::arch::Arch;
+use hv_mmio::{MmioFault, MmioOp, Width};
+
+const INPUT_VAL: usize = 0x00;
+const INPUT_EN: usize = 0x04;
+const OUTPUT_EN: usize = 0x08;
+const OUTPUT_VAL: usize = 0x0C;
+const PUE: usize = 0x10;
+const DS: usize = 0x14;
+const RISE_IE: usize = 0x18;
+const RISE_IP: usize = 0x1C;
+const FALL_IE: usize = 0x20;
+const FALL_IP: usize = 0x24;
+const HIGH_IE: usize = 0x28;
+const HIGH_IP: usize = 0x2C;
+const LOW_IE: usize = 0x30;
+const LOW_IP: usize = 0x34;
+const IOF_EN: usize = 0x38;
+const IOF_SEL: usize = 0x3C;
+const OUT_XOR: usize = 0x40;
+/// The lines this model has.
+pub const LINES: u32 = 8;
+const MASK: u32 = (1 << LINES) - 1;
+/// Lines that ring (outputs): 4 to 7.
+const RING_LINES: u32 = 0xF0;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Regs {
+    input_en: u32,
+    output_en: u32,
+    output_val: u32,
+    pue: u32,
+    ds: u32,
+    ie: [u32; 4],
+    ip: [u32; 4],
+    iof_en: u32,
+    iof_sel: u32,
+    out_xor: u32,
+    /// Input lines raised by a ring whose edge is not latched yet.
+    raised: u32,
+}
+
+/// Index into `ie`/`ip`: rise, fall, high, low.
+const RISE: usize = 0;
+const FALL: usize = 1;
+const HIGH: usize = 2;
+const LOW: usize = 3;
+
+impl Regs {
+    pub const POWER_ON: Regs = Regs {
+        input_en: 0,
+        output_en: 0,
+        output_val: 0,
+        pue: 0,
+        ds: 0,
+        ie: [0; 4],
+        ip: [0; 4],
+        iof_en: 0,
+        iof_sel: 0,
+        out_xor: 0,
+        raised: 0,
+    };
+
+    /// The pins' levels: outputs drive theirs, raised inputs are high.
+    fn pins(&self) -> u32 {
+        ((self.output_val ^ self.out_xor) & self.output_en) | (self.raised & !self.output_en)
+    }
+
+    /// Latch what the pins' levels and enabled conditions say, and let raised lines whose edge
+    /// is latched fall (that falling edge is latched too, where enabled).
+    fn latch(&mut self, before: u32) {
+        let now = self.pins();
+        self.ip[RISE] |= now & !before & self.ie[RISE];
+        self.ip[FALL] |= !now & before & self.ie[FALL];
+        let done = self.raised & self.ie[RISE] & !self.output_en;
+        if done != 0 {
+            let pulse_top = self.pins();
+            self.ip[RISE] |= done;
+            self.raised &= !done;
+            self.ip[FALL] |= pulse_top & !self.pins() & self.ie[FALL];
+        }
+        let now = self.pins();
+        self.ip[HIGH] |= now & self.ie[HIGH];
+        self.ip[LOW] |= !now & self.ie[LOW] & MASK;
+    }
+
+    /// Vector `v` arrived: input line `v` is raised.
+    pub fn ring(&mut self, v: u32) {
+        if v < 4 && self.output_en & (1 << v) == 0 {
+            let before = self.pins();
+            self.raised |= 1 << v;
+            self.latch(before);
+        }
+    }
+
+    /// Each line's interrupt level (bit i: line i's source).
+    pub fn lines(&self) -> u32 {
+        (0..4).fold(0, |m, i| m | (self.ip[i] & self.ie[i])) & MASK
+    }
+
+    /// One access: its result, and the output lines it raised (each a ring).
+    pub fn access(&mut self, off: usize, width: Width, op: MmioOp) -> (Result<u64, MmioFault>, u32) {
+        if width != Width::B32 || !off.is_multiple_of(4) {
+            return (Err(MmioFault::BadWidth), 0);
+        }
+        let before = self.pins();
+        let value = match op {
+            MmioOp::Read => {
+                let v = match off {
+                    INPUT_VAL => self.pins() & self.input_en,
+                    INPUT_EN => self.input_en,
+                    OUTPUT_EN => self.output_en,
+                    OUTPUT_VAL => self.output_val,
+                    PUE => self.pue,
+                    DS => self.ds,
+                    RISE_IE => self.ie[RISE],
+                    RISE_IP => self.ip[RISE],
+                    FALL_IE => self.ie[FALL],
+                    FALL_IP => self.ip[FALL],
+                    HIGH_IE => self.ie[HIGH],
+                    HIGH_IP => self.ip[HIGH],
+                    LOW_IE => self.ie[LOW],
+                    LOW_IP => self.ip[LOW],
+                    IOF_EN => self.iof_en,
+                    IOF_SEL => self.iof_sel,
+                    OUT_XOR => self.out_xor,
+                    _ => 0,
+                };
+                return (Ok(v as u64), 0);
+            }
+            MmioOp::Write(v) => v as u32 & MASK,
+        };
+        match off {
+            INPUT_EN => self.input_en = value,
+            OUTPUT_EN => self.output_en = value,
+            OUTPUT_VAL => self.output_val = value,
+            PUE => self.pue = value,
+            DS => self.ds = value,
+            RISE_IE => self.ie[RISE] = value,
+            FALL_IE => self.ie[FALL] = value,
+            HIGH_IE => self.ie[HIGH] = value,
+            LOW_IE => self.ie[LOW] = value,
+            RISE_IP => self.ip[RISE] &= !value,
+            FALL_IP => self.ip[FALL] &= !value,
+            HIGH_IP => self.ip[HIGH] &= !value,
+            LOW_IP => self.ip[LOW] &= !value,
+            IOF_EN => self.iof_en = value,
+            IOF_SEL => self.iof_sel = value,
+            OUT_XOR => self.out_xor = value,
+            _ => {}
+        }
+        // A line turned into an output is no longer raised by a ring.
+        self.raised &= !self.output_en;
+        self.latch(before);
+        (Ok(0), self.pins() & !before & self.output_en & RING_LINES)
+    }
+}
+
+pub(super) fn access<A: Arch>(
+    c: usize,
+    k: usize,
+    off: usize,
+    width: Width,
+    op: MmioOp,
+) -> Result<u64, MmioFault> {
+    let (value, rings) = with_bell::<A, _>(c, k, |b| b.sifive.access(off, width, op));
+    for line in (4..8).filter(|l| rings & (1 << l) != 0) {
+        // A line for a peer that does not exist, or for itself, goes nowhere; a peer that is
+        // off is not rung.
+        if line - 4 < CHANNELS[c].peers.len() {
+            let _ = ring_from::<A>(c, k, line - 4, k as u32);
+        }
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(r: &mut Regs, off: usize, v: u32) -> u32 {
+        let (res, rings) = r.access(off, Width::B32, MmioOp::Write(v as u64));
+        assert_eq!(res, Ok(0));
+        rings
+    }
+    fn rd(r: &mut Regs, off: usize) -> u32 {
+        r.access(off, Width::B32, MmioOp::Read).0.unwrap() as u32
+    }
+
+    /// Linux's driver: an output line rings on each rising edge only.
+    #[test]
+    fn outputs_ring_on_rising_edges() {
+        let mut r = Regs::POWER_ON;
+        assert_eq!(w(&mut r, OUTPUT_VAL, 1 << 5), 0, "not an output yet");
+        assert_eq!(w(&mut r, OUTPUT_VAL, 0), 0);
+        assert_eq!(w(&mut r, OUTPUT_EN, 1 << 5), 0);
+        assert_eq!(w(&mut r, OUTPUT_VAL, 1 << 5), 1 << 5, "0 -> 1 rings");
+        assert_eq!(w(&mut r, OUTPUT_VAL, 1 << 5), 0, "staying high does not");
+        assert_eq!(w(&mut r, OUTPUT_VAL, 0), 0);
+        assert_eq!(w(&mut r, OUTPUT_VAL, 1 << 5), 1 << 5);
+        assert_eq!(r.access(0, Width::B8, MmioOp::Read).0, Err(MmioFault::BadWidth));
+    }
+
+    /// A ring is an edge where detection is on; where it is off, the line stays raised and the
+    /// edge is latched when the guest turns detection on (after clearing what was latched, as
+    /// Linux does), so no ring is lost. RISE_IP is write-1-to-clear.
+    #[test]
+    fn rings_wait_for_detection() {
+        let mut r = Regs::POWER_ON;
+        w(&mut r, INPUT_EN, 0xF);
+        r.ring(1);
+        assert_eq!(r.lines(), 0, "nothing enabled");
+        assert_eq!(rd(&mut r, INPUT_VAL), 0b10, "the line is raised");
+        w(&mut r, RISE_IP, 0b10);
+        w(&mut r, RISE_IE, 0b10);
+        assert_eq!(r.lines(), 0b10, "latched as the detection came on");
+        assert_eq!(rd(&mut r, INPUT_VAL), 0, "and the line fell");
+        w(&mut r, RISE_IP, 0b10);
+        assert_eq!(r.lines(), 0);
+        r.ring(1);
+        assert_eq!(r.lines(), 0b10, "detection on: at once");
+        r.ring(9);
+        assert_eq!(r.raised, 0, "vectors beyond the lines raise nothing");
+    }
+}
