@@ -1,11 +1,12 @@
 #!/bin/sh
-# The Linux peer of machines/qemu-virt-channels.ron (docs/channels.md), with nothing of ours in
-# the kernel: the channel's region and the management page through /dev/mem (busybox devmem),
-# the doorbell an emulated PL061 that Debian's kernel drives built in. It rings with Debian's
-# gpioset (a rising edge on GPIO line 4+k rings peer k) and is rung through gpio-keys, a
-# module of the same kernel package, which the device tree wires to input line k: each ring
-# from peer k (or change of its state) is one press and release of BTN_0+k. It never polls:
-# each wait is a read of the input device, which sleeps until the next ring.
+# The Linux peer of machines/qemu-virt-channels.ron and its riscv64 twin (docs/channels.md),
+# with nothing of ours in the kernel: the channel's region and the management page through
+# /dev/mem (busybox devmem), the doorbell a GPIO controller Debian's kernel drives built in (a
+# PL061 on arm64, a SiFive GPIO on riscv64). It rings with Debian's gpioset (a rising edge on
+# line 4+k rings peer k). On arm64 it is rung through gpio-keys, a module of the same kernel
+# package, which the device tree wires to input line k (each ring from peer k, or change of
+# its state, is one press and release of BTN_0+k); on riscv64 through gpiomon on line k. It
+# never polls: each wait is a blocking read that sleeps until the next ring.
 set -eu
 export PATH=/bin:/usr/bin
 dt=/proc/device-tree
@@ -56,22 +57,48 @@ get() {
     echo "$out"
 }
 
-# gpio-keys holds the input lines' interrupts from here on, so no ring is lost.
-insmod /lib/modules/evdev.ko
-insmod /lib/modules/gpio_keys.ko
-# Open once and kept open: an input device queues events only for readers that have it open.
-exec 3<"/dev/input/$(ls /sys/class/input/ | grep '^event' | head -1)"
+# Rung through gpio-keys where the kernel package has it (arm64): it holds the input lines'
+# interrupts from here on, so no ring is lost. Otherwise (riscv64) through one gpiomon that
+# runs throughout, for the same reason: a ring is an edge, and one that comes while nobody
+# waits is gone. Its banner says the line is requested; each event is a line on fd 4.
+if [ -e /lib/modules/gpio_keys.ko ]; then
+    insmod /lib/modules/evdev.ko
+    insmod /lib/modules/gpio_keys.ko
+    # Open once and kept open: an input device queues events only for readers that have it open.
+    exec 3<"/dev/input/$(ls /sys/class/input/ | grep '^event' | head -1)"
+    keys=1
+else
+    keys=0
+    mkfifo /tmp/rung
+    gpiomon --banner -c gpiochip0 -e rising "$other" >/tmp/rung &
+    exec 4</tmp/rung
+    read -r banner <&4
+    echo "hv-channel: $banner"
+fi
+# libgpiod 2 (Debian 13) names the chip with -c, and holds a line until told otherwise.
+v2=0
+gpioset --version 2>&1 | grep -q 'v2' && v2=1
 
 rang=0 rung=0
 ring() {
-    gpioset gpiochip0 $((4 + other))=1
-    gpioset gpiochip0 $((4 + other))=0
+    if [ $v2 = 1 ]; then
+        # -t 0: set the value and exit (without it, libgpiod 2's gpioset holds the line).
+        gpioset -c gpiochip0 -t 0 $((4 + other))=1
+        gpioset -c gpiochip0 -t 0 $((4 + other))=0
+    else
+        gpioset gpiochip0 $((4 + other))=1
+        gpioset gpiochip0 $((4 + other))=0
+    fi
     rang=$((rang + 1))
 }
 # Sleep until the peer rings: one press and one release, each an event and a sync report, of
 # 24 bytes each (a read of the device returns whole events).
 wait_ring() {
-    dd bs=24 count=4 <&3 >/dev/null 2>&1
+    if [ $keys = 1 ]; then
+        dd bs=24 count=4 <&3 >/dev/null 2>&1
+    else
+        read -r event <&4
+    fi
     rung=$((rung + 1))
 }
 

@@ -156,10 +156,12 @@ fn restore_and_start<A: Arch>(vm: VmId) {
     console::flush(this);
     this.reset();
     this.end_reset();
+    // Its channels' state tables say it runs, with its new restart count, before its guest can
+    // read them.
+    crate::channel::changed::<A>(vm);
     if start::<A>(vm).is_err() {
         hv_println!("hv: vm `{}` cannot restart its vCPU 0", v.name);
     }
-    crate::channel::changed::<A>(vm);
 }
 
 /// Power `vm` on: its vCPU 0 at its entry point, with its DTB's address as the first argument

@@ -3,12 +3,10 @@
 //! and waits with `gpiomon`. Eight lines, each with its own interrupt (the peer's `irq` and
 //! the seven sources after it). Lines 4 to 7, set as outputs, are wires to peers 0 to 3: a
 //! rising edge on one rings that peer with this peer's index. Lines 0 to 3 are inputs: vector
-//! k raises line k, which falls again once its rising edge is latched in RISE_IP. A ring that
-//! arrives while rising-edge detection is off on that line keeps the line raised until the
-//! guest turns detection on, and is latched then: Linux's driver clears what was latched before
-//! it enables a line's interrupt, so a doorbell that only pulsed would lose every ring sent
-//! before `gpiomon` started. The pending registers are write-1-to-clear. Offsets no register
-//! covers read as zero and ignore writes; only 32-bit accesses are taken.
+//! k is a pulse on line k, whose edges are latched where detection is on (as on the FU540, a
+//! pulse nobody detects is gone, so a Linux peer keeps `gpiomon` running; channel.sh). The
+//! pending registers are write-1-to-clear. Offsets no register covers read as zero and ignore
+//! writes; only 32-bit accesses are taken.
 use super::{ring_from, with_bell, CHANNELS};
 use crate::arch::Arch;
 use hv_mmio::{MmioFault, MmioOp, Width};
@@ -48,7 +46,7 @@ pub struct Regs {
     iof_en: u32,
     iof_sel: u32,
     out_xor: u32,
-    /// Input lines raised by a ring whose edge is not latched yet.
+    /// Input lines a ring holds high, for the instant of its pulse.
     raised: u32,
 }
 
@@ -78,30 +76,24 @@ impl Regs {
         ((self.output_val ^ self.out_xor) & self.output_en) | (self.raised & !self.output_en)
     }
 
-    /// Latch what the pins' levels and enabled conditions say, and let raised lines whose edge
-    /// is latched fall (that falling edge is latched too, where enabled).
+    /// Latch what the pins' change from `before` and the enabled conditions say.
     fn latch(&mut self, before: u32) {
         let now = self.pins();
         self.ip[RISE] |= now & !before & self.ie[RISE];
         self.ip[FALL] |= !now & before & self.ie[FALL];
-        let done = self.raised & self.ie[RISE] & !self.output_en;
-        if done != 0 {
-            let pulse_top = self.pins();
-            self.ip[RISE] |= done;
-            self.raised &= !done;
-            self.ip[FALL] |= pulse_top & !self.pins() & self.ie[FALL];
-        }
-        let now = self.pins();
         self.ip[HIGH] |= now & self.ie[HIGH];
         self.ip[LOW] |= !now & self.ie[LOW] & MASK;
     }
 
-    /// Vector `v` arrived: input line `v` is raised.
+    /// Vector `v` arrived: a pulse on input line `v`.
     pub fn ring(&mut self, v: u32) {
         if v < 4 && self.output_en & (1 << v) == 0 {
             let before = self.pins();
             self.raised |= 1 << v;
             self.latch(before);
+            let top = self.pins();
+            self.raised &= !(1 << v);
+            self.latch(top);
         }
     }
 
@@ -161,8 +153,6 @@ impl Regs {
             OUT_XOR => self.out_xor = value,
             _ => {}
         }
-        // A line turned into an output is no longer raised by a ring.
-        self.raised &= !self.output_en;
         self.latch(before);
         (Ok(0), self.pins() & !before & self.output_en & RING_LINES)
     }
@@ -213,25 +203,26 @@ mod tests {
         assert_eq!(r.access(0, Width::B8, MmioOp::Read).0, Err(MmioFault::BadWidth));
     }
 
-    /// A ring is an edge where detection is on; where it is off, the line stays raised and the
-    /// edge is latched when the guest turns detection on (after clearing what was latched, as
-    /// Linux does), so no ring is lost. RISE_IP is write-1-to-clear.
+    /// A ring is a pulse: both its edges latch where detection is on, each line on its own
+    /// interrupt, and nothing where it is off. The pending registers are write-1-to-clear.
     #[test]
-    fn rings_wait_for_detection() {
+    fn rings_are_pulses() {
         let mut r = Regs::POWER_ON;
         w(&mut r, INPUT_EN, 0xF);
         r.ring(1);
-        assert_eq!(r.lines(), 0, "nothing enabled");
-        assert_eq!(rd(&mut r, INPUT_VAL), 0b10, "the line is raised");
-        w(&mut r, RISE_IP, 0b10);
+        assert_eq!(r.lines(), 0, "nothing enabled: nothing latched");
         w(&mut r, RISE_IE, 0b10);
-        assert_eq!(r.lines(), 0b10, "latched as the detection came on");
-        assert_eq!(rd(&mut r, INPUT_VAL), 0, "and the line fell");
-        w(&mut r, RISE_IP, 0b10);
-        assert_eq!(r.lines(), 0);
+        assert_eq!(r.lines(), 0, "a pulse nobody detected is gone");
         r.ring(1);
-        assert_eq!(r.lines(), 0b10, "detection on: at once");
+        assert_eq!(r.lines(), 0b10);
+        assert_eq!(rd(&mut r, INPUT_VAL), 0, "the line is low again");
+        w(&mut r, FALL_IE, 0b1);
+        r.ring(0);
+        assert_eq!(rd(&mut r, FALL_IP), 0b1, "the pulse's falling edge");
+        w(&mut r, RISE_IP, 0b10);
+        w(&mut r, FALL_IP, 0b1);
+        assert_eq!(r.lines(), 0);
         r.ring(9);
-        assert_eq!(r.raised, 0, "vectors beyond the lines raise nothing");
+        assert_eq!(r.lines(), 0, "vectors beyond the lines ring nothing");
     }
 }
