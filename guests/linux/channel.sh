@@ -77,7 +77,7 @@ else
 fi
 # libgpiod 2 (Debian 13) names the chip with -c, and holds a line until told otherwise.
 v2=0
-gpioset --version 2>&1 | grep -q 'v2' && v2=1
+gpioset --version 2>&1 | grep -q 'libgpiod) v2' && v2=1
 
 rang=0 rung=0
 ring() {

@@ -105,6 +105,38 @@ pub(super) fn manages(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &mut [Vm]
         vms[i].manages = list;
         vms[i].manager_page = Some(Ipa(mg.ipa));
     }
+    // A manager's command runs on its own vCPU and waits for the target's vCPUs to leave; two
+    // VMs that manage each other (through others or not) could each wait for the other.
+    for (i, rv) in m.vms.iter().enumerate() {
+        let Some(mg) = &rv.manages else { continue };
+        for (k, name) in mg.vms.iter().enumerate() {
+            let Some(t) = m.vms.iter().position(|v| &v.name == name) else { continue };
+            if t != i && reaches(vms, t, i) {
+                d.err(
+                    &format!("vms.{i}.manages.vms.{k}"),
+                    format!(
+                        "`{}` manages `{name}`, which manages `{}` (directly or through others): a restart could wait for itself",
+                        rv.name, rv.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Does VM `from` manage VM `to`, directly or through others?
+fn reaches(vms: &[Vm], from: usize, to: usize) -> bool {
+    let mut seen = vec![false; vms.len()];
+    let mut stack = vec![from];
+    while let Some(v) = stack.pop() {
+        if v == to {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[v], true) {
+            stack.extend(vms[v].manages.iter().map(|t| t.0));
+        }
+    }
+    false
 }
 
 /// Validate the channels; their regions are placed later (`layout::place_channels`).

@@ -18,7 +18,7 @@ const SPARED: [u32; 8] = [
 
 /// IDs hv serves; anything else must be NOT_SUPPORTED.
 fn known(fid: u32) -> bool {
-    matches!(fid, 0x8000_0000 | 0x8000_0001 | 0xC600_0000..=0xC600_0004)
+    matches!(fid, 0x8000_0000 | 0x8000_0001 | 0xC600_0000..=0xC600_0006)
         || matches!(fid, 0x8400_0000..=0x8400_000A | 0xC400_0001 | 0xC400_0003 | 0xC400_0004)
 }
 
