@@ -121,6 +121,17 @@ fn ring_from<A: Arch>(c: usize, from: usize, to: usize, vector: u32) -> Result<(
     ring::<A>(c, to, vector)
 }
 
+/// Peer `k`'s GPIO doorbell raised output lines `rings` (bit 4+j rings peer j with `k`). A line
+/// for a peer that does not exist, or for itself, goes nowhere, as a pin with nothing
+/// attached; a peer that is off is not rung.
+fn gpio_rings<A: Arch>(c: usize, k: usize, rings: u32) {
+    for line in (4..8).filter(|l| rings & (1 << l) != 0) {
+        if line - 4 < CHANNELS[c].peers.len() {
+            let _ = ring_from::<A>(c, k, line - 4, k as u32);
+        }
+    }
+}
+
 /// hv's ring call: VM `vm` rings peer `to` of channel `c` with `vector`.
 pub fn call_ring<A: Arch>(vm: VmId, c: u64, to: u64, vector: u64) -> Result<(), CallError> {
     let ch = CHANNELS.get(c as usize).ok_or(CallError::Invalid)?;

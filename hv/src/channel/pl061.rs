@@ -6,7 +6,7 @@
 //! one ring). Either trigger type latches the edge in RIS until the guest clears it through IC,
 //! so a ring that arrives before anyone waits is not lost. Offsets no register covers read as zero and ignore writes, as on the
 //! PrimeCell; 64-bit accesses abort.
-use super::{ring_from, with_bell, CHANNELS};
+use super::{gpio_rings, with_bell};
 use crate::arch::Arch;
 use hv_mmio::{MmioFault, MmioOp, Width};
 
@@ -63,13 +63,7 @@ pub(super) fn access<A: Arch>(
     op: MmioOp,
 ) -> Result<u64, MmioFault> {
     let (value, rings) = with_bell::<A, _>(c, k, |b| b.gpio.access(off, width, op));
-    for line in (4..8).filter(|l| rings & (1 << l) != 0) {
-        // A line for a peer that does not exist, or for itself, goes nowhere (a pin with
-        // nothing attached); a peer that is off is not rung.
-        if line - 4 < CHANNELS[c].peers.len() {
-            let _ = ring_from::<A>(c, k, line - 4, k as u32);
-        }
-    }
+    gpio_rings::<A>(c, k, rings as u32);
     value
 }
 

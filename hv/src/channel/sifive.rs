@@ -7,7 +7,7 @@
 //! pulse nobody detects is gone, so a Linux peer keeps `gpiomon` running; channel.sh). The
 //! pending registers are write-1-to-clear. Offsets no register covers read as zero and ignore
 //! writes; only 32-bit accesses are taken.
-use super::{ring_from, with_bell, CHANNELS};
+use super::{gpio_rings, with_bell};
 use crate::arch::Arch;
 use hv_mmio::{MmioFault, MmioOp, Width};
 
@@ -166,13 +166,7 @@ pub(super) fn access<A: Arch>(
     op: MmioOp,
 ) -> Result<u64, MmioFault> {
     let (value, rings) = with_bell::<A, _>(c, k, |b| b.sifive.access(off, width, op));
-    for line in (4..8).filter(|l| rings & (1 << l) != 0) {
-        // A line for a peer that does not exist, or for itself, goes nowhere; a peer that is
-        // off is not rung.
-        if line - 4 < CHANNELS[c].peers.len() {
-            let _ = ring_from::<A>(c, k, line - 4, k as u32);
-        }
-    }
+    gpio_rings::<A>(c, k, rings);
     value
 }
 
