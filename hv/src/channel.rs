@@ -50,11 +50,14 @@ impl Bell {
         levels: 0,
     };
 
-    /// Vector `v` arrived.
-    fn ring(&mut self, v: u32) {
+    /// Vector `v` arrived at a doorbell of `kind`.
+    fn ring(&mut self, kind: DoorbellKind, v: u32) {
         self.pending |= 1 << v;
-        self.gpio.ring(v);
-        self.sifive.ring(v);
+        match kind {
+            DoorbellKind::Page => {}
+            DoorbellKind::Pl061 => self.gpio.ring(v),
+            DoorbellKind::SifiveGpio => self.sifive.ring(v),
+        }
     }
 
     /// The levels of its interrupt lines.
@@ -95,9 +98,12 @@ fn with_bell<A: Arch, R>(c: usize, k: usize, f: impl FnOnce(&mut Bell) -> R) -> 
     let mut b = PEERS[c][k].bell.lock();
     let r = f(&mut b);
     let levels = b.lines(p.doorbell);
-    let changed = levels ^ b.levels;
+    let mut changed = levels ^ b.levels;
     b.levels = levels;
-    for i in (0..32).filter(|i| changed & (1 << i) != 0) {
+    // Only the lines that changed (usually none), lowest first.
+    while changed != 0 {
+        let i = changed.trailing_zeros();
+        changed &= changed - 1;
         A::set_line(p.vm, p.irq + i, levels & (1 << i) != 0);
     }
     r
@@ -109,7 +115,7 @@ fn ring<A: Arch>(c: usize, to: usize, vector: u32) -> Result<(), CallError> {
     if A::vm(p.vm).state() == RunState::Off {
         return Err(CallError::BadState);
     }
-    with_bell::<A, _>(c, to, |b| b.ring(vector));
+    with_bell::<A, _>(c, to, |b| b.ring(p.doorbell, vector));
     Ok(())
 }
 
