@@ -2,8 +2,9 @@
 //! vCPUs are sent away, the last VM powers the machine off, and a reset or crash restarts the VM
 //! or stops it as its description says. The restart puts the VM back to its power-on state
 //! (RAM zeroed, the image, initrd and DTB copied back from their pristine copies, its interrupt
-//! controller and emulated devices reset) and hands vCPU 0 its entry point again; other VMs run
-//! on throughout.
+//! controller and emulated devices reset, its side of each channel too) and hands vCPU 0 its
+//! entry point again; other VMs run on throughout. A restart may also come from outside the VM
+//! (its manager, the console), and a paused VM's vCPUs wait here (`interrupted`).
 use crate::arch::Arch;
 use crate::desc::Policy;
 use crate::machine::VMS;
