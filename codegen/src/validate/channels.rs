@@ -1,62 +1,12 @@
 //! Channels between VMs and the VMs that manage others: each peer's region and doorbell must fit
 //! in its VM's address space beside everything else there, its interrupt must be free in that
 //! VM, and every VM named must exist. Runs after each VM is validated on its own.
-use super::{did_you_mean, line, line_name, native, valid_name, virq_windows, Claims, S2_IPA_LIMIT};
+use super::{did_you_mean, line, line_name, native, valid_name, Space, S2_IPA_LIMIT};
 use crate::diag::Diags;
 use crate::model::*;
 use crate::raw;
-use hv_types::{Ipa, Pa, VmId};
+use hv_types::{IntId, Ipa, Pa, VmId};
 use std::collections::HashMap;
-
-/// The IPA space VM `v` already uses, each piece at its place in the description.
-fn claims(b: &Board, v: &Vm, rv: &raw::Vm) -> Claims {
-    let mut c = Claims::new();
-    for (what, r) in virq_windows(&b.platform, v.vcpus.len()) {
-        c.add("board.gic", what.to_string(), r);
-    }
-    for (k, w) in v.ram.iter().enumerate() {
-        let r = Region { base: w.ipa.0, size: w.size };
-        c.add(&format!("vms.{}.ram.{k}.ipa", v.id.0), format!("RAM window {k}"), r);
-    }
-    for (k, dev) in rv.devices.iter().enumerate() {
-        let path = format!("vms.{}.devices.{k}", v.id.0);
-        match dev {
-            raw::VmDevice::Emulated { name, .. } => {
-                if let Some(e) = v.emulated.iter().find(|e| &e.name == name) {
-                    c.add(&format!("{path}.ipa"), format!("emulated device `{name}`"), e.window());
-                }
-            }
-            raw::VmDevice::Passthrough { dev } => {
-                if let Some(bd) = b.devices.iter().find(|x| &x.name == dev) {
-                    let r = super::page_round(bd.region);
-                    c.add(&format!("{path}.dev"), format!("passthrough device `{dev}`"), r);
-                }
-            }
-        }
-    }
-    c
-}
-
-/// The interrupt lines VM `v` already uses, each with where it is declared.
-fn irqs(b: &Board, v: &Vm, rv: &raw::Vm) -> HashMap<u32, String> {
-    let mut used = HashMap::new();
-    for (k, dev) in rv.devices.iter().enumerate() {
-        let path = format!("vms.{}.devices.{k}", v.id.0);
-        match dev {
-            raw::VmDevice::Emulated { name, .. } => {
-                if let Some(id) = v.emulated.iter().find(|e| &e.name == name).and_then(|e| e.irq) {
-                    used.insert(id.0, format!("{path}.irq"));
-                }
-            }
-            raw::VmDevice::Passthrough { dev } => {
-                for id in b.devices.iter().filter(|x| &x.name == dev).flat_map(|x| &x.irqs) {
-                    used.insert(id.0, format!("{path}.dev"));
-                }
-            }
-        }
-    }
-    used
-}
 
 fn find_vm(d: &mut Diags, path: &str, name: &str, m: &raw::Machine) -> Option<VmId> {
     match m.vms.iter().position(|v| v.name == name) {
@@ -76,7 +26,7 @@ fn page_aligned(d: &mut Diags, path: &str, what: &str, ipa: u64) {
 }
 
 /// Resolve `manages`, and check each management page against its VM's address space.
-pub(super) fn manages(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &mut [Vm]) {
+pub(super) fn manages(d: &mut Diags, m: &raw::Machine, vms: &mut [Vm], spaces: &mut [Space]) {
     for (i, rv) in m.vms.iter().enumerate() {
         let Some(mg) = &rv.manages else { continue };
         let p = format!("vms.{i}.manages");
@@ -99,9 +49,8 @@ pub(super) fn manages(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &mut [Vm]
         if mg.ipa.checked_add(REG_PAGE).is_none_or(|e| e > S2_IPA_LIMIT) {
             d.err(&format!("{p}.ipa"), "the management page ends beyond the 40-bit IPA space");
         }
-        let mut c = claims(b, &vms[i], rv);
         let r = Region { base: mg.ipa, size: REG_PAGE };
-        c.claim(d, &format!("{p}.ipa"), "the management page".to_string(), r);
+        spaces[i].ipas.claim(d, &format!("{p}.ipa"), "the management page".to_string(), r);
         vms[i].manages = list;
         vms[i].manager_page = Some(Ipa(mg.ipa));
     }
@@ -140,16 +89,9 @@ fn reaches(vms: &[Vm], from: usize, to: usize) -> bool {
 }
 
 /// Validate the channels; their regions are placed later (`layout::place_channels`).
-pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -> Vec<Channel> {
-    // Each VM's address space and interrupts, shared by all channels so two channels clash too.
-    let mut spaces: Vec<Claims> = vms.iter().zip(&m.vms).map(|(v, rv)| claims(b, v, rv)).collect();
-    let mut used: Vec<HashMap<u32, String>> = vms.iter().zip(&m.vms).map(|(v, rv)| irqs(b, v, rv)).collect();
-    for (i, v) in m.vms.iter().enumerate() {
-        if let Some(mg) = &v.manages {
-            let r = Region { base: mg.ipa, size: REG_PAGE };
-            spaces[i].add(&format!("vms.{i}.manages.ipa"), "the management page".into(), r);
-        }
-    }
+/// Each channel's regions, doorbells and interrupts join its peers' `spaces`, so two channels
+/// clash as a channel and a device do.
+pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, spaces: &mut [Space]) -> Vec<Channel> {
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (c, rc) in m.channels.iter().enumerate() {
@@ -215,7 +157,7 @@ pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -
                 d.err(&format!("{pp}.ipa"), "the channel ends beyond the 40-bit IPA space");
             }
             let region = Region { base: rp.ipa, size };
-            spaces[id.0].claim(d, &format!("{pp}.ipa"), format!("channel `{}`", rc.name), region);
+            spaces[id.0].ipas.claim(d, &format!("{pp}.ipa"), format!("channel `{}`", rc.name), region);
             let (kind, at) = match rp.doorbell {
                 raw::Doorbell::Page(a) => (DoorbellKind::Page, a),
                 raw::Doorbell::Pl061(a) => (DoorbellKind::Pl061, a),
@@ -236,7 +178,7 @@ pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -
                 d.err(&dp, "the doorbell ends beyond the 40-bit IPA space");
             }
             let bell = Region { base: at, size: REG_PAGE };
-            spaces[id.0].claim(d, &dp, format!("the doorbell of channel `{}`", rc.name), bell);
+            spaces[id.0].ipas.claim(d, &dp, format!("the doorbell of channel `{}`", rc.name), bell);
             let ip = format!("{pp}.irq");
             let irq = line(d, &ip, rp.irq, &b.platform);
             super::check_virq_range(d, &ip, irq, &b.platform);
@@ -257,7 +199,7 @@ pub(super) fn channels(d: &mut Diags, m: &raw::Machine, b: &Board, vms: &[Vm]) -
                 }
             }
             for n in (0..lines).map(|i| irq.0.saturating_add(i)).filter(|_| native(rp.irq, &b.platform)) {
-                if let Some(o) = used[id.0].insert(n, ip.clone()) {
+                if let Some(o) = spaces[id.0].irqs.insert(IntId(n), ip.clone()) {
                     d.clash(
                         &ip,
                         format!(

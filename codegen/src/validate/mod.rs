@@ -124,10 +124,6 @@ impl Claims {
     fn new() -> Self {
         Claims { list: vec![] }
     }
-    /// Record a place already checked.
-    fn add(&mut self, path: &str, what: String, r: Region) {
-        self.list.push((path.to_string(), r, what));
-    }
     fn claim(&mut self, d: &mut Diags, path: &str, what: String, r: Region) {
         if r.size == 0 {
             return;
@@ -174,6 +170,13 @@ fn valid_name(n: &str) -> bool {
 }
 
 /// Per-VM checks that need nothing outside the VM and the board.
+/// What a VM's address space and interrupt lines already hold, each at its place in the
+/// description: `vm` fills it, and the channels and management pages are checked against it.
+struct Space {
+    ipas: Claims,
+    irqs: HashMap<IntId, String>,
+}
+
 fn vm(
     d: &mut Diags,
     i: usize,
@@ -181,7 +184,7 @@ fn vm(
     b: &Board,
     kinds: &[DeviceKind],
     cpu_owner: &mut HashMap<u32, usize>,
-) -> Vm {
+) -> (Vm, Space) {
     let p = format!("vms.{i}");
     if !valid_name(&v.name) {
         d.err(
@@ -430,7 +433,7 @@ fn vm(
     };
     let image =
         ImageModel { bin: Default::default(), mem_size: 0, load: Ipa(0), entry: Ipa(0), initrd: None };
-    Vm {
+    let vm = Vm {
         id: VmId(i),
         name: v.name.clone(),
         vcpus,
@@ -445,7 +448,8 @@ fn vm(
         manages: Vec::new(),
         manager_page: None,
         shared: Vec::new(),
-    }
+    };
+    (vm, Space { ipas, irqs })
 }
 
 /// The windows a VM's virtual interrupt controller decodes (or, for the GICv2 CPU interface,
@@ -500,6 +504,7 @@ pub fn validate(
     let board = board(d, &m.board);
     let mut cpu_owner = HashMap::new();
     let mut vms = Vec::new();
+    let mut spaces = Vec::new();
     let mut names: HashMap<&str, usize> = HashMap::new();
     if m.vms.is_empty() {
         d.err("vms", "the machine declares no VM");
@@ -513,7 +518,9 @@ pub fn validate(
                 "first used here",
             );
         }
-        vms.push(vm(d, i, v, &board, kinds, &mut cpu_owner));
+        let (v, space) = vm(d, i, v, &board, kinds, &mut cpu_owner);
+        vms.push(v);
+        spaces.push(space);
     }
     // A board device, and so its SPIs, belongs to at most one VM.
     let mut device_owner: HashMap<usize, usize> = HashMap::new();
@@ -533,8 +540,8 @@ pub fn validate(
             }
         }
     }
-    channels::manages(d, m, &board, &mut vms);
-    let mut chans = channels::channels(d, m, &board, &vms);
+    channels::manages(d, m, &mut vms, &mut spaces);
+    let mut chans = channels::channels(d, m, &board, &mut spaces);
     layout::place_ram(d, &board, &mut vms);
     layout::place_channels(d, &board, &vms, &mut chans);
     for c in &chans {
