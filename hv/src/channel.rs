@@ -52,9 +52,8 @@ impl Bell {
 
     /// Vector `v` arrived at a doorbell of `kind`.
     fn ring(&mut self, kind: DoorbellKind, v: u32) {
-        self.pending |= 1 << v;
         match kind {
-            DoorbellKind::Page => {}
+            DoorbellKind::Page => self.pending |= 1 << v,
             DoorbellKind::Pl061 => self.gpio.ring(v),
             DoorbellKind::SifiveGpio => self.sifive.ring(v),
         }
