@@ -5,6 +5,7 @@
 #![no_main]
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use guest_rt::counter::{counter, freq};
 use guest_rt::gic;
 use guest_rt::hvc::{HV_NOP, PSCI_VERSION};
 use guest_rt::println;
@@ -13,20 +14,6 @@ guest_rt::entry!(main);
 
 const N: u64 = 100_000;
 const UART_FR: usize = 0x18;
-
-fn counter() -> u64 {
-    let v: u64;
-    // SAFETY: reading the virtual counter has no side effects; the ISB keeps it in order.
-    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", "isb", out(reg) v) };
-    v
-}
-
-fn freq() -> u64 {
-    let f: u64;
-    // SAFETY: reading CNTFRQ_EL0 has no side effects.
-    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f) };
-    f
-}
 
 /// Run one case a few times for a trace (see `main`).
 fn profile(case: &str, vcpus: usize) -> u8 {

@@ -3,24 +3,11 @@
 //! 1, which rings back; both wait in WFI), and a 64 KiB message copied through the channel
 //! and answered. Peer 1 (`role=bench-pong`) only answers.
 use crate::channel::*;
+use guest_rt::counter::{counter, freq};
 use guest_rt::println;
 
 const ROUND_TRIPS: u64 = 2_000;
 const COPIES: u64 = 20;
-
-fn counter() -> u64 {
-    let v: u64;
-    // SAFETY: reading the virtual counter has no side effects; the ISBs keep it in order.
-    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", "isb", out(reg) v) };
-    v
-}
-
-fn freq() -> u64 {
-    let f: u64;
-    // SAFETY: reading CNTFRQ_EL0 has no side effects.
-    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f) };
-    f
-}
 
 fn ns(ticks: u64) -> u64 {
     ticks * 1_000_000_000 / freq()

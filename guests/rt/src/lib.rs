@@ -8,6 +8,8 @@ pub mod console;
 pub mod test;
 
 #[cfg(target_arch = "aarch64")]
+pub mod counter;
+#[cfg(target_arch = "aarch64")]
 pub mod exception;
 #[cfg(target_arch = "aarch64")]
 pub mod gic;
